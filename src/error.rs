@@ -1,0 +1,25 @@
+//! The crate-wide error: one enum whose variants are each module's own error.
+
+use crate::card::CardError;
+use crate::otp::OtpError;
+use crate::secret::RandomnessUnavailable;
+use crate::text::InputError;
+
+/// Any error dynpin returns. Match on the variant for the domain, then on the
+/// inner error for the detail. Messages never contain secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// OTP parameters or time.
+    #[error(transparent)]
+    Otp(#[from] OtpError),
+    /// Typed input (codes, numbers).
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// Cards and their PINs.
+    #[error(transparent)]
+    Card(#[from] CardError),
+    /// The operating system's random number generator.
+    #[error(transparent)]
+    Randomness(#[from] RandomnessUnavailable),
+}

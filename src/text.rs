@@ -1,0 +1,336 @@
+//! What people type and read: Persian, Arabic-Indic and ASCII digits, grouping.
+//!
+//! Iranian users type codes with the Persian keyboard (۰۱۲۳۴۵۶۷۸۹, U+06F0–U+06F9)
+//! as often as with ASCII digits, and Arabic keyboards give U+0660–U+0669. All
+//! three are accepted wherever a person types a number; spaces and dashes that
+//! people use to keep their place are ignored; anything else is an error that
+//! names the character and its position.
+
+use core::fmt;
+
+use zeroize::Zeroizing;
+
+/// Why typed text is not an acceptable number or code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// Nothing but spaces and dashes was entered.
+    #[error("nothing was entered")]
+    Empty,
+    /// A character that is neither a digit nor a space or dash.
+    #[error("{} at position {position} is not a digit", CharName(*character))]
+    NotADigit {
+        /// The offending character.
+        character: char,
+        /// Its position among the characters typed, counting from 1.
+        position: usize,
+    },
+    /// The number of digits is not the one required.
+    #[error("expected {expected} digits, got {found}")]
+    WrongLength {
+        /// How many digits are required.
+        expected: usize,
+        /// How many digits were entered.
+        found: usize,
+    },
+    /// More digits than any accepted value can have.
+    #[error("too long: at most {max} digits are accepted")]
+    TooLong {
+        /// The largest number of digits accepted.
+        max: usize,
+    },
+    /// The number is larger than the largest accepted value.
+    #[error("the number is too large")]
+    Overflow,
+}
+
+/// Displays a character together with its code point, so invisible or
+/// look-alike characters (ZWNJ, Arabic vs Persian digits) are identifiable.
+struct CharName(char);
+
+impl fmt::Display for CharName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_control() || self.0.is_whitespace() {
+            write!(f, "U+{:04X}", u32::from(self.0))
+        } else {
+            write!(f, "'{}' (U+{:04X})", self.0, u32::from(self.0))
+        }
+    }
+}
+
+/// The decimal value of an ASCII, Persian or Arabic-Indic digit.
+pub fn digit_value(c: char) -> Option<u8> {
+    let base = match c {
+        '0'..='9' => '0',
+        '\u{06F0}'..='\u{06F9}' => '\u{06F0}',
+        '\u{0660}'..='\u{0669}' => '\u{0660}',
+        _ => return None,
+    };
+    u8::try_from(u32::from(c) - u32::from(base)).ok()
+}
+
+/// Characters people put between digit groups: any Unicode space and the common dashes.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '-' | '\u{2010}'
+                | '\u{2011}'
+                | '\u{2012}'
+                | '\u{2013}'
+                | '\u{2014}'
+                | '\u{2212}'
+                | '\u{FE63}'
+                | '\u{FF0D}'
+        )
+}
+
+/// Normalises typed digits to ASCII, dropping spaces and dashes.
+///
+/// The result is held in a zeroizing buffer because what people type here is
+/// often a PIN or an activation code. At most `max_digits` digits are accepted.
+///
+/// ```
+/// use dynpin::text::normalize_digits;
+///
+/// assert_eq!(normalize_digits("۱۲۳۴ ۵۶۷۸", 10).unwrap().as_str(), "12345678");
+/// assert_eq!(normalize_digits("12-34", 10).unwrap().as_str(), "1234");
+/// assert!(normalize_digits("12a4", 10).is_err());
+/// ```
+///
+/// # Errors
+/// [`InputError::NotADigit`] for any other character, [`InputError::Empty`]
+/// when no digit was typed, [`InputError::TooLong`] past `max_digits`.
+pub fn normalize_digits(input: &str, max_digits: usize) -> Result<Zeroizing<String>, InputError> {
+    let mut out = Zeroizing::new(String::with_capacity(max_digits.min(64)));
+    for (index, c) in input.chars().enumerate() {
+        if let Some(value) = digit_value(c) {
+            if out.len() == max_digits {
+                return Err(InputError::TooLong { max: max_digits });
+            }
+            out.push(char::from(b'0' + value));
+        } else if !is_separator(c) {
+            return Err(InputError::NotADigit {
+                character: c,
+                position: index + 1,
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(InputError::Empty);
+    }
+    Ok(out)
+}
+
+/// The most digits any typed number may have (activation codes are the longest).
+pub const MAX_TYPED_DIGITS: usize = 64;
+
+/// Parses a typed code of exactly `len` digits (see [`normalize_digits`]).
+///
+/// # Errors
+/// As [`normalize_digits`], plus [`InputError::WrongLength`].
+pub fn parse_code(input: &str, len: usize) -> Result<Zeroizing<String>, InputError> {
+    // Count every digit typed (up to a bound) so a long entry reports its length.
+    let digits = normalize_digits(input, len.max(MAX_TYPED_DIGITS))?;
+    if digits.len() != len {
+        return Err(InputError::WrongLength {
+            expected: len,
+            found: digits.len(),
+        });
+    }
+    Ok(digits)
+}
+
+/// Parses a typed non-negative whole number such as an amount in rials.
+///
+/// ```
+/// use dynpin::text::parse_number;
+///
+/// assert_eq!(parse_number("۵۰۰ ۰۰۰"), Ok(500_000));
+/// ```
+///
+/// # Errors
+/// As [`normalize_digits`], plus [`InputError::Overflow`] past `u64::MAX`.
+pub fn parse_number(input: &str) -> Result<u64, InputError> {
+    // u64::MAX has 20 digits; allow leading zeros up to a sane bound.
+    let digits = normalize_digits(input, MAX_TYPED_DIGITS)?;
+    digits.bytes().try_fold(0u64, |acc, b| {
+        acc.checked_mul(10)
+            .and_then(|acc| acc.checked_add(u64::from(b - b'0')))
+            .ok_or(InputError::Overflow)
+    })
+}
+
+/// Inserts a space between groups of `group` characters, counting from the left:
+/// `1234 5678`. Groups of 0 leave the text unchanged.
+///
+/// ```
+/// assert_eq!(dynpin::text::group_digits("12345678", 4), "1234 5678");
+/// assert_eq!(dynpin::text::group_digits("1234567", 4), "1234 567");
+/// ```
+pub fn group_digits(digits: &str, group: usize) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / group.max(1));
+    for (i, c) in digits.chars().enumerate() {
+        if group > 0 && i > 0 && i % group == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The grouping people read a code of `len` digits in: 3+3 for six digits,
+/// fours otherwise (`1234 5678`, `1234 567`), none up to five digits.
+pub fn natural_group_size(len: usize) -> usize {
+    match len {
+        0..=5 => 0,
+        6 => 3,
+        _ => 4,
+    }
+}
+
+/// Replaces ASCII digits with Persian digits (۰–۹); other characters stay.
+///
+/// ```
+/// assert_eq!(dynpin::text::to_persian_digits("1234 5678"), "۱۲۳۴ ۵۶۷۸");
+/// ```
+pub fn to_persian_digits(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '0'..='9' => char::from_u32(u32::from(c) - u32::from('0') + 0x06F0).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn all_three_scripts_map_to_the_same_digits() {
+        for d in 0..10u32 {
+            let ascii = char::from_u32('0' as u32 + d).unwrap();
+            let persian = char::from_u32(0x06F0 + d).unwrap();
+            let arabic = char::from_u32(0x0660 + d).unwrap();
+            for c in [ascii, persian, arabic] {
+                assert_eq!(digit_value(c), Some(d as u8), "{c}");
+            }
+        }
+        assert_eq!(digit_value('\u{06EF}'), None);
+        assert_eq!(digit_value('\u{06FA}'), None);
+        assert_eq!(digit_value('\u{065F}'), None);
+        assert_eq!(digit_value('\u{066A}'), None);
+        assert_eq!(digit_value('٫'), None);
+    }
+
+    #[test]
+    fn mixed_scripts_spaces_and_dashes() {
+        assert_eq!(
+            normalize_digits(" ۱2٣-4\u{00A0}5\t6 ", 10)
+                .unwrap()
+                .as_str(),
+            "123456"
+        );
+        assert_eq!(normalize_digits("1–2—3", 10).unwrap().as_str(), "123");
+    }
+
+    #[test]
+    fn rejects_everything_else_with_position() {
+        assert_eq!(
+            normalize_digits("12x4", 10),
+            Err(InputError::NotADigit {
+                character: 'x',
+                position: 3
+            })
+        );
+        // Zero-width non-joiner, common on Persian keyboards, is not silently dropped.
+        let err = normalize_digits("12\u{200C}34", 10).unwrap_err();
+        assert_eq!(
+            err,
+            InputError::NotADigit {
+                character: '\u{200C}',
+                position: 3
+            }
+        );
+        assert!(err.to_string().contains("U+200C"), "{err}");
+        assert_eq!(
+            normalize_digits("+123", 10).unwrap_err(),
+            InputError::NotADigit {
+                character: '+',
+                position: 1
+            }
+        );
+        assert_eq!(
+            normalize_digits("١٫٢", 10).unwrap_err(),
+            InputError::NotADigit {
+                character: '٫',
+                position: 2
+            }
+        );
+        assert_eq!(normalize_digits(" - ", 10), Err(InputError::Empty));
+        assert_eq!(normalize_digits("", 10), Err(InputError::Empty));
+        assert_eq!(
+            normalize_digits("12345", 4),
+            Err(InputError::TooLong { max: 4 })
+        );
+    }
+
+    #[test]
+    fn codes_must_have_the_exact_length() {
+        assert_eq!(parse_code("۱۲۳۴ ۵۶۷۸", 8).unwrap().as_str(), "12345678");
+        assert_eq!(
+            parse_code("1234567", 8),
+            Err(InputError::WrongLength {
+                expected: 8,
+                found: 7
+            })
+        );
+        assert_eq!(
+            parse_code("123456789012", 8),
+            Err(InputError::WrongLength {
+                expected: 8,
+                found: 12
+            })
+        );
+    }
+
+    #[test]
+    fn numbers_parse_and_overflow_is_typed() {
+        assert_eq!(parse_number("0"), Ok(0));
+        assert_eq!(parse_number("18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(
+            parse_number("18446744073709551616"),
+            Err(InputError::Overflow)
+        );
+        assert_eq!(parse_number("000000000000000000000000001"), Ok(1));
+    }
+
+    #[test]
+    fn grouping_and_persian_output() {
+        assert_eq!(group_digits("1234", natural_group_size(4)), "1234");
+        assert_eq!(group_digits("123456", natural_group_size(6)), "123 456");
+        assert_eq!(
+            group_digits("1234567890", natural_group_size(10)),
+            "1234 5678 90"
+        );
+        assert_eq!(group_digits("", 4), "");
+        assert_eq!(to_persian_digits("PIN 0189"), "PIN ۰۱۸۹");
+    }
+
+    proptest! {
+        #[test]
+        fn persian_output_parses_back(n in any::<u64>()) {
+            let shown = group_digits(&n.to_string(), 4);
+            prop_assert_eq!(parse_number(&to_persian_digits(&shown)), Ok(n));
+        }
+
+        #[test]
+        fn never_panics_on_arbitrary_text(s in "\\PC*") {
+            let _ = normalize_digits(&s, 12);
+            let _ = parse_number(&s);
+            let _ = parse_code(&s, 8);
+        }
+    }
+}
