@@ -55,6 +55,7 @@
 #![deny(unsafe_code)]
 
 pub mod card;
+pub mod import;
 pub mod clock;
 pub mod otp;
 pub mod pin;

@@ -316,3 +316,12 @@ proptest! {
         let _ = clock.now_millis();
     }
 }
+
+#[test]
+fn bank_cards_are_not_exportable_by_default_tokens_are() {
+    let mut card = maskan_card();
+    assert!(!card.exportable());
+    card.set_exportable(true);
+    assert!(card.exportable());
+    assert!(Card::token("t", token(TokenMode::Totp { period: 30 })).unwrap().exportable());
+}

@@ -299,6 +299,7 @@ pub struct Card {
     label: String,
     card_ref: Option<CardRef>,
     time_offset: i64,
+    exportable: bool,
     keys: Keys,
 }
 
@@ -356,6 +357,8 @@ impl Card {
             label,
             card_ref: Some(card_ref),
             time_offset: 0,
+            // Bank seeds must not be cloneable unless the issuer says so.
+            exportable: false,
             keys: Keys::Bank {
                 seed: master_seed,
                 first,
@@ -389,6 +392,7 @@ impl Card {
             label,
             card_ref: None,
             time_offset: 0,
+            exportable: true,
             keys: Keys::Token { token, engine },
         })
     }
@@ -438,6 +442,18 @@ impl Card {
         }
         self.time_offset = seconds;
         Ok(())
+    }
+
+    /// Whether the card's secret may leave the app (otpauth export, backups).
+    /// False for bank cards unless their issuer allowed it; true for imported tokens.
+    pub fn exportable(&self) -> bool {
+        self.exportable
+    }
+
+    /// Marks whether the secret may leave the app. Set from the issuer's
+    /// activation flags; an app should not offer this to users for bank cards.
+    pub fn set_exportable(&mut self, exportable: bool) {
+        self.exportable = exportable;
     }
 
     /// The PINs this card shows, in display order.

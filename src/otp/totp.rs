@@ -90,6 +90,7 @@ impl Totp {
     }
 
     /// The time step containing `unix_seconds`.
+    #[inline]
     ///
     /// # Errors
     /// [`OtpError::TimeBeforeT0`] when `unix_seconds < T0`.
@@ -97,7 +98,12 @@ impl Totp {
         let since_t0 = unix_seconds
             .checked_sub(self.t0)
             .ok_or(OtpError::TimeBeforeT0)?;
-        let counter = since_t0 / self.period;
+        // The usual periods get a constant divisor (a multiply); others divide.
+        let counter = match self.period {
+            30 => since_t0 / 30,
+            60 => since_t0 / 60,
+            period => since_t0 / period,
+        };
         // counter·period ≤ since_t0, and t0 + since_t0 = unix_seconds: no overflow possible.
         let start = self.t0 + counter * self.period;
         Ok(TimeStep {
