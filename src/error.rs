@@ -1,6 +1,10 @@
 //! The crate-wide error: one enum whose variants are each module's own error.
 
+use crate::activation::ActivationError;
 use crate::card::CardError;
+#[cfg(feature = "issuer")]
+use crate::issuer::IssuerError;
+use crate::kdf::KdfError;
 use crate::otp::OtpError;
 use crate::secret::RandomnessUnavailable;
 use crate::text::InputError;
@@ -19,6 +23,16 @@ pub enum Error {
     /// Cards and their PINs.
     #[error(transparent)]
     Card(#[from] CardError),
+    /// Activation payloads and codes.
+    #[error(transparent)]
+    Activation(#[from] ActivationError),
+    /// Password-based key derivation.
+    #[error(transparent)]
+    Kdf(#[from] KdfError),
+    /// The bank side.
+    #[cfg(feature = "issuer")]
+    #[error(transparent)]
+    Issuer(#[from] IssuerError),
     /// The operating system's random number generator.
     #[error(transparent)]
     Randomness(#[from] RandomnessUnavailable),

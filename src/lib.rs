@@ -54,9 +54,13 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod activation;
 pub mod card;
-pub mod import;
 pub mod clock;
+pub mod import;
+#[cfg(feature = "issuer")]
+pub mod issuer;
+pub mod kdf;
 pub mod otp;
 pub mod pin;
 pub mod secret;

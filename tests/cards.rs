@@ -323,5 +323,7 @@ fn bank_cards_are_not_exportable_by_default_tokens_are() {
     assert!(!card.exportable());
     card.set_exportable(true);
     assert!(card.exportable());
-    assert!(Card::token("t", token(TokenMode::Totp { period: 30 })).unwrap().exportable());
+    assert!(Card::token("t", token(TokenMode::Totp { period: 30 }))
+        .unwrap()
+        .exportable());
 }

@@ -8,7 +8,7 @@
 //!                    info = "dynpin/v1/<purpose>/<ALGORITHM>", L = hash length)
 //! ```
 //!
-//! `<purpose>` is `first-pin` or `second-pin`; `<ALGORITHM>` is `SHA1`,
+//! `<purpose>` is `first-pin`, `second-pin` or `activation-confirmation`; `<ALGORITHM>` is `SHA1`,
 //! `SHA256` or `SHA512`, and L is 20, 32 or 64 bytes to match (RFC 6238's key
 //! sizes). Binding the algorithm into `info` keeps keys for different hashes
 //! unrelated (HKDF outputs of different L with equal info share a prefix).
@@ -30,6 +30,8 @@ pub enum KeyPurpose {
     FirstPin,
     /// The key of a card's second PIN (online payments).
     SecondPin,
+    /// The key of the one-time confirmation code a phone shows after activation.
+    ActivationConfirmation,
 }
 
 impl KeyPurpose {
@@ -38,6 +40,7 @@ impl KeyPurpose {
         match self {
             KeyPurpose::FirstPin => "first-pin",
             KeyPurpose::SecondPin => "second-pin",
+            KeyPurpose::ActivationConfirmation => "activation-confirmation",
         }
     }
 

@@ -1,0 +1,388 @@
+//! Activation payload version 1: byte layout, text form, sealing and opening.
+//! The normative description with test vectors is docs/activation-format.md.
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::ActivationError;
+use crate::card::{CardRef, LastFour, PinPolicy, MIN_MASTER_SEED_LEN};
+use crate::kdf::{self, KdfParams};
+use crate::otp::Algorithm;
+use crate::secret::SecretBytes;
+
+/// Every payload's text starts with this (any case is accepted when reading).
+pub const PREFIX: &str = "DPIN:";
+/// The version this code writes and the only one it reads.
+pub const VERSION_1: u8 = 1;
+/// Bytes of Argon2id salt.
+pub const SALT_LEN: usize = 16;
+/// Bytes of the activation id.
+pub const ACTIVATION_ID_LEN: usize = 8;
+/// Bytes of the truncated SHA-256 checksum that ends every payload.
+pub const CHECKSUM_LEN: usize = 4;
+/// Bytes of the Poly1305 tag.
+pub const TAG_LEN: usize = 16;
+/// The longest label, in UTF-8 bytes.
+pub const MAX_LABEL_BYTES: usize = 64;
+/// The longest master seed carried, in bytes.
+pub const MAX_SEED_LEN: usize = 64;
+/// The longest text accepted before any decoding is attempted.
+pub const MAX_TEXT_LEN: usize = 1024;
+/// Argon2id output: a 32-byte XChaCha20-Poly1305 key, then its 24-byte nonce.
+const KDF_OUTPUT_LEN: usize = 32 + 24;
+
+const FLAG_EXPORTABLE: u8 = 0b0000_0001;
+const FLAG_LABEL: u8 = 0b0000_0010;
+const KNOWN_FLAGS: u8 = FLAG_EXPORTABLE | FLAG_LABEL;
+
+/// The authenticated, unencrypted part of a payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub version: u8,
+    pub exportable: bool,
+    pub card_ref: CardRef,
+    pub issued_at: u64,
+    pub valid_for: u32,
+    pub activation_id: [u8; ACTIVATION_ID_LEN],
+    /// Argon2id parameters; memory is carried in whole MiB.
+    pub kdf: KdfParams,
+    pub salt: [u8; SALT_LEN],
+    pub label: Option<String>,
+}
+
+/// The encrypted part: both PIN policies and the master seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Secrets {
+    pub first: Option<PinPolicy>,
+    pub second: Option<PinPolicy>,
+    pub seed: SecretBytes,
+}
+
+impl Header {
+    pub(crate) fn expires_at(&self) -> Option<u64> {
+        self.issued_at.checked_add(u64::from(self.valid_for))
+    }
+
+    #[cfg(any(test, feature = "issuer"))]
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ActivationError> {
+        let memory_mib = u16::try_from(self.kdf.memory_kib / 1024)
+            .map_err(|_| ActivationError::Malformed("kdf"))?;
+        let iterations =
+            u8::try_from(self.kdf.iterations).map_err(|_| ActivationError::Malformed("kdf"))?;
+        let lanes = u8::try_from(self.kdf.lanes).map_err(|_| ActivationError::Malformed("kdf"))?;
+        if self.kdf.memory_kib % 1024 != 0 {
+            return Err(ActivationError::Malformed("kdf"));
+        }
+        let mut flags = 0;
+        if self.exportable {
+            flags |= FLAG_EXPORTABLE;
+        }
+        if self.label.is_some() {
+            flags |= FLAG_LABEL;
+        }
+        if self.card_ref.bin > 0x00ff_ffff {
+            return Err(ActivationError::Malformed("card reference"));
+        }
+        out.push(self.version);
+        out.push(flags);
+        out.extend_from_slice(self.card_ref.bin.to_be_bytes().get(1..).unwrap_or_default());
+        out.extend_from_slice(&self.card_ref.last_four.value().to_be_bytes());
+        out.extend_from_slice(&self.issued_at.to_be_bytes());
+        out.extend_from_slice(&self.valid_for.to_be_bytes());
+        out.extend_from_slice(&self.activation_id);
+        out.extend_from_slice(&memory_mib.to_be_bytes());
+        out.push(iterations);
+        out.push(lanes);
+        out.extend_from_slice(&self.salt);
+        if let Some(label) = &self.label {
+            let len = u8::try_from(label.len()).map_err(|_| ActivationError::Malformed("label"))?;
+            if label.is_empty() || label.len() > MAX_LABEL_BYTES {
+                return Err(ActivationError::Malformed("label"));
+            }
+            out.push(len);
+            out.extend_from_slice(label.as_bytes());
+        }
+        Ok(())
+    }
+
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, ActivationError> {
+        let version = reader.u8()?;
+        if version != VERSION_1 {
+            return Err(ActivationError::UnsupportedVersion { version });
+        }
+        let flags = reader.u8()?;
+        if flags & !KNOWN_FLAGS != 0 {
+            return Err(ActivationError::Malformed("flags"));
+        }
+        let bin = reader
+            .take(3)?
+            .iter()
+            .fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
+        let last_four = LastFour::from_value(reader.u16()?)
+            .map_err(|_| ActivationError::Malformed("card reference"))?;
+        let issued_at = reader.u64()?;
+        let valid_for = reader.u32()?;
+        let activation_id = reader.array()?;
+        let memory_kib = u32::from(reader.u16()?) * 1024;
+        let iterations = u32::from(reader.u8()?);
+        let lanes = u32::from(reader.u8()?);
+        let salt = reader.array()?;
+        let label = if flags & FLAG_LABEL != 0 {
+            let len = usize::from(reader.u8()?);
+            if len == 0 || len > MAX_LABEL_BYTES {
+                return Err(ActivationError::Malformed("label"));
+            }
+            let bytes = reader.take(len)?;
+            let text =
+                core::str::from_utf8(bytes).map_err(|_| ActivationError::Malformed("label"))?;
+            if text.chars().any(char::is_control) {
+                return Err(ActivationError::Malformed("label"));
+            }
+            Some(text.to_owned())
+        } else {
+            None
+        };
+        Ok(Self {
+            version,
+            exportable: flags & FLAG_EXPORTABLE != 0,
+            card_ref: CardRef { bin, last_four },
+            issued_at,
+            valid_for,
+            activation_id,
+            kdf: KdfParams {
+                memory_kib,
+                iterations,
+                lanes,
+            },
+            salt,
+            label,
+        })
+    }
+}
+
+#[cfg(any(test, feature = "issuer"))]
+fn algorithm_code(algorithm: Algorithm) -> u8 {
+    match algorithm {
+        Algorithm::Sha1 => 1,
+        Algorithm::Sha256 => 2,
+        Algorithm::Sha512 => 3,
+    }
+}
+
+#[cfg(any(test, feature = "issuer"))]
+fn encode_policy(policy: Option<PinPolicy>, out: &mut Vec<u8>) -> Result<(), ActivationError> {
+    let Some(policy) = policy else {
+        out.extend_from_slice(&[0, 0, 0]);
+        return Ok(());
+    };
+    policy
+        .validate()
+        .map_err(|_| ActivationError::Malformed("policy"))?;
+    let period = u16::try_from(policy.period).map_err(|_| ActivationError::Malformed("policy"))?;
+    out.push((algorithm_code(policy.algorithm) << 4) | policy.digits);
+    out.extend_from_slice(&period.to_be_bytes());
+    Ok(())
+}
+
+fn decode_policy(reader: &mut Reader<'_>) -> Result<Option<PinPolicy>, ActivationError> {
+    let packed = reader.u8()?;
+    let period = u64::from(reader.u16()?);
+    let algorithm = match packed >> 4 {
+        0 if packed == 0 && period == 0 => return Ok(None),
+        1 => Algorithm::Sha1,
+        2 => Algorithm::Sha256,
+        3 => Algorithm::Sha512,
+        _ => return Err(ActivationError::Malformed("policy")),
+    };
+    let policy = PinPolicy {
+        algorithm,
+        digits: packed & 0x0f,
+        period,
+    };
+    policy
+        .validate()
+        .map_err(|_| ActivationError::Malformed("policy"))?;
+    Ok(Some(policy))
+}
+
+/// A parsed payload: the header in clear, the sealed secrets still sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Parsed {
+    pub header: Header,
+    /// The bytes of the header exactly as received: the AEAD's associated data.
+    pub header_bytes: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+/// The key and nonce for one payload. Each payload has its own random salt,
+/// so each key encrypts exactly one message; the nonce need not travel.
+fn payload_cipher(
+    code: &str,
+    header: &Header,
+) -> Result<(XChaCha20Poly1305, XNonce), ActivationError> {
+    let okm = kdf::derive_unchecked(code.as_bytes(), &header.salt, header.kdf, KDF_OUTPUT_LEN)
+        .map_err(|_| ActivationError::Malformed("kdf"))?;
+    let (key, nonce) = okm
+        .split_at_checked(32)
+        .ok_or(ActivationError::Malformed("kdf"))?;
+    let cipher =
+        XChaCha20Poly1305::new_from_slice(key).map_err(|_| ActivationError::Malformed("kdf"))?;
+    let nonce = XNonce::try_from(nonce).map_err(|_| ActivationError::Malformed("kdf"))?;
+    Ok((cipher, nonce))
+}
+
+/// Seals `secrets` under `code` and returns the payload text.
+#[cfg(any(test, feature = "issuer"))]
+pub(crate) fn seal(
+    header: &Header,
+    secrets: &Secrets,
+    code: &str,
+) -> Result<String, ActivationError> {
+    if secrets.seed.len() < MIN_MASTER_SEED_LEN || secrets.seed.len() > MAX_SEED_LEN {
+        return Err(ActivationError::Malformed("seed"));
+    }
+    let mut body = Vec::with_capacity(128);
+    header.encode(&mut body)?;
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(6 + secrets.seed.len()));
+    encode_policy(secrets.first, &mut plaintext)?;
+    encode_policy(secrets.second, &mut plaintext)?;
+    plaintext.extend_from_slice(secrets.seed.expose());
+    let (cipher, nonce) = payload_cipher(code, header)?;
+    let sealed = cipher
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: &plaintext,
+                aad: &body,
+            },
+        )
+        .map_err(|_| ActivationError::Malformed("seal"))?;
+    body.extend_from_slice(&sealed);
+    let checksum = checksum(&body);
+    body.extend_from_slice(&checksum);
+    Ok(format!(
+        "{PREFIX}{}",
+        data_encoding::BASE32_NOPAD.encode(&body)
+    ))
+}
+
+fn checksum(body: &[u8]) -> [u8; CHECKSUM_LEN] {
+    let digest = Sha256::digest(body);
+    let mut out = [0u8; CHECKSUM_LEN];
+    out.iter_mut().zip(digest.iter()).for_each(|(o, d)| *o = *d);
+    out
+}
+
+/// Reads the text form: prefix, base32, checksum, header. No key is derived.
+pub(crate) fn parse(text: &str) -> Result<Parsed, ActivationError> {
+    if text.len() > MAX_TEXT_LEN {
+        return Err(ActivationError::Malformed("too long"));
+    }
+    // People paste payloads from SMS: line breaks and spaces carry no meaning.
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let encoded = compact
+        .strip_prefix(PREFIX)
+        .ok_or(ActivationError::Malformed(
+            "not a dynpin activation payload",
+        ))?;
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(encoded.as_bytes())
+        .map_err(|_| ActivationError::Malformed("not base32"))?;
+    let (body, sum) = bytes
+        .split_at_checked(bytes.len().saturating_sub(CHECKSUM_LEN))
+        .filter(|(body, _)| !body.is_empty())
+        .ok_or(ActivationError::Malformed("too short"))?;
+    if !bool::from(checksum(body).ct_eq(sum)) {
+        return Err(ActivationError::BadChecksum);
+    }
+    let mut reader = Reader { rest: body };
+    let header = Header::decode(&mut reader)?;
+    let header_len = body.len() - reader.rest.len();
+    let header_bytes = body.get(..header_len).unwrap_or_default().to_vec();
+    let ciphertext = reader.rest.to_vec();
+    let plaintext_len = ciphertext
+        .len()
+        .checked_sub(TAG_LEN)
+        .ok_or(ActivationError::Malformed("too short"))?;
+    if !(6 + MIN_MASTER_SEED_LEN..=6 + MAX_SEED_LEN).contains(&plaintext_len) {
+        return Err(ActivationError::Malformed("seed length"));
+    }
+    Ok(Parsed {
+        header,
+        header_bytes,
+        ciphertext,
+    })
+}
+
+/// Derives the key from `code` and opens the sealed part.
+pub(crate) fn open(parsed: &Parsed, code: &str) -> Result<Secrets, ActivationError> {
+    let (cipher, nonce) = payload_cipher(code, &parsed.header)?;
+    let plaintext = Zeroizing::new(
+        cipher
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: &parsed.ciphertext,
+                    aad: &parsed.header_bytes,
+                },
+            )
+            .map_err(|_| ActivationError::WrongActivationCode)?,
+    );
+    let mut reader = Reader { rest: &plaintext };
+    let first = decode_policy(&mut reader)?;
+    let second = decode_policy(&mut reader)?;
+    if first.is_none() && second.is_none() {
+        return Err(ActivationError::Malformed("no PIN slot"));
+    }
+    let seed = SecretBytes::from_slice(reader.rest);
+    Ok(Secrets {
+        first,
+        second,
+        seed,
+    })
+}
+
+/// A bounds-checked big-endian reader.
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ActivationError> {
+        let (head, tail) = self
+            .rest
+            .split_at_checked(n)
+            .ok_or(ActivationError::Malformed("truncated"))?;
+        self.rest = tail;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], ActivationError> {
+        self.take(N)?
+            .try_into()
+            .map_err(|_| ActivationError::Malformed("truncated"))
+    }
+
+    fn u8(&mut self) -> Result<u8, ActivationError> {
+        Ok(u8::from_be_bytes(self.array()?))
+    }
+
+    fn u16(&mut self) -> Result<u16, ActivationError> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    fn u32(&mut self) -> Result<u32, ActivationError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64, ActivationError> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+}

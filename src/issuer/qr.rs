@@ -1,0 +1,102 @@
+//! QR rendering of activation payloads: terminal text, SVG and PNG.
+//!
+//! Payload text is upper-case base32 with a `DPIN:` prefix, which the QR
+//! encoder carries in its compact alphanumeric mode; error correction is level
+//! M (15 % of the symbol may be lost), the usual choice for screens and paper.
+
+use qrcode::render::{svg, unicode};
+use qrcode::{Color, EcLevel, QrCode};
+
+/// Modules of white border on every side (the QR specification asks for four).
+pub const QUIET_ZONE: usize = 4;
+
+/// Why a QR code could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QrError {
+    /// The text does not fit any QR version.
+    #[error("the text is too long for a QR code")]
+    TooLong,
+    /// The PNG encoder failed.
+    #[error("the PNG image could not be written")]
+    Png,
+}
+
+/// The QR symbol for `text` at error-correction level M.
+///
+/// # Errors
+/// [`QrError::TooLong`] when `text` does not fit.
+pub fn encode(text: &str) -> Result<QrCode, QrError> {
+    QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(|_| QrError::TooLong)
+}
+
+/// The symbol's version (1–40), to check a payload's size.
+///
+/// # Errors
+/// As [`encode`].
+pub fn version(text: &str) -> Result<i16, QrError> {
+    match encode(text)?.version() {
+        qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => Ok(v),
+    }
+}
+
+/// The symbol as Unicode half blocks, two rows per line, dark on light, for a terminal.
+///
+/// # Errors
+/// As [`encode`].
+pub fn to_terminal(text: &str) -> Result<String, QrError> {
+    let code = encode(text)?;
+    Ok(code
+        .render::<unicode::Dense1x2>()
+        .dark_color(unicode::Dense1x2::Light)
+        .light_color(unicode::Dense1x2::Dark)
+        .quiet_zone(true)
+        .build())
+}
+
+/// The symbol as a standalone SVG document.
+///
+/// # Errors
+/// As [`encode`].
+pub fn to_svg(text: &str) -> Result<String, QrError> {
+    let code = encode(text)?;
+    Ok(code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(256, 256)
+        .quiet_zone(true)
+        .build())
+}
+
+/// The symbol as an 8-bit greyscale PNG, `scale` pixels per module (at least 1).
+///
+/// # Errors
+/// As [`encode`], or [`QrError::Png`].
+pub fn to_png(text: &str, scale: usize) -> Result<Vec<u8>, QrError> {
+    let code = encode(text)?;
+    let scale = scale.max(1);
+    let modules = code.width();
+    let colors = code.to_colors();
+    let side = (modules + 2 * QUIET_ZONE) * scale;
+    let mut pixels = vec![255u8; side * side];
+    for (i, color) in colors.iter().enumerate() {
+        if *color != Color::Dark {
+            continue;
+        }
+        let (mx, my) = (i % modules + QUIET_ZONE, i / modules + QUIET_ZONE);
+        for row in pixels.chunks_mut(side).skip(my * scale).take(scale) {
+            row.iter_mut()
+                .skip(mx * scale)
+                .take(scale)
+                .for_each(|p| *p = 0);
+        }
+    }
+    let side32 = u32::try_from(side).map_err(|_| QrError::TooLong)?;
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, side32, side32);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|_| QrError::Png)?;
+    writer.write_image_data(&pixels).map_err(|_| QrError::Png)?;
+    writer.finish().map_err(|_| QrError::Png)?;
+    Ok(out)
+}

@@ -1,0 +1,300 @@
+//! Activation end to end through the public API: the bank provisions, the phone activates.
+#![cfg(feature = "issuer")]
+
+use dynpin::activation::{self, ActivationCode, ActivationError, OnExisting};
+use dynpin::card::{Bank, CardNumber, CardRef, LastFour, PinPolicy};
+use dynpin::clock::{Clock, FixedClock};
+use dynpin::issuer::{qr, CardRequest, Issuer, IssuerError, ProvisionedCard};
+use dynpin::kdf::KdfParams;
+use dynpin::otp::Algorithm;
+use dynpin::pin::PinKind;
+use dynpin::text::InputError;
+
+const NOW: i64 = 1_800_000_000;
+
+fn clock() -> FixedClock {
+    FixedClock::from_unix_seconds(NOW)
+}
+
+fn issuer() -> Issuer {
+    Issuer::new().with_kdf(KdfParams::MINIMUM).unwrap()
+}
+
+fn mellat() -> CardRef {
+    CardRef::of(&CardNumber::parse("6104 3371 2345 6780").unwrap())
+}
+
+fn provision(request: &CardRequest) -> ProvisionedCard {
+    issuer().provision(request, &clock()).unwrap()
+}
+
+fn typed_code(issued: &ProvisionedCard) -> ActivationCode {
+    ActivationCode::parse(&issued.activation_code().persian()).unwrap()
+}
+
+/// Reads the QR code in a PNG image back to text, as a phone camera would.
+fn decode_png(png_bytes: &[u8]) -> String {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code expected");
+    grids[0].decode().unwrap().1
+}
+
+#[test]
+fn qr_png_round_trip_gives_the_same_pins_as_the_bank() {
+    let issued = provision(&CardRequest::new(mellat()));
+    let png_bytes = qr::to_png(issued.payload(), 4).unwrap();
+    assert_eq!(&png_bytes[1..4], b"PNG");
+    let scanned = decode_png(&png_bytes);
+    assert_eq!(scanned, issued.payload());
+
+    let info = activation::inspect(&scanned).unwrap();
+    assert_eq!(info.bank(), Some(Bank::Mellat));
+    assert_eq!(info.card_ref.last_four.to_string(), "6780");
+    assert_eq!(info.expires_at - info.issued_at, 86_400);
+    assert!(!info.exportable);
+
+    let activated = activation::activate(&scanned, &typed_code(&issued), &clock()).unwrap();
+    let bank_copy = issued.card().unwrap();
+    for offset in [0i64, 59, 60, 3_600, 86_400 * 365 * 20] {
+        let t = FixedClock::from_unix_seconds(NOW + offset);
+        for kind in [PinKind::First, PinKind::Second] {
+            assert_eq!(
+                activated.card.pin(kind, &t).unwrap(),
+                bank_copy.pin(kind, &t).unwrap(),
+                "{kind} +{offset}"
+            );
+        }
+    }
+    assert!(!activated.card.exportable());
+    assert!(issued
+        .verify_confirmation(&activated.confirmation_code)
+        .unwrap());
+    let wrong = format!(
+        "{:06}",
+        (activated.confirmation_code.parse::<u32>().unwrap() + 1) % 1_000_000
+    );
+    assert!(!issued.verify_confirmation(&wrong).unwrap());
+    assert!(matches!(
+        issued.verify_confirmation("12"),
+        Err(IssuerError::Input(_))
+    ));
+}
+
+#[test]
+fn sizes_meet_one_sms_and_qr_version_6() {
+    let issued = provision(&CardRequest::new(mellat()));
+    assert!(issued.payload().len() <= 160, "{}", issued.payload().len());
+    assert!(qr::version(issued.payload()).unwrap() <= 6);
+    let terminal = qr::to_terminal(issued.payload()).unwrap();
+    assert!(terminal.lines().count() > 20 && terminal.contains('█'));
+    let svg = qr::to_svg(issued.payload()).unwrap();
+    assert!(svg.starts_with("<?xml") && svg.contains("<svg"));
+}
+
+#[test]
+fn every_policy_shape_round_trips() {
+    for (first, second) in [
+        (Some(PinPolicy::first_pin()), None),
+        (
+            None,
+            Some(PinPolicy {
+                algorithm: Algorithm::Sha512,
+                digits: 10,
+                period: 300,
+            }),
+        ),
+        (
+            Some(PinPolicy {
+                algorithm: Algorithm::Sha1,
+                digits: 6,
+                period: 10,
+            }),
+            Some(PinPolicy::second_pin()),
+        ),
+    ] {
+        let request = CardRequest {
+            first_pin: first,
+            second_pin: second,
+            ..CardRequest::new(mellat())
+        };
+        let issued = provision(&request);
+        let card = activation::activate(issued.payload(), &typed_code(&issued), &clock())
+            .unwrap()
+            .card;
+        assert_eq!(
+            (card.policy(PinKind::First), card.policy(PinKind::Second)),
+            (first, second)
+        );
+    }
+    let none = CardRequest {
+        first_pin: None,
+        second_pin: None,
+        ..CardRequest::new(mellat())
+    };
+    assert!(issuer().provision(&none, &clock()).is_err());
+}
+
+#[test]
+fn wrong_code_and_malformed_inputs_are_typed() {
+    let issued = provision(&CardRequest::new(mellat()));
+    let mut digits: Vec<u8> = issued.activation_code().digits().bytes().collect();
+    digits[15] = if digits[15] == b'9' {
+        b'0'
+    } else {
+        digits[15] + 1
+    };
+    let wrong = ActivationCode::parse(std::str::from_utf8(&digits).unwrap()).unwrap();
+    assert_eq!(
+        activation::activate(issued.payload(), &wrong, &clock()).unwrap_err(),
+        ActivationError::WrongActivationCode
+    );
+    for text in [
+        "",
+        "DPIN:",
+        "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP",
+        "DPIN:1111",
+        "DPIN:AE",
+        "hello",
+    ] {
+        assert!(
+            matches!(
+                activation::inspect(text).unwrap_err(),
+                ActivationError::Malformed(_)
+            ),
+            "{text:?}"
+        );
+    }
+    let too_long = format!("DPIN:{}", "A".repeat(2000));
+    assert_eq!(
+        activation::inspect(&too_long).unwrap_err(),
+        ActivationError::Malformed("too long")
+    );
+    assert_eq!(
+        ActivationCode::parse("1234 5678").unwrap_err(),
+        InputError::WrongLength {
+            expected: 16,
+            found: 8
+        }
+    );
+    let truncated = &issued.payload()[..issued.payload().len() - 3];
+    assert!(matches!(
+        activation::inspect(truncated).unwrap_err(),
+        ActivationError::BadChecksum | ActivationError::Malformed(_)
+    ));
+}
+
+#[test]
+fn pasted_payloads_may_be_wrapped_and_lower_case() {
+    let issued = provision(&CardRequest::new(mellat()));
+    let pasted: String = issued
+        .payload()
+        .to_lowercase()
+        .as_bytes()
+        .chunks(40)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n  ");
+    assert!(activation::activate(&pasted, &typed_code(&issued), &clock()).is_ok());
+}
+
+#[test]
+fn cards_already_present_need_an_explicit_choice() {
+    let first = provision(&CardRequest::new(mellat()));
+    let again = provision(&CardRequest::new(mellat()));
+    let other = provision(&CardRequest::new(CardRef {
+        bin: 603_799,
+        last_four: LastFour::parse("0001").unwrap(),
+    }));
+    let mut cards = Vec::new();
+    let a = activation::activate(first.payload(), &typed_code(&first), &clock())
+        .unwrap()
+        .card;
+    let a_id = activation::add_card(&mut cards, a, OnExisting::Refuse).unwrap();
+    let b = activation::activate(other.payload(), &typed_code(&other), &clock())
+        .unwrap()
+        .card;
+    activation::add_card(&mut cards, b, OnExisting::Refuse).unwrap();
+    cards[0].set_label("My salary card").unwrap();
+
+    let c = activation::activate(again.payload(), &typed_code(&again), &clock())
+        .unwrap()
+        .card;
+    assert_eq!(
+        activation::add_card(&mut cards, c.clone(), OnExisting::Refuse).unwrap_err(),
+        ActivationError::CardAlreadyPresent { existing: a_id }
+    );
+    let new_id = activation::add_card(&mut cards, c, OnExisting::Replace).unwrap();
+    assert_eq!(cards.len(), 2);
+    assert_eq!(cards[0].id(), new_id, "replaced in place");
+    assert_eq!(
+        cards[0].label(),
+        "My salary card",
+        "the user's label survives"
+    );
+    let bank = again.card().unwrap();
+    assert_eq!(
+        cards[0].pin(PinKind::Second, &clock()).unwrap(),
+        bank.pin(PinKind::Second, &clock()).unwrap()
+    );
+}
+
+#[test]
+fn issuer_settings_are_validated() {
+    assert!(matches!(
+        Issuer::new().with_kdf(KdfParams {
+            memory_kib: 1024,
+            iterations: 1,
+            lanes: 1
+        }),
+        Err(IssuerError::Kdf(_))
+    ));
+    assert!(Issuer::new()
+        .with_kdf(KdfParams {
+            memory_kib: 20 * 1024 + 1,
+            ..KdfParams::MINIMUM
+        })
+        .is_err());
+    assert!(Issuer::new().with_validity(10).is_err());
+    assert!(Issuer::new().with_code_digits(12).is_err());
+    let long_codes = Issuer::new()
+        .with_kdf(KdfParams::MINIMUM)
+        .unwrap()
+        .with_code_digits(24)
+        .unwrap();
+    let issued = long_codes
+        .provision(&CardRequest::new(mellat()), &clock())
+        .unwrap();
+    assert_eq!(issued.activation_code().digits().len(), 24);
+    assert!(activation::activate(issued.payload(), &typed_code(&issued), &clock()).is_ok());
+}
+
+#[test]
+fn nothing_secret_in_debug_or_errors() {
+    let issued = provision(&CardRequest::new(mellat()));
+    let seed_hex: String = issued
+        .master_seed()
+        .expose()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let code = issued.activation_code().digits().to_string();
+    let activated = activation::activate(issued.payload(), &typed_code(&issued), &clock()).unwrap();
+    let shown = format!(
+        "{issued:?} {activated:?} {:?} {}",
+        activation::ActivationPayload::parse(issued.payload()).unwrap(),
+        ActivationError::WrongActivationCode
+    );
+    assert!(!shown.contains(&code), "activation code leaked");
+    assert!(!shown.contains(&seed_hex[..12]), "seed leaked");
+    let seed_list = format!("{:?}", &issued.master_seed().expose()[..6])
+        .trim_matches(['[', ']'])
+        .to_string();
+    assert!(!shown.contains(&seed_list), "seed bytes leaked");
+    let _ = clock().now_millis();
+}
