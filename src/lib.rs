@@ -61,6 +61,7 @@ pub mod import;
 #[cfg(feature = "issuer")]
 pub mod issuer;
 pub mod kdf;
+pub mod vault;
 pub mod otp;
 pub mod pin;
 pub mod secret;

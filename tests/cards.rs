@@ -327,3 +327,13 @@ fn bank_cards_are_not_exportable_by_default_tokens_are() {
         .unwrap()
         .exportable());
 }
+
+#[test]
+fn amount_ceiling_is_a_plain_setting() {
+    let mut card = maskan_card();
+    assert_eq!(card.amount_ceiling(), None);
+    card.set_amount_ceiling(Some(50_000_000));
+    assert_eq!(card.amount_ceiling(), Some(50_000_000));
+    card.set_amount_ceiling(None);
+    assert_eq!(card.amount_ceiling(), None);
+}

@@ -300,6 +300,7 @@ pub struct Card {
     card_ref: Option<CardRef>,
     time_offset: i64,
     exportable: bool,
+    amount_ceiling: Option<u64>,
     keys: Keys,
 }
 
@@ -359,6 +360,7 @@ impl Card {
             time_offset: 0,
             // Bank seeds must not be cloneable unless the issuer says so.
             exportable: false,
+            amount_ceiling: None,
             keys: Keys::Bank {
                 seed: master_seed,
                 first,
@@ -393,6 +395,7 @@ impl Card {
             card_ref: None,
             time_offset: 0,
             exportable: true,
+            amount_ceiling: None,
             keys: Keys::Token { token, engine },
         })
     }
@@ -454,6 +457,17 @@ impl Card {
     /// activation flags; an app should not offer this to users for bank cards.
     pub fn set_exportable(&mut self, exportable: bool) {
         self.exportable = exportable;
+    }
+
+    /// The largest transaction amount (in rials) the user allows dynamic PINs
+    /// for on this card; `None` means no ceiling.
+    pub fn amount_ceiling(&self) -> Option<u64> {
+        self.amount_ceiling
+    }
+
+    /// Sets or clears the user's transaction amount ceiling, in rials.
+    pub fn set_amount_ceiling(&mut self, rials: Option<u64>) {
+        self.amount_ceiling = rials;
     }
 
     /// The PINs this card shows, in display order.

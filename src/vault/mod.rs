@@ -1,0 +1,1 @@
+//! The card vault: encrypted, crash-safe storage of all cards (in progress).
