@@ -55,6 +55,7 @@
 #![deny(unsafe_code)]
 
 pub mod activation;
+pub mod amount;
 pub mod card;
 pub mod clock;
 pub mod import;

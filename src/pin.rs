@@ -14,6 +14,8 @@ pub enum PinKind {
     Second,
     /// The single code of a plain TOTP/HOTP token imported from an `otpauth://` URI.
     Token,
+    /// A second PIN bound to one transaction's amount and payee (OCRA, see [`crate::amount`]).
+    AmountBound,
 }
 
 impl PinKind {
@@ -23,6 +25,7 @@ impl PinKind {
             PinKind::First => "first",
             PinKind::Second => "second",
             PinKind::Token => "token",
+            PinKind::AmountBound => "amount-bound",
         }
     }
 }

@@ -8,7 +8,7 @@
 //!                    info = "dynpin/v1/<purpose>/<ALGORITHM>", L = hash length)
 //! ```
 //!
-//! `<purpose>` is `first-pin`, `second-pin` or `activation-confirmation`; `<ALGORITHM>` is `SHA1`,
+//! `<purpose>` is `first-pin`, `second-pin`, `activation-confirmation` or `amount-bound`; `<ALGORITHM>` is `SHA1`,
 //! `SHA256` or `SHA512`, and L is 20, 32 or 64 bytes to match (RFC 6238's key
 //! sizes). Binding the algorithm into `info` keeps keys for different hashes
 //! unrelated (HKDF outputs of different L with equal info share a prefix).
@@ -32,6 +32,8 @@ pub enum KeyPurpose {
     SecondPin,
     /// The key of the one-time confirmation code a phone shows after activation.
     ActivationConfirmation,
+    /// The key of the amount-bound second PIN (OCRA over amount and payee).
+    AmountBound,
 }
 
 impl KeyPurpose {
@@ -41,6 +43,7 @@ impl KeyPurpose {
             KeyPurpose::FirstPin => "first-pin",
             KeyPurpose::SecondPin => "second-pin",
             KeyPurpose::ActivationConfirmation => "activation-confirmation",
+            KeyPurpose::AmountBound => "amount-bound",
         }
     }
 
@@ -49,7 +52,7 @@ impl KeyPurpose {
         match kind {
             PinKind::First => Some(KeyPurpose::FirstPin),
             PinKind::Second => Some(KeyPurpose::SecondPin),
-            PinKind::Token => None,
+            PinKind::Token | PinKind::AmountBound => None,
         }
     }
 }

@@ -66,6 +66,18 @@ pub enum CardError {
     /// Key derivation failed.
     #[error("key derivation failed")]
     KeyDerivation,
+    /// The amount is above the ceiling the user set for this card.
+    #[error("the amount is above this card's ceiling of {ceiling} rials")]
+    AmountAboveCeiling {
+        /// The card's ceiling in rials.
+        ceiling: u64,
+    },
+    /// The payee is empty, too long or holds control characters.
+    #[error("the payee must be 1 to 128 printable characters")]
+    InvalidPayee,
+    /// Only bank cards (with a master seed) make amount-bound codes.
+    #[error("only bank cards make amount-bound codes")]
+    NotABankCard,
     /// The operating system's random generator failed.
     #[error(transparent)]
     Randomness(#[from] RandomnessUnavailable),
@@ -590,6 +602,30 @@ impl Card {
             Engine::Counter(hotp, _) => Ok(PinCode::new(kind, hotp.code(next), next, None)),
             Engine::Time(totp) => step_pin(kind, totp, next),
         }
+    }
+
+    /// The amount-bound second PIN for paying `amount_rials` to `payee` now
+    /// (see [`crate::amount`]). Refused above the user's ceiling for this card.
+    ///
+    /// # Errors
+    /// [`CardError::AmountAboveCeiling`], [`CardError::NotABankCard`],
+    /// [`CardError::InvalidPayee`], or a time error.
+    pub fn amount_bound_code(&self, amount_rials: u64, payee: &str, clock: &dyn Clock) -> Result<PinCode, CardError> {
+        if let Some(ceiling) = self.amount_ceiling.filter(|&c| amount_rials > c) {
+            return Err(CardError::AmountAboveCeiling { ceiling });
+        }
+        let Keys::Bank { seed, .. } = &self.keys else { return Err(CardError::NotABankCard) };
+        let millis = clock.now_millis();
+        let seconds = otp::unix_seconds(millis, self.time_offset)?;
+        let step = crate::amount::TIME_STEP;
+        let counter = seconds / step;
+        let ocra = crate::amount::keyed(seed)?;
+        let code = crate::amount::code(&ocra, amount_rials, payee, counter)?;
+        let start = counter * step;
+        let sub_second = u64::try_from(millis.rem_euclid(1000)).unwrap_or(0);
+        let elapsed = (seconds - start).saturating_mul(1000).saturating_add(sub_second);
+        let validity = Validity::of_step(otp::TimeStep { counter, start, period: step }, elapsed)?;
+        Ok(PinCode::new(PinKind::AmountBound, code, counter, Some(validity)))
     }
 
     /// Moves an HOTP token to its next counter (after its code was used).

@@ -87,6 +87,17 @@ impl Hotp {
         self.reduce(truncated)
     }
 
+    /// The code for an arbitrary message instead of a counter: OCRA (RFC 6287)
+    /// feeds a longer data input through the same HMAC and truncation.
+    pub(crate) fn code_for_message(&self, message: &[u8]) -> OtpCode {
+        let truncated = match &self.mac {
+            KeyedMac::Sha1(mac) => dynamic_truncation(&run(mac, message)),
+            KeyedMac::Sha256(mac) => dynamic_truncation(&run(mac, message)),
+            KeyedMac::Sha512(mac) => dynamic_truncation(&run(mac, message)),
+        };
+        self.reduce(truncated)
+    }
+
     /// Reduces a 31-bit truncated value to this generator's number of digits.
     #[inline]
     fn reduce(&self, truncated: u32) -> OtpCode {

@@ -14,6 +14,7 @@
 //! ```
 
 mod algorithm;
+pub mod ocra;
 mod code;
 mod hotp;
 mod totp;
