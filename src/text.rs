@@ -141,6 +141,38 @@ pub fn parse_code(input: &str, len: usize) -> Result<Zeroizing<String>, InputErr
     Ok(digits)
 }
 
+/// Parses a typed code of exactly `len` digits (at most 19) into its value,
+/// without allocating: the verifier's hot path. Leading zeros count toward
+/// the length, so `"0042"` is a 4-digit code of value 42.
+///
+/// # Errors
+/// As [`parse_code`].
+pub fn parse_code_value(input: &str, len: usize) -> Result<u64, InputError> {
+    let mut value = 0u64;
+    let mut count = 0usize;
+    for (index, c) in input.chars().enumerate() {
+        if let Some(d) = digit_value(c) {
+            count += 1;
+            if count <= 19 {
+                value = value * 10 + u64::from(d);
+            }
+        } else if !is_separator(c) {
+            return Err(InputError::NotADigit {
+                character: c,
+                position: index + 1,
+            });
+        }
+    }
+    match count {
+        0 => Err(InputError::Empty),
+        n if n != len || n > 19 => Err(InputError::WrongLength {
+            expected: len,
+            found: n,
+        }),
+        _ => Ok(value),
+    }
+}
+
 /// Parses a typed non-negative whole number such as an amount in rials.
 ///
 /// ```
@@ -319,7 +351,42 @@ mod tests {
         assert_eq!(to_persian_digits("PIN 0189"), "PIN ۰۱۸۹");
     }
 
+    #[test]
+    fn code_values_without_allocation() {
+        assert_eq!(parse_code_value("۰۰۴۲", 4), Ok(42));
+        assert_eq!(parse_code_value("0042 1234", 8), Ok(421_234));
+        assert_eq!(parse_code_value("9999999999", 10), Ok(9_999_999_999));
+        assert_eq!(
+            parse_code_value("123", 4),
+            Err(InputError::WrongLength {
+                expected: 4,
+                found: 3
+            })
+        );
+        assert_eq!(
+            parse_code_value(&"1".repeat(30), 8),
+            Err(InputError::WrongLength {
+                expected: 8,
+                found: 30
+            })
+        );
+        assert_eq!(
+            parse_code_value("12a4", 4),
+            Err(InputError::NotADigit {
+                character: 'a',
+                position: 3
+            })
+        );
+        assert_eq!(parse_code_value("-", 4), Err(InputError::Empty));
+    }
+
     proptest! {
+        #[test]
+        fn code_value_agrees_with_parse_code(s in "[0-9۰-۹ -]{0,24}", len in 1usize..12) {
+            let by_string = parse_code(&s, len).map(|d| d.parse::<u64>().unwrap());
+            prop_assert_eq!(parse_code_value(&s, len), by_string);
+        }
+
         #[test]
         fn persian_output_parses_back(n in any::<u64>()) {
             let shown = group_digits(&n.to_string(), 4);

@@ -517,6 +517,12 @@ impl Card {
         }
     }
 
+    /// The keyed TOTP generator of a bank card's PIN slot (for the bank's verifier).
+    #[cfg(feature = "issuer")]
+    pub(crate) fn slot_totp(&self, kind: PinKind) -> Option<&Totp> {
+        self.slot(kind).ok().map(|slot| &slot.totp)
+    }
+
     /// The generator behind the `kind` PIN.
     fn engine(&self, kind: PinKind) -> Result<Engine<'_>, CardError> {
         match (&self.keys, kind) {
@@ -610,11 +616,18 @@ impl Card {
     /// # Errors
     /// [`CardError::AmountAboveCeiling`], [`CardError::NotABankCard`],
     /// [`CardError::InvalidPayee`], or a time error.
-    pub fn amount_bound_code(&self, amount_rials: u64, payee: &str, clock: &dyn Clock) -> Result<PinCode, CardError> {
+    pub fn amount_bound_code(
+        &self,
+        amount_rials: u64,
+        payee: &str,
+        clock: &dyn Clock,
+    ) -> Result<PinCode, CardError> {
         if let Some(ceiling) = self.amount_ceiling.filter(|&c| amount_rials > c) {
             return Err(CardError::AmountAboveCeiling { ceiling });
         }
-        let Keys::Bank { seed, .. } = &self.keys else { return Err(CardError::NotABankCard) };
+        let Keys::Bank { seed, .. } = &self.keys else {
+            return Err(CardError::NotABankCard);
+        };
         let millis = clock.now_millis();
         let seconds = otp::unix_seconds(millis, self.time_offset)?;
         let step = crate::amount::TIME_STEP;
@@ -623,9 +636,23 @@ impl Card {
         let code = crate::amount::code(&ocra, amount_rials, payee, counter)?;
         let start = counter * step;
         let sub_second = u64::try_from(millis.rem_euclid(1000)).unwrap_or(0);
-        let elapsed = (seconds - start).saturating_mul(1000).saturating_add(sub_second);
-        let validity = Validity::of_step(otp::TimeStep { counter, start, period: step }, elapsed)?;
-        Ok(PinCode::new(PinKind::AmountBound, code, counter, Some(validity)))
+        let elapsed = (seconds - start)
+            .saturating_mul(1000)
+            .saturating_add(sub_second);
+        let validity = Validity::of_step(
+            otp::TimeStep {
+                counter,
+                start,
+                period: step,
+            },
+            elapsed,
+        )?;
+        Ok(PinCode::new(
+            PinKind::AmountBound,
+            code,
+            counter,
+            Some(validity),
+        ))
     }
 
     /// Moves an HOTP token to its next counter (after its code was used).

@@ -29,6 +29,7 @@
 //! ```
 
 pub mod qr;
+pub mod verifier;
 
 use crate::activation::{self, ActivationCode, ActivationError, ActivationId, Header, Secrets};
 use crate::card::{Card, CardError, CardRef, PinPolicy};

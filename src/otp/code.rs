@@ -62,9 +62,19 @@ impl OtpCode {
     /// An [`InputError`] when `typed` is not a code of the right length.
     pub fn matches(&self, typed: &str) -> Result<bool, InputError> {
         let typed = text::parse_code(typed, usize::from(self.digits))?;
+        Ok(self.ct_eq_digits(typed.as_bytes()).into())
+    }
+
+    /// Constant-time comparison with already-normalised ASCII digits.
+    fn ct_eq_digits(&self, typed: &[u8]) -> subtle::Choice {
         let (mine, len) = self.ascii();
-        let mine = mine.get(..len).unwrap_or_default();
-        Ok(mine.ct_eq(typed.as_bytes()).into())
+        mine.get(..len).unwrap_or_default().ct_eq(typed)
+    }
+
+    /// Constant-time comparison with the value of a typed code of this length
+    /// (see [`text::parse_code_value`]).
+    pub(crate) fn ct_eq_value(&self, typed: u64) -> subtle::Choice {
+        u64::from(self.value).ct_eq(&typed)
     }
 }
 

@@ -1,0 +1,74 @@
+//! The bank's worst case: a window of three steps and no match, dynpin against
+//! totp-rs's `check` (skew 1 = three steps), same run, 8 digits, 60 s, SHA-1.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use dynpin::card::{Card, CardRef, LastFour, PinPolicy};
+use dynpin::clock::FixedClock;
+use dynpin::issuer::verifier::{Verifier, VerifierConfig};
+use dynpin::otp::Algorithm;
+use dynpin::pin::PinKind;
+use dynpin::secret::SecretBytes;
+
+fn verify_no_match(c: &mut Criterion) {
+    let mut group = c.benchmark_group("verify_window3_no_match");
+    group.throughput(Throughput::Elements(1));
+    let policy = PinPolicy {
+        algorithm: Algorithm::Sha1,
+        digits: 8,
+        period: 60,
+    };
+    let card_ref = CardRef {
+        bin: 610_433,
+        last_four: LastFour::parse("1234").unwrap(),
+    };
+    let card = Card::bank_card(
+        "bench",
+        card_ref,
+        SecretBytes::from(vec![3; 20]),
+        None,
+        Some(policy),
+    )
+    .unwrap();
+    let now = 1_800_000_000u64;
+    // A code from far away: it matches none of the three steps.
+    let wrong = card
+        .pin(PinKind::Second, &FixedClock::from_unix_seconds(0))
+        .unwrap()
+        .digits();
+    let config = VerifierConfig {
+        behind: 1,
+        ahead: 1,
+        ..Default::default()
+    };
+    let verifier = Verifier::new(config).unwrap();
+    let id = verifier.register(card);
+    assert_eq!(
+        verifier
+            .find_step(id, PinKind::Second, &wrong, now)
+            .unwrap(),
+        None
+    );
+    group.bench_function(BenchmarkId::new("dynpin", "SHA1"), |b| {
+        b.iter(|| {
+            black_box(verifier.find_step(id, PinKind::Second, black_box(&wrong), black_box(now)))
+        })
+    });
+
+    let reference = totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(8)
+        .with_skew(1)
+        .with_step_duration(60)
+        .with_secret(vec![3u8; 20])
+        .build_noncompliant();
+    assert_eq!(reference.check(&wrong, now), None);
+    group.bench_function(BenchmarkId::new("totp-rs", "SHA1"), |b| {
+        b.iter(|| black_box(reference.check(black_box(&wrong), black_box(now))))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, verify_no_match);
+criterion_main!(benches);

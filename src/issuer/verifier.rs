@@ -1,0 +1,525 @@
+//! Verifying dynamic PINs at the bank: a window of steps, single use, throttling, drift.
+//!
+//! A dynamic PIN is only as good as the check at the bank. [`Verifier`] keeps
+//! each card's keyed HMAC state (precomputed once, when the card is
+//! registered) and its state behind a small trait, [`VerifierStore`]:
+//!
+//! - **single use** — a step accepted once is never accepted again: the store
+//!   atomically raises "last accepted step" per card and PIN, so of many
+//!   concurrent submissions of one code exactly one succeeds;
+//! - **throttling** — consecutive failures per card are counted; at the limit
+//!   (default 10, at most 100) the card's dynamic PIN is locked until
+//!   [`Verifier::reset`]; a success resets the count;
+//! - **drift** — a per-card offset in steps, set by re-synchronising from two
+//!   consecutive codes ([`Verifier::resync`]) within a bounded window.
+//!
+//! [`MemoryStore`] is the in-process store; `docs/verifier.md` shows how the
+//! same three operations map onto Redis or PostgreSQL for a fleet of servers.
+
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::amount;
+use crate::card::{Card, CardError, CardId};
+use crate::clock::Clock;
+use crate::otp::{self, OtpCode, OtpError};
+use crate::pin::PinKind;
+use crate::text::{self, InputError};
+
+/// The most steps a window may reach either way.
+pub const MAX_WINDOW_STEPS: u8 = 2;
+/// The highest failure limit a bank may configure.
+pub const MAX_FAILURE_LIMIT: u32 = 100;
+/// How far (in steps, either way) a re-synchronisation searches.
+pub const MAX_RESYNC_STEPS: u64 = 60;
+
+/// Verifier settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifierConfig {
+    /// Steps before the current one that are still accepted (0–2; default 1).
+    pub behind: u8,
+    /// Steps after the current one that are accepted (0–2; default 0).
+    pub ahead: u8,
+    /// Consecutive failures that lock a card's dynamic PIN (1–100; default 10).
+    pub failure_limit: u32,
+    /// Steps either way searched by [`Verifier::resync`] (1–60; default 10).
+    pub resync_steps: u64,
+}
+
+impl Default for VerifierConfig {
+    fn default() -> Self {
+        Self {
+            behind: 1,
+            ahead: 0,
+            failure_limit: 10,
+            resync_steps: 10,
+        }
+    }
+}
+
+impl VerifierConfig {
+    fn check(&self) -> Result<(), VerifyError> {
+        if self.behind > MAX_WINDOW_STEPS || self.ahead > MAX_WINDOW_STEPS {
+            return Err(VerifyError::InvalidConfig(
+                "the window is at most two steps either way",
+            ));
+        }
+        if !(1..=MAX_FAILURE_LIMIT).contains(&self.failure_limit) {
+            return Err(VerifyError::InvalidConfig("the failure limit is 1 to 100"));
+        }
+        if !(1..=MAX_RESYNC_STEPS).contains(&self.resync_steps) {
+            return Err(VerifyError::InvalidConfig(
+                "re-synchronisation searches 1 to 60 steps",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Why a code was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// No card with this id is registered.
+    #[error("unknown card")]
+    UnknownCard,
+    /// The card has no PIN of this kind.
+    #[error("this card has no {0} PIN")]
+    NoSuchPin(PinKind),
+    /// The submitted text is not a code of the right length (not counted as a failure).
+    #[error(transparent)]
+    Malformed(#[from] InputError),
+    /// The code is wrong.
+    #[error("wrong dynamic PIN; {remaining_attempts} attempts left")]
+    Rejected {
+        /// Failures left before the card's dynamic PIN is locked.
+        remaining_attempts: u32,
+    },
+    /// The code was right but its step was already used (a replay).
+    #[error("this dynamic PIN was already used; {remaining_attempts} attempts left")]
+    Replayed {
+        /// Failures left before the card's dynamic PIN is locked.
+        remaining_attempts: u32,
+    },
+    /// Too many consecutive failures: the card's dynamic PIN is locked until reset.
+    #[error("the card's dynamic PIN is locked after too many failures")]
+    Locked,
+    /// Re-synchronisation found no two consecutive steps with these codes.
+    #[error("the two codes are not consecutive codes near the current time")]
+    ResyncFailed,
+    /// The clock or a card parameter was rejected.
+    #[error(transparent)]
+    Card(#[from] CardError),
+    /// A setting is out of range.
+    #[error("invalid verifier setting: {0}")]
+    InvalidConfig(&'static str),
+}
+
+impl From<OtpError> for VerifyError {
+    fn from(e: OtpError) -> Self {
+        VerifyError::Card(CardError::Otp(e))
+    }
+}
+
+/// Which code sequence a replay record belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SlotKey {
+    /// The card.
+    pub card: CardId,
+    /// The PIN.
+    pub kind: PinKind,
+}
+
+/// The verifier's mutable state. Each operation must be atomic on its own;
+/// no operation needs a transaction across keys.
+pub trait VerifierStore: Send + Sync {
+    /// Records `step` as used for `slot` if it is later than every step used
+    /// before (atomic set-if-greater); returns whether it was recorded.
+    fn accept_step(&self, slot: SlotKey, step: u64) -> bool;
+    /// The consecutive failure count of `card`.
+    fn failures(&self, card: CardId) -> u32;
+    /// Adds one failure and returns the new count.
+    fn record_failure(&self, card: CardId) -> u32;
+    /// Sets the failure count of `card` to zero.
+    fn reset_failures(&self, card: CardId);
+    /// The drift of `card` in steps (phone minus bank).
+    fn drift(&self, card: CardId) -> i64;
+    /// Sets the drift of `card`.
+    fn set_drift(&self, card: CardId, steps: i64);
+}
+
+/// An in-memory [`VerifierStore`]: a map of atomics, safe to share across threads.
+///
+/// Maps are keyed by card ids, 128 random bits the bank draws, so the fast
+/// non-cryptographic FxHash is safe here: nobody can choose colliding keys.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    // `step + 1` of the last accepted step; 0 means none yet.
+    steps: RwLock<HashMap<SlotKey, Arc<AtomicU64>>>,
+    failures: RwLock<HashMap<CardId, Arc<AtomicU32>>>,
+    drift: RwLock<HashMap<CardId, Arc<AtomicI64>>>,
+}
+
+/// The entry for `key`, created on first use. A poisoned lock only means another
+/// thread panicked while holding it; the map itself is still consistent.
+fn entry<K: Copy + Eq + std::hash::Hash, V: Default>(
+    map: &RwLock<HashMap<K, Arc<V>>>,
+    key: K,
+) -> Arc<V> {
+    if let Some(found) = map.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return Arc::clone(found);
+    }
+    let mut write = map.write().unwrap_or_else(PoisonError::into_inner);
+    Arc::clone(write.entry(key).or_default())
+}
+
+/// Applies `f` to an existing entry under the read lock, without creating one
+/// or cloning its handle.
+fn peek<K: Eq + std::hash::Hash, V, T>(
+    map: &RwLock<HashMap<K, Arc<V>>>,
+    key: K,
+    f: impl FnOnce(&V) -> T,
+) -> Option<T> {
+    map.read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+        .map(|v| f(v))
+}
+
+impl VerifierStore for MemoryStore {
+    fn accept_step(&self, slot: SlotKey, step: u64) -> bool {
+        let Some(marker) = step.checked_add(1) else {
+            return false;
+        };
+        let last = entry(&self.steps, slot);
+        // Atomic set-if-greater: of concurrent callers with the same step, one wins.
+        last.fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
+            (marker > current).then_some(marker)
+        })
+        .is_ok()
+    }
+
+    fn failures(&self, card: CardId) -> u32 {
+        peek(&self.failures, card, |f| f.load(Ordering::Acquire)).unwrap_or(0)
+    }
+
+    fn record_failure(&self, card: CardId) -> u32 {
+        entry(&self.failures, card)
+            .fetch_add(1, Ordering::AcqRel)
+            .saturating_add(1)
+    }
+
+    fn reset_failures(&self, card: CardId) {
+        entry(&self.failures, card).store(0, Ordering::Release);
+    }
+
+    fn drift(&self, card: CardId) -> i64 {
+        peek(&self.drift, card, |d| d.load(Ordering::Acquire)).unwrap_or(0)
+    }
+
+    fn set_drift(&self, card: CardId, steps: i64) {
+        entry(&self.drift, card).store(steps, Ordering::Release);
+    }
+}
+
+/// A code that was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// The time step the code belonged to.
+    pub step: u64,
+    /// That step minus the bank's current step (after drift): 0 on time, −1 one step late.
+    pub offset: i64,
+}
+
+/// Verifies first, second and amount-bound PINs of registered cards.
+///
+/// ```
+/// use dynpin::card::{Card, CardRef, LastFour, PinPolicy};
+/// use dynpin::clock::FixedClock;
+/// use dynpin::issuer::verifier::{Verifier, VerifyError};
+/// use dynpin::pin::PinKind;
+/// use dynpin::secret::SecretBytes;
+///
+/// let card = Card::bank_card("c", CardRef { bin: 610_433, last_four: LastFour::parse("1234")? },
+///     SecretBytes::from(vec![9; 20]), None, Some(PinPolicy::second_pin()))?;
+/// let clock = FixedClock::from_unix_seconds(1_800_000_000);
+/// let typed = card.pin(PinKind::Second, &clock)?.digits();
+///
+/// let verifier = Verifier::new(Default::default())?;
+/// let id = verifier.register(card);
+/// assert!(verifier.verify(id, PinKind::Second, &typed, &clock).is_ok());
+/// assert!(matches!(verifier.verify(id, PinKind::Second, &typed, &clock), Err(VerifyError::Replayed { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Verifier<S: VerifierStore = MemoryStore> {
+    cards: RwLock<HashMap<CardId, Arc<Card>>>,
+    store: S,
+    config: VerifierConfig,
+}
+
+impl Verifier<MemoryStore> {
+    /// A verifier with an in-memory store.
+    ///
+    /// # Errors
+    /// [`VerifyError::InvalidConfig`].
+    pub fn new(config: VerifierConfig) -> Result<Self, VerifyError> {
+        Self::with_store(config, MemoryStore::default())
+    }
+}
+
+impl<S: VerifierStore> Verifier<S> {
+    /// A verifier over a store of the bank's choosing.
+    ///
+    /// # Errors
+    /// [`VerifyError::InvalidConfig`].
+    pub fn with_store(config: VerifierConfig, store: S) -> Result<Self, VerifyError> {
+        config.check()?;
+        Ok(Self {
+            cards: RwLock::new(HashMap::default()),
+            store,
+            config,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Registers (or replaces) the bank's copy of a card; its keys are derived now, once.
+    pub fn register(&self, card: Card) -> CardId {
+        let id = card.id();
+        self.cards
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, Arc::new(card));
+        id
+    }
+
+    fn card(&self, id: CardId) -> Result<Arc<Card>, VerifyError> {
+        self.cards
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+            .ok_or(VerifyError::UnknownCard)
+    }
+
+    /// Runs `f` on the registered card without cloning its handle.
+    fn with_card<T>(
+        &self,
+        id: CardId,
+        f: impl FnOnce(&Card) -> Result<T, VerifyError>,
+    ) -> Result<T, VerifyError> {
+        let cards = self.cards.read().unwrap_or_else(PoisonError::into_inner);
+        f(cards.get(&id).ok_or(VerifyError::UnknownCard)?)
+    }
+
+    /// Unlocks a card's dynamic PIN after throttling (e.g. after the customer called the bank).
+    pub fn reset(&self, card: CardId) {
+        self.store.reset_failures(card);
+    }
+
+    /// Checks `typed` as `card`'s `kind` PIN at `clock`'s time, once.
+    ///
+    /// # Errors
+    /// [`VerifyError::Locked`] before anything else once the card is locked;
+    /// [`VerifyError::Malformed`] (not counted); [`VerifyError::Rejected`] or
+    /// [`VerifyError::Replayed`] (counted).
+    pub fn verify(
+        &self,
+        card: CardId,
+        kind: PinKind,
+        typed: &str,
+        clock: &dyn Clock,
+    ) -> Result<Accepted, VerifyError> {
+        let entry = self.card(card)?;
+        let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
+        let now = otp::unix_seconds(clock.now_millis(), 0)?;
+        self.check_and_accept(
+            card,
+            kind,
+            typed,
+            totp.hotp().digits(),
+            now / totp.period(),
+            |step| Ok(totp.code_for_step(step)),
+        )
+    }
+
+    /// The newest step in the window whose code is `typed`, at `unix_seconds`,
+    /// **without** throttling or single use: for monitoring, tests and
+    /// benchmarks. Authenticate with [`Verifier::verify`].
+    ///
+    /// # Errors
+    /// [`VerifyError::UnknownCard`], [`VerifyError::NoSuchPin`], [`VerifyError::Malformed`].
+    pub fn find_step(
+        &self,
+        card: CardId,
+        kind: PinKind,
+        typed: &str,
+        unix_seconds: u64,
+    ) -> Result<Option<u64>, VerifyError> {
+        self.with_card(card, |entry| {
+            let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
+            let typed = text::parse_code_value(typed, usize::from(totp.hotp().digits()))?;
+            let center = shift(unix_seconds / totp.period(), self.store.drift(card));
+            self.newest_match(typed, center, &|step| Ok(totp.code_for_step(step)))
+        })
+    }
+
+    /// Checks an amount-bound second PIN against the transaction's actual
+    /// amount and payee: a changed amount or payee fails, a replay fails.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`], plus [`CardError::InvalidPayee`].
+    pub fn verify_amount_bound(
+        &self,
+        card: CardId,
+        typed: &str,
+        amount_rials: u64,
+        payee: &str,
+        clock: &dyn Clock,
+    ) -> Result<Accepted, VerifyError> {
+        let entry = self.card(card)?;
+        let ocra = amount::keyed(entry.secret())?;
+        let challenge = amount::challenge(amount_rials, payee)?;
+        let now = otp::unix_seconds(clock.now_millis(), 0)?;
+        self.check_and_accept(
+            card,
+            PinKind::AmountBound,
+            typed,
+            8,
+            now / amount::TIME_STEP,
+            |step| {
+                use crate::otp::ocra::OcraInput;
+                ocra.compute(&OcraInput {
+                    challenge: &challenge,
+                    time_counter: Some(step),
+                    ..Default::default()
+                })
+                .map_err(|_| VerifyError::Card(CardError::InvalidPayee))
+            },
+        )
+    }
+
+    /// The shared core: throttle check, parse, constant-time window scan, single use.
+    fn check_and_accept(
+        &self,
+        card: CardId,
+        kind: PinKind,
+        typed: &str,
+        digits: u8,
+        current: u64,
+        code_at: impl Fn(u64) -> Result<OtpCode, VerifyError>,
+    ) -> Result<Accepted, VerifyError> {
+        if self.store.failures(card) >= self.config.failure_limit {
+            return Err(VerifyError::Locked);
+        }
+        let typed = text::parse_code_value(typed, usize::from(digits))?;
+        let center = shift(current, self.store.drift(card));
+        let newest = self.newest_match(typed, center, &code_at)?;
+        let Some(step) = newest else {
+            return Err(self.fail(card, false));
+        };
+        if !self.store.accept_step(SlotKey { card, kind }, step) {
+            return Err(self.fail(card, true));
+        }
+        self.store.reset_failures(card);
+        let offset = i64::try_from(i128::from(step) - i128::from(center)).unwrap_or(0);
+        Ok(Accepted { step, offset })
+    }
+
+    /// The newest step in the window whose code is `typed`. Every step is
+    /// computed and compared in constant time, so timing says nothing about
+    /// which one matched.
+    fn newest_match(
+        &self,
+        typed: u64,
+        center: u64,
+        code_at: &impl Fn(u64) -> Result<OtpCode, VerifyError>,
+    ) -> Result<Option<u64>, VerifyError> {
+        let first = center.saturating_sub(u64::from(self.config.behind));
+        let last = center.saturating_add(u64::from(self.config.ahead));
+        let mut found: Option<u64> = None;
+        for step in first..=last {
+            let code = code_at(step)?;
+            if bool::from(code.ct_eq_value(typed)) {
+                found = Some(step);
+            }
+        }
+        Ok(found)
+    }
+
+    fn fail(&self, card: CardId, replay: bool) -> VerifyError {
+        let failures = self.store.record_failure(card);
+        let remaining_attempts = self.config.failure_limit.saturating_sub(failures);
+        if remaining_attempts == 0 {
+            VerifyError::Locked
+        } else if replay {
+            VerifyError::Replayed { remaining_attempts }
+        } else {
+            VerifyError::Rejected { remaining_attempts }
+        }
+    }
+
+    /// Re-synchronises a card whose phone clock has drifted: finds the two
+    /// consecutive steps within ±`resync_steps` whose codes are `first` then
+    /// `second`, stores the drift, and marks both steps used. Returns the drift.
+    ///
+    /// # Errors
+    /// [`VerifyError::ResyncFailed`] (counted as a failure), [`VerifyError::Locked`].
+    pub fn resync(
+        &self,
+        card: CardId,
+        kind: PinKind,
+        first: &str,
+        second: &str,
+        clock: &dyn Clock,
+    ) -> Result<i64, VerifyError> {
+        if self.store.failures(card) >= self.config.failure_limit {
+            return Err(VerifyError::Locked);
+        }
+        let entry = self.card(card)?;
+        let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
+        let digits = usize::from(totp.hotp().digits());
+        let (first, second) = (
+            text::parse_code_value(first, digits)?,
+            text::parse_code_value(second, digits)?,
+        );
+        let now = otp::unix_seconds(clock.now_millis(), 0)? / totp.period();
+        let lo = now.saturating_sub(self.config.resync_steps);
+        let hi = now.saturating_add(self.config.resync_steps);
+        let mut found = None;
+        let mut previous = totp.code_for_step(lo).ct_eq_value(first);
+        for step in lo.saturating_add(1)..=hi {
+            let code = totp.code_for_step(step);
+            if bool::from(previous & code.ct_eq_value(second)) {
+                found = Some(step);
+            }
+            previous = code.ct_eq_value(first);
+        }
+        let Some(step) = found else {
+            self.store.record_failure(card);
+            return Err(VerifyError::ResyncFailed);
+        };
+        if !self.store.accept_step(SlotKey { card, kind }, step) {
+            self.store.record_failure(card);
+            return Err(VerifyError::ResyncFailed);
+        }
+        let drift = i64::try_from(i128::from(step) - i128::from(now)).unwrap_or(0);
+        self.store.set_drift(card, drift);
+        self.store.reset_failures(card);
+        Ok(drift)
+    }
+}
+
+/// `current` moved by `drift` steps, saturating at the ends of `u64`.
+fn shift(current: u64, drift: i64) -> u64 {
+    if drift >= 0 {
+        current.saturating_add(drift.unsigned_abs())
+    } else {
+        current.saturating_sub(drift.unsigned_abs())
+    }
+}

@@ -1,0 +1,388 @@
+//! The bank's verifier: window, single use under concurrency, throttling, drift, amount-bound codes.
+#![cfg(feature = "issuer")]
+
+use dynpin::card::{Card, CardError, CardRef, LastFour, PinPolicy};
+use dynpin::clock::{Clock, FixedClock, ManualClock};
+use dynpin::issuer::verifier::{Accepted, Verifier, VerifierConfig, VerifierStore, VerifyError};
+use dynpin::otp::Algorithm;
+use dynpin::pin::PinKind;
+use dynpin::secret::SecretBytes;
+
+const T: i64 = 1_800_000_000; // a multiple of 60
+
+fn card_with(first: Option<PinPolicy>, second: Option<PinPolicy>) -> Card {
+    let card_ref = CardRef {
+        bin: 610_433,
+        last_four: LastFour::parse("1234").unwrap(),
+    };
+    Card::bank_card(
+        "c",
+        card_ref,
+        SecretBytes::from(vec![0x5a; 20]),
+        first,
+        second,
+    )
+    .unwrap()
+}
+
+fn card() -> Card {
+    card_with(Some(PinPolicy::first_pin()), Some(PinPolicy::second_pin()))
+}
+
+fn at(seconds: i64) -> FixedClock {
+    FixedClock::from_unix_seconds(seconds)
+}
+
+fn code(card: &Card, kind: PinKind, seconds: i64) -> String {
+    card.pin(kind, &at(seconds)).unwrap().digits()
+}
+
+/// The bank registers its own copy; the phone keeps the original.
+fn setup(config: VerifierConfig) -> (Card, Verifier, dynpin::card::CardId) {
+    let phone = card();
+    let verifier = Verifier::new(config).unwrap();
+    let id = verifier.register(phone.clone());
+    (phone, verifier, id)
+}
+
+#[test]
+fn default_window_is_this_step_and_the_one_before() {
+    let (phone, v, id) = setup(VerifierConfig::default());
+    let now = at(T + 30);
+    assert_eq!(
+        v.verify(
+            id,
+            PinKind::Second,
+            &code(&phone, PinKind::Second, T - 60),
+            &now
+        )
+        .unwrap()
+        .offset,
+        -1
+    );
+    assert_eq!(
+        v.verify(id, PinKind::Second, &code(&phone, PinKind::Second, T), &now)
+            .unwrap(),
+        Accepted {
+            step: (T / 60) as u64,
+            offset: 0
+        }
+    );
+    let (phone, v, id) = setup(VerifierConfig::default());
+    assert!(matches!(
+        v.verify(
+            id,
+            PinKind::Second,
+            &code(&phone, PinKind::Second, T - 120),
+            &now
+        ),
+        Err(VerifyError::Rejected { .. })
+    ));
+    assert!(matches!(
+        v.verify(
+            id,
+            PinKind::Second,
+            &code(&phone, PinKind::Second, T + 60),
+            &now
+        ),
+        Err(VerifyError::Rejected { .. })
+    ));
+}
+
+#[test]
+fn window_is_configurable_up_to_two_steps() {
+    let config = VerifierConfig {
+        behind: 2,
+        ahead: 2,
+        ..Default::default()
+    };
+    let (phone, v, id) = setup(config);
+    for (offset, expected) in [(-2i64, -2), (2, 2)] {
+        let typed = code(&phone, PinKind::First, T + offset * 60);
+        assert_eq!(
+            v.verify(id, PinKind::First, &typed, &at(T)).unwrap().offset,
+            expected
+        );
+    }
+    for bad in [
+        VerifierConfig {
+            behind: 3,
+            ..Default::default()
+        },
+        VerifierConfig {
+            ahead: 3,
+            ..Default::default()
+        },
+        VerifierConfig {
+            failure_limit: 0,
+            ..Default::default()
+        },
+        VerifierConfig {
+            failure_limit: 101,
+            ..Default::default()
+        },
+        VerifierConfig {
+            resync_steps: 61,
+            ..Default::default()
+        },
+    ] {
+        assert!(
+            matches!(Verifier::new(bad), Err(VerifyError::InvalidConfig(_))),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn a_step_is_accepted_once() {
+    let (phone, v, id) = setup(VerifierConfig::default());
+    let now = at(T + 10);
+    let current = code(&phone, PinKind::Second, T);
+    let previous = code(&phone, PinKind::Second, T - 60);
+    v.verify(id, PinKind::Second, &current, &now).unwrap();
+    assert!(matches!(
+        v.verify(id, PinKind::Second, &current, &now),
+        Err(VerifyError::Replayed {
+            remaining_attempts: 9
+        })
+    ));
+    // An older step after a newer one was used is a replay too.
+    assert!(matches!(
+        v.verify(id, PinKind::Second, &previous, &now),
+        Err(VerifyError::Replayed { .. })
+    ));
+    // The first PIN is a separate sequence.
+    assert!(v
+        .verify(id, PinKind::First, &code(&phone, PinKind::First, T), &now)
+        .is_ok());
+}
+
+#[test]
+fn one_thousand_threads_one_success() {
+    let (phone, v, id) = setup(VerifierConfig {
+        failure_limit: 100,
+        ..Default::default()
+    });
+    let typed = code(&phone, PinKind::Second, T);
+    let now = at(T + 5);
+    let successes = std::sync::atomic::AtomicUsize::new(0);
+    let replays = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..1000 {
+            s.spawn(|| match v.verify(id, PinKind::Second, &typed, &now) {
+                Ok(_) => successes.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+                Err(_) => replays.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+            });
+        }
+    });
+    assert_eq!(successes.into_inner(), 1);
+    assert_eq!(replays.into_inner(), 999);
+}
+
+#[test]
+fn when_a_code_matches_a_used_older_step_and_a_newer_one_the_newer_is_taken() {
+    // 4-digit codes collide between neighbouring steps about once in 10,000 pairs: find one.
+    let phone = card_with(
+        Some(PinPolicy {
+            algorithm: Algorithm::Sha1,
+            digits: 4,
+            period: 60,
+        }),
+        None,
+    );
+    let step = (T / 60..T / 60 + 200_000)
+        .find(|s| {
+            code(&phone, PinKind::First, s * 60) == code(&phone, PinKind::First, (s + 1) * 60)
+        })
+        .expect("a collision within 200,000 steps");
+    let typed = code(&phone, PinKind::First, step * 60);
+    let v = Verifier::new(VerifierConfig {
+        behind: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let id = v.register(phone);
+    // The older step is used first…
+    assert_eq!(
+        v.verify(id, PinKind::First, &typed, &at(step * 60))
+            .unwrap()
+            .step as i64,
+        step
+    );
+    // …then the same digits, one step later, match both: the newer step is taken.
+    assert_eq!(
+        v.verify(id, PinKind::First, &typed, &at((step + 1) * 60))
+            .unwrap()
+            .step as i64,
+        step + 1
+    );
+}
+
+#[test]
+fn throttling_locks_after_the_limit_and_a_success_resets() {
+    let (phone, v, id) = setup(VerifierConfig {
+        failure_limit: 3,
+        ..Default::default()
+    });
+    let now = at(T);
+    let wrong = format!(
+        "{:08}",
+        (code(&phone, PinKind::Second, T).parse::<u32>().unwrap() + 1) % 100_000_000
+    );
+    assert_eq!(
+        v.verify(id, PinKind::Second, &wrong, &now),
+        Err(VerifyError::Rejected {
+            remaining_attempts: 2
+        })
+    );
+    // Malformed input is a typing slip, not a guess: not counted.
+    assert!(matches!(
+        v.verify(id, PinKind::Second, "12", &now),
+        Err(VerifyError::Malformed(_))
+    ));
+    assert_eq!(
+        v.verify(id, PinKind::Second, &wrong, &now),
+        Err(VerifyError::Rejected {
+            remaining_attempts: 1
+        })
+    );
+    // A success resets the count.
+    v.verify(id, PinKind::Second, &code(&phone, PinKind::Second, T), &now)
+        .unwrap();
+    let later = at(T + 60);
+    for expected in [
+        Err(VerifyError::Rejected {
+            remaining_attempts: 2,
+        }),
+        Err(VerifyError::Rejected {
+            remaining_attempts: 1,
+        }),
+        Err(VerifyError::Locked),
+    ] {
+        assert_eq!(v.verify(id, PinKind::Second, &wrong, &later), expected);
+    }
+    // Locked: even the right code is refused, for every PIN of the card…
+    assert_eq!(
+        v.verify(
+            id,
+            PinKind::Second,
+            &code(&phone, PinKind::Second, T + 60),
+            &later
+        ),
+        Err(VerifyError::Locked)
+    );
+    assert_eq!(
+        v.verify(
+            id,
+            PinKind::First,
+            &code(&phone, PinKind::First, T + 60),
+            &later
+        ),
+        Err(VerifyError::Locked)
+    );
+    // …until the bank resets it.
+    v.reset(id);
+    assert!(v
+        .verify(
+            id,
+            PinKind::Second,
+            &code(&phone, PinKind::Second, T + 60),
+            &later
+        )
+        .is_ok());
+}
+
+#[test]
+fn drift_is_resynchronised_from_two_consecutive_codes() {
+    let (phone, v, id) = setup(VerifierConfig::default());
+    let bank_now = ManualClock::from_unix_seconds(T);
+    let fast = 5 * 60; // the phone runs five minutes fast
+    let c1 = code(&phone, PinKind::Second, T + fast);
+    let c2 = code(&phone, PinKind::Second, T + fast + 60);
+    assert!(matches!(
+        v.verify(id, PinKind::Second, &c1, &bank_now),
+        Err(VerifyError::Rejected { .. })
+    ));
+    assert_eq!(
+        v.resync(id, PinKind::Second, &c1, &c2, &bank_now).unwrap(),
+        6
+    );
+    assert_eq!(
+        v.store().failures(id),
+        0,
+        "a successful resync clears failures"
+    );
+    // The codes used for resync cannot be replayed.
+    assert!(v.verify(id, PinKind::Second, &c2, &bank_now).is_err());
+    bank_now.advance_seconds(120);
+    let next = code(&phone, PinKind::Second, T + 120 + fast);
+    assert!(
+        v.verify(id, PinKind::Second, &next, &bank_now).is_ok(),
+        "drift is applied"
+    );
+    // Codes out of order, or too far away, do not resynchronise.
+    assert_eq!(
+        v.resync(id, PinKind::Second, &c2, &c1, &bank_now),
+        Err(VerifyError::ResyncFailed)
+    );
+    let far1 = code(&phone, PinKind::Second, T + 3_600);
+    let far2 = code(&phone, PinKind::Second, T + 3_660);
+    assert_eq!(
+        v.resync(id, PinKind::Second, &far1, &far2, &bank_now),
+        Err(VerifyError::ResyncFailed)
+    );
+}
+
+#[test]
+fn amount_bound_codes_verify_only_for_their_transaction() {
+    let (mut phone, v, id) = setup(VerifierConfig::default());
+    phone.set_amount_ceiling(Some(2_000_000_000));
+    let clock = at(T + 20);
+    let pin = phone
+        .amount_bound_code(1_500_000_000, "6037991234567893", &clock)
+        .unwrap()
+        .digits();
+    assert!(matches!(
+        v.verify_amount_bound(id, &pin, 1_500_000_001, "6037991234567893", &clock),
+        Err(VerifyError::Rejected { .. })
+    ));
+    assert!(matches!(
+        v.verify_amount_bound(id, &pin, 1_500_000_000, "6037991234567894", &clock),
+        Err(VerifyError::Rejected { .. })
+    ));
+    assert!(v
+        .verify_amount_bound(id, &pin, 1_500_000_000, "۶۰۳۷ ۹۹۱۲ ۳۴۵۶ ۷۸۹۳", &clock)
+        .is_ok());
+    assert!(matches!(
+        v.verify_amount_bound(id, &pin, 1_500_000_000, "6037991234567893", &clock),
+        Err(VerifyError::Replayed { .. })
+    ));
+    assert_eq!(
+        phone
+            .amount_bound_code(2_000_000_001, "x", &clock)
+            .unwrap_err(),
+        CardError::AmountAboveCeiling {
+            ceiling: 2_000_000_000
+        }
+    );
+}
+
+#[test]
+fn unknown_cards_and_missing_pins_are_typed() {
+    let (_, v, _) = setup(VerifierConfig::default());
+    let stranger = card_with(Some(PinPolicy::first_pin()), None);
+    assert_eq!(
+        v.verify(stranger.id(), PinKind::First, "1234", &at(T)),
+        Err(VerifyError::UnknownCard)
+    );
+    let id = v.register(stranger);
+    assert_eq!(
+        v.verify(id, PinKind::Second, "12345678", &at(T)),
+        Err(VerifyError::NoSuchPin(PinKind::Second))
+    );
+    assert!(matches!(
+        v.verify(id, PinKind::First, "1234", &at(-1)),
+        Err(VerifyError::Card(_))
+    ));
+    let _ = at(0).now_millis();
+}
