@@ -145,6 +145,24 @@ pub enum Base32Error {
 #[error("the operating system's random number generator is unavailable")]
 pub struct RandomnessUnavailable;
 
+/// `count` uniformly random decimal digits from the operating system's CSPRNG,
+/// in a zeroizing string (for activation codes and SMS codes).
+///
+/// # Errors
+/// [`RandomnessUnavailable`] when the operating system cannot supply randomness.
+pub fn random_digits(count: usize) -> Result<Zeroizing<String>, RandomnessUnavailable> {
+    let mut digits = Zeroizing::new(String::with_capacity(count));
+    let mut pool = Zeroizing::new([0u8; 64]);
+    while digits.len() < count {
+        fill_random(pool.as_mut())?;
+        // Rejection sampling: 250 = 25 × 10, so bytes below it map uniformly.
+        for &b in pool.iter().filter(|&&b| b < 250).take(count - digits.len()) {
+            digits.push(char::from(b'0' + b % 10));
+        }
+    }
+    Ok(digits)
+}
+
 /// Fills `buf` from the operating system's CSPRNG.
 ///
 /// # Errors

@@ -4,7 +4,7 @@ use core::fmt;
 
 use zeroize::Zeroizing;
 
-use crate::secret::{fill_random, RandomnessUnavailable};
+use crate::secret::{random_digits, RandomnessUnavailable};
 use crate::text::{self, InputError};
 
 /// The fewest digits an activation code may have: 16 digits ≈ 53 bits.
@@ -32,19 +32,7 @@ impl ActivationCode {
     /// [`RandomnessUnavailable`] when the OS random generator fails.
     pub fn generate(digits: usize) -> Result<Self, RandomnessUnavailable> {
         let digits = digits.clamp(MIN_CODE_DIGITS, MAX_CODE_DIGITS);
-        let mut code = Zeroizing::new(String::with_capacity(digits));
-        let mut pool = Zeroizing::new([0u8; 64]);
-        while code.len() < digits {
-            fill_random(pool.as_mut())?;
-            // Rejection sampling: 250 = 25 × 10, so bytes below it map uniformly.
-            for &b in pool.iter().filter(|&&b| b < 250) {
-                if code.len() == digits {
-                    break;
-                }
-                code.push(char::from(b'0' + b % 10));
-            }
-        }
-        Ok(Self(code))
+        Ok(Self(random_digits(digits)?))
     }
 
     /// Parses a typed code: ASCII, Persian or Arabic-Indic digits; spaces and dashes ignored.

@@ -29,6 +29,7 @@
 //! ```
 
 pub mod qr;
+pub mod sms;
 pub mod verifier;
 
 use crate::activation::{self, ActivationCode, ActivationError, ActivationId, Header, Secrets};
