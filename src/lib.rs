@@ -62,12 +62,15 @@ pub mod import;
 #[cfg(feature = "issuer")]
 pub mod issuer;
 pub mod kdf;
-pub mod vault;
+pub mod mobile;
 pub mod otp;
 pub mod pin;
 pub mod secret;
 pub mod text;
+pub mod vault;
 
 mod error;
 
 pub use error::Error;
+
+uniffi::setup_scaffolding!();
