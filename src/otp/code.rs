@@ -73,6 +73,7 @@ impl OtpCode {
 
     /// Constant-time comparison with the value of a typed code of this length
     /// (see [`text::parse_code_value`]).
+    #[cfg(feature = "issuer")]
     pub(crate) fn ct_eq_value(&self, typed: u64) -> subtle::Choice {
         u64::from(self.value).ct_eq(&typed)
     }
