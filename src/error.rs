@@ -2,6 +2,7 @@
 
 use crate::activation::ActivationError;
 use crate::card::CardError;
+use crate::import::ImportError;
 #[cfg(feature = "issuer")]
 use crate::issuer::IssuerError;
 use crate::kdf::KdfError;
@@ -26,6 +27,9 @@ pub enum Error {
     /// Activation payloads and codes.
     #[error(transparent)]
     Activation(#[from] ActivationError),
+    /// Standard tokens: `otpauth://` and Google Authenticator exports.
+    #[error(transparent)]
+    Import(#[from] ImportError),
     /// Password-based key derivation.
     #[error(transparent)]
     Kdf(#[from] KdfError),

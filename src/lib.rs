@@ -12,6 +12,13 @@
 //! | [`otp`] | HOTP/TOTP math with keyed HMAC state |
 //! | [`clock`] | injected time: [`clock::SystemClock`], [`clock::FixedClock`], [`clock::ManualClock`] |
 //! | [`card`] | cards, banks, PIN slots and their key derivation |
+//! | [`activation`] | sealed activation payloads (QR/SMS) and activation codes |
+//! | [`import`] | `otpauth://` URIs and Google Authenticator exports, in and out |
+//! | [`amount`] | the amount-bound second PIN (OCRA over amount and payee) |
+//! | [`kdf`] | Argon2id with parameter floors and ceilings |
+//! | [`vault`] | the encrypted, crash-safe card store |
+//! | [`mobile`] | the UniFFI surface for Kotlin, Swift and Python |
+//! | `issuer` (feature) | the bank side: provisioning, QR codes, verifier, SMS codes |
 //! | [`pin`] | a PIN as shown: digits, kind, validity window |
 //! | [`text`] | typed digits in three scripts; grouping; Persian output |
 //! | [`secret`] | zeroizing, redacted secret bytes |
