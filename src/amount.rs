@@ -39,7 +39,10 @@ const DOMAIN: &[u8] = b"dynpin/v1/amount-bound";
 /// [`CardError::InvalidPayee`] for an empty or over-long payee or control characters.
 pub fn normalize_payee(payee: &str) -> Result<String, CardError> {
     let trimmed = payee.trim();
-    if trimmed.is_empty() || trimmed.len() > MAX_PAYEE_BYTES || trimmed.chars().any(char::is_control) {
+    if trimmed.is_empty()
+        || trimmed.len() > MAX_PAYEE_BYTES
+        || trimmed.chars().any(char::is_control)
+    {
         return Err(CardError::InvalidPayee);
     }
     Ok(match text::normalize_digits(trimmed, MAX_PAYEE_BYTES) {
@@ -76,10 +79,19 @@ pub fn keyed(master_seed: &SecretBytes) -> Result<Ocra, CardError> {
 ///
 /// # Errors
 /// As [`challenge`].
-pub fn code(ocra: &Ocra, amount_rials: u64, payee: &str, time_counter: u64) -> Result<OtpCode, CardError> {
+pub fn code(
+    ocra: &Ocra,
+    amount_rials: u64,
+    payee: &str,
+    time_counter: u64,
+) -> Result<OtpCode, CardError> {
     let challenge = challenge(amount_rials, payee)?;
-    ocra.compute(&OcraInput { challenge: &challenge, time_counter: Some(time_counter), ..Default::default() })
-        .map_err(|_| CardError::InvalidPayee)
+    ocra.compute(&OcraInput {
+        challenge: &challenge,
+        time_counter: Some(time_counter),
+        ..Default::default()
+    })
+    .map_err(|_| CardError::InvalidPayee)
 }
 
 #[cfg(test)]
@@ -95,7 +107,11 @@ mod tests {
         assert_ne!(challenge(1, "123").unwrap(), challenge(1, "124").unwrap());
         assert_eq!(challenge(1, "x").unwrap().len(), 64);
         for bad in ["", "   ", "a\nb", &"x".repeat(129)] {
-            assert_eq!(normalize_payee(bad), Err(CardError::InvalidPayee), "{bad:?}");
+            assert_eq!(
+                normalize_payee(bad),
+                Err(CardError::InvalidPayee),
+                "{bad:?}"
+            );
         }
     }
 }

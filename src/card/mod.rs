@@ -120,11 +120,25 @@ impl CardId {
         }
         Some(Self(bytes))
     }
+
+    /// The 32 lower-case hex digits, without going through the formatter
+    /// (ids are rendered for every card on every screen refresh).
+    fn hex(&self) -> [u8; 32] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 32];
+        for (pair, byte) in out.chunks_exact_mut(2).zip(self.0) {
+            for (slot, nibble) in pair.iter_mut().zip([byte >> 4, byte & 0x0f]) {
+                *slot = DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0');
+            }
+        }
+        out
+    }
 }
 
 impl fmt::Display for CardId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        let hex = self.hex();
+        f.write_str(core::str::from_utf8(&hex).map_err(|_| fmt::Error)?)
     }
 }
 

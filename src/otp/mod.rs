@@ -14,9 +14,9 @@
 //! ```
 
 mod algorithm;
-pub mod ocra;
 mod code;
 mod hotp;
+pub mod ocra;
 mod totp;
 
 pub use algorithm::{Algorithm, UnknownAlgorithm};

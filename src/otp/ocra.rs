@@ -73,24 +73,39 @@ impl OcraSuite {
     /// [`OcraError::InvalidSuite`] or [`OcraError::UnsupportedSuite`].
     pub fn parse(text: &str) -> Result<Self, OcraError> {
         let mut parts = text.split(':');
-        let (Some(version), Some(function), Some(data), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(version), Some(function), Some(data), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(OcraError::InvalidSuite("expected three ':'-separated parts"));
+            return Err(OcraError::InvalidSuite(
+                "expected three ':'-separated parts",
+            ));
         };
         if version != "OCRA-1" {
             return Err(OcraError::InvalidSuite("the version must be OCRA-1"));
         }
-        let function = function.strip_prefix("HOTP-").ok_or(OcraError::InvalidSuite("the function must be HOTP"))?;
-        let (hash, digits) = function.split_once('-').ok_or(OcraError::InvalidSuite("HOTP-<hash>-<digits>"))?;
+        let function = function
+            .strip_prefix("HOTP-")
+            .ok_or(OcraError::InvalidSuite("the function must be HOTP"))?;
+        let (hash, digits) = function
+            .split_once('-')
+            .ok_or(OcraError::InvalidSuite("HOTP-<hash>-<digits>"))?;
         let algorithm = match hash {
             "SHA1" => Algorithm::Sha1,
             "SHA256" => Algorithm::Sha256,
             "SHA512" => Algorithm::Sha512,
-            _ => return Err(OcraError::InvalidSuite("the hash must be SHA1, SHA256 or SHA512")),
+            _ => {
+                return Err(OcraError::InvalidSuite(
+                    "the hash must be SHA1, SHA256 or SHA512",
+                ))
+            }
         };
-        let digits: u8 = digits.parse().map_err(|_| OcraError::InvalidSuite("digits"))?;
+        let digits: u8 = digits
+            .parse()
+            .map_err(|_| OcraError::InvalidSuite("digits"))?;
         if digits == 0 {
-            return Err(OcraError::UnsupportedSuite("codes without truncation (t = 0)"));
+            return Err(OcraError::UnsupportedSuite(
+                "codes without truncation (t = 0)",
+            ));
         }
         if !(super::MIN_DIGITS..=super::MAX_DIGITS).contains(&digits) {
             return Err(OcraError::InvalidSuite("digits must be 0 or 4-10"));
@@ -112,29 +127,47 @@ impl OcraSuite {
             suite.counter = true;
             fields.next();
         }
-        let q = fields.next().ok_or(OcraError::InvalidSuite("the challenge field Q is required"))?;
-        let q = q.strip_prefix('Q').ok_or(OcraError::InvalidSuite("the challenge field Q is required"))?;
-        let (format, len) = q.split_at_checked(1).ok_or(OcraError::InvalidSuite("Q<format><length>"))?;
+        let q = fields
+            .next()
+            .ok_or(OcraError::InvalidSuite("the challenge field Q is required"))?;
+        let q = q
+            .strip_prefix('Q')
+            .ok_or(OcraError::InvalidSuite("the challenge field Q is required"))?;
+        let (format, len) = q
+            .split_at_checked(1)
+            .ok_or(OcraError::InvalidSuite("Q<format><length>"))?;
         suite.challenge = match format {
             "A" => ChallengeFormat::Alphanumeric,
             "N" => ChallengeFormat::Numeric,
             "H" => ChallengeFormat::Hex,
-            _ => return Err(OcraError::InvalidSuite("the challenge format must be A, N or H")),
+            _ => {
+                return Err(OcraError::InvalidSuite(
+                    "the challenge format must be A, N or H",
+                ))
+            }
         };
-        suite.challenge_max = two_digits(len).ok_or(OcraError::InvalidSuite("Q length must be two digits"))?;
+        suite.challenge_max =
+            two_digits(len).ok_or(OcraError::InvalidSuite("Q length must be two digits"))?;
         if !(4..=64).contains(&suite.challenge_max) {
             return Err(OcraError::InvalidSuite("Q length must be 04-64"));
         }
         for field in fields {
             if let Some(hash) = field.strip_prefix('P') {
-                if suite.pin_hash.is_some() || suite.session_len.is_some() || suite.time_step.is_some() {
+                if suite.pin_hash.is_some()
+                    || suite.session_len.is_some()
+                    || suite.time_step.is_some()
+                {
                     return Err(OcraError::InvalidSuite("P must come first after Q, once"));
                 }
                 suite.pin_hash = Some(match hash {
                     "SHA1" => Algorithm::Sha1,
                     "SHA256" => Algorithm::Sha256,
                     "SHA512" => Algorithm::Sha512,
-                    _ => return Err(OcraError::InvalidSuite("the PIN hash must be SHA1, SHA256 or SHA512")),
+                    _ => {
+                        return Err(OcraError::InvalidSuite(
+                            "the PIN hash must be SHA1, SHA256 or SHA512",
+                        ))
+                    }
                 });
             } else if let Some(len) = field.strip_prefix('S') {
                 if suite.session_len.is_some() || suite.time_step.is_some() {
@@ -145,7 +178,11 @@ impl OcraSuite {
                     "128" => 128,
                     "256" => 256,
                     "512" => 512,
-                    _ => return Err(OcraError::InvalidSuite("session length must be 064, 128, 256 or 512")),
+                    _ => {
+                        return Err(OcraError::InvalidSuite(
+                            "session length must be 064, 128, 256 or 512",
+                        ))
+                    }
                 });
             } else if let Some(step) = field.strip_prefix('T') {
                 if suite.time_step.is_some() {
@@ -192,22 +229,32 @@ impl fmt::Display for OcraSuite {
 }
 
 fn two_digits(s: &str) -> Option<usize> {
-    (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+    (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
 }
 
 /// `T` field: `[1-59]S`, `[1-59]M` or `[0-48]H` (RFC 6287 §6.3); 0 hours is refused as meaningless.
 fn parse_time_step(step: &str) -> Result<u64, OcraError> {
-    let (count, unit) = step.split_at_checked(step.len().saturating_sub(1)).ok_or(OcraError::InvalidSuite("T"))?;
+    let (count, unit) = step
+        .split_at_checked(step.len().saturating_sub(1))
+        .ok_or(OcraError::InvalidSuite("T"))?;
     let count: u64 = count
         .parse()
         .ok()
-        .filter(|_| !count.is_empty() && count.len() <= 2 && count.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|_| {
+            !count.is_empty() && count.len() <= 2 && count.bytes().all(|b| b.is_ascii_digit())
+        })
         .ok_or(OcraError::InvalidSuite("time step"))?;
     let seconds = match unit {
         "S" if (1..=59).contains(&count) => count,
         "M" if (1..=59).contains(&count) => count * 60,
         "H" if (1..=48).contains(&count) => count * 3600,
-        _ => return Err(OcraError::InvalidSuite("time step must be 1-59S, 1-59M or 1-48H")),
+        _ => {
+            return Err(OcraError::InvalidSuite(
+                "time step must be 1-59S, 1-59M or 1-48H",
+            ))
+        }
     };
     Ok(seconds)
 }
@@ -287,7 +334,8 @@ impl Ocra {
     /// an unused one is given; [`OcraError::InvalidChallenge`].
     pub fn compute(&self, input: &OcraInput<'_>) -> Result<OtpCode, OcraError> {
         let suite = &self.suite;
-        let mut message = Vec::with_capacity(suite.text.len() + 1 + 8 + CHALLENGE_BYTES + 64 + 512 + 8);
+        let mut message =
+            Vec::with_capacity(suite.text.len() + 1 + 8 + CHALLENGE_BYTES + 64 + 512 + 8);
         message.extend_from_slice(suite.text.as_bytes());
         message.push(0);
         match (suite.counter, input.counter) {
@@ -308,16 +356,30 @@ impl Ocra {
                 message.resize(message.len() + (len - session.len()), 0);
                 message.extend_from_slice(session);
             }
-            (Some(_), Some(_)) => return Err(OcraError::InputMismatch("session information is too long")),
+            (Some(_), Some(_)) => {
+                return Err(OcraError::InputMismatch("session information is too long"))
+            }
             (None, None) => {}
-            (Some(_), None) => return Err(OcraError::InputMismatch("the suite needs session information S")),
-            (None, Some(_)) => return Err(OcraError::InputMismatch("the suite has no session information S")),
+            (Some(_), None) => {
+                return Err(OcraError::InputMismatch(
+                    "the suite needs session information S",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(OcraError::InputMismatch(
+                    "the suite has no session information S",
+                ))
+            }
         }
         match (suite.time_step, input.time_counter) {
             (Some(_), Some(t)) => message.extend_from_slice(&t.to_be_bytes()),
             (None, None) => {}
-            (Some(_), None) => return Err(OcraError::InputMismatch("the suite needs a time step T")),
-            (None, Some(_)) => return Err(OcraError::InputMismatch("the suite has no time step T")),
+            (Some(_), None) => {
+                return Err(OcraError::InputMismatch("the suite needs a time step T"))
+            }
+            (None, Some(_)) => {
+                return Err(OcraError::InputMismatch("the suite has no time step T"))
+            }
         }
         Ok(self.hotp.code_for_message(&message))
     }
@@ -354,11 +416,15 @@ fn challenge_bytes(format: ChallengeFormat, challenge: &str) -> Result<Vec<u8>, 
             .map(|c| c.to_digit(16).and_then(|d| u8::try_from(d).ok()))
             .collect::<Option<Vec<u8>>>()
             .ok_or(OcraError::InvalidChallenge)?,
-        ChallengeFormat::Numeric => decimal_to_hex_nibbles(challenge).ok_or(OcraError::InvalidChallenge)?,
+        ChallengeFormat::Numeric => {
+            decimal_to_hex_nibbles(challenge).ok_or(OcraError::InvalidChallenge)?
+        }
     };
     let mut bytes = vec![0u8; CHALLENGE_BYTES];
     for (i, nibble) in nibbles.iter().enumerate() {
-        let Some(byte) = bytes.get_mut(i / 2) else { return Err(OcraError::InvalidChallenge) };
+        let Some(byte) = bytes.get_mut(i / 2) else {
+            return Err(OcraError::InvalidChallenge);
+        };
         *byte |= if i % 2 == 0 { nibble << 4 } else { *nibble };
     }
     Ok(bytes)
@@ -412,39 +478,91 @@ mod tests {
     #[test]
     fn appendix_c1_one_way() {
         let o = ocra("OCRA-1:HOTP-SHA1-6:QN08", KEY20);
-        let expected = ["237653", "243178", "653583", "740991", "608993", "388898", "816933", "224598", "750600", "294470"];
+        let expected = [
+            "237653", "243178", "653583", "740991", "608993", "388898", "816933", "224598",
+            "750600", "294470",
+        ];
         for (i, code) in expected.iter().enumerate() {
             let q = i.to_string().repeat(8);
-            assert_eq!(run(&o, OcraInput { challenge: &q, ..Default::default() }), *code, "Q={q}");
+            assert_eq!(
+                run(
+                    &o,
+                    OcraInput {
+                        challenge: &q,
+                        ..Default::default()
+                    }
+                ),
+                *code,
+                "Q={q}"
+            );
         }
 
         let o = ocra("OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1", KEY32);
-        let expected =
-            ["65347737", "86775851", "78192410", "71565254", "10104329", "65983500", "70069104", "91771096", "75011558", "08522129"];
+        let expected = [
+            "65347737", "86775851", "78192410", "71565254", "10104329", "65983500", "70069104",
+            "91771096", "75011558", "08522129",
+        ];
         for (c, code) in expected.iter().enumerate() {
-            let input = OcraInput { counter: Some(c as u64), challenge: "12345678", pin: Some("1234"), ..Default::default() };
+            let input = OcraInput {
+                counter: Some(c as u64),
+                challenge: "12345678",
+                pin: Some("1234"),
+                ..Default::default()
+            };
             assert_eq!(run(&o, input), *code, "C={c}");
         }
 
         let o = ocra("OCRA-1:HOTP-SHA256-8:QN08-PSHA1", KEY32);
-        for (i, code) in ["83238735", "01501458", "17957585", "86776967", "86807031"].iter().enumerate() {
+        for (i, code) in ["83238735", "01501458", "17957585", "86776967", "86807031"]
+            .iter()
+            .enumerate()
+        {
             let q = i.to_string().repeat(8);
-            assert_eq!(run(&o, OcraInput { challenge: &q, pin: Some("1234"), ..Default::default() }), *code);
+            assert_eq!(
+                run(
+                    &o,
+                    OcraInput {
+                        challenge: &q,
+                        pin: Some("1234"),
+                        ..Default::default()
+                    }
+                ),
+                *code
+            );
         }
 
         let o = ocra("OCRA-1:HOTP-SHA512-8:C-QN08", KEY64);
-        let expected =
-            ["07016083", "63947962", "70123924", "25341727", "33203315", "34205738", "44343969", "51946085", "20403879", "31409299"];
+        let expected = [
+            "07016083", "63947962", "70123924", "25341727", "33203315", "34205738", "44343969",
+            "51946085", "20403879", "31409299",
+        ];
         for (i, code) in expected.iter().enumerate() {
             let q = i.to_string().repeat(8);
-            let input = OcraInput { counter: Some(i as u64), challenge: &q, ..Default::default() };
+            let input = OcraInput {
+                counter: Some(i as u64),
+                challenge: &q,
+                ..Default::default()
+            };
             assert_eq!(run(&o, input), *code);
         }
 
         let o = ocra("OCRA-1:HOTP-SHA512-8:QN08-T1M", KEY64);
-        for (i, code) in ["95209754", "55907591", "22048402", "24218844", "36209546"].iter().enumerate() {
+        for (i, code) in ["95209754", "55907591", "22048402", "24218844", "36209546"]
+            .iter()
+            .enumerate()
+        {
             let q = i.to_string().repeat(8);
-            assert_eq!(run(&o, OcraInput { challenge: &q, time_counter: Some(T), ..Default::default() }), *code);
+            assert_eq!(
+                run(
+                    &o,
+                    OcraInput {
+                        challenge: &q,
+                        time_counter: Some(T),
+                        ..Default::default()
+                    }
+                ),
+                *code
+            );
         }
     }
 
@@ -461,10 +579,41 @@ mod tests {
         for i in 0..5 {
             let cli_srv = format!("CLI2222{i}SRV1111{i}");
             let srv_cli = format!("SRV1111{i}CLI2222{i}");
-            assert_eq!(run(&s256, OcraInput { challenge: &cli_srv, ..Default::default() }), server256[i]);
-            assert_eq!(run(&s256, OcraInput { challenge: &srv_cli, ..Default::default() }), client256[i]);
-            assert_eq!(run(&s512, OcraInput { challenge: &cli_srv, ..Default::default() }), server512[i]);
-            let input = OcraInput { challenge: &srv_cli, pin: Some("1234"), ..Default::default() };
+            assert_eq!(
+                run(
+                    &s256,
+                    OcraInput {
+                        challenge: &cli_srv,
+                        ..Default::default()
+                    }
+                ),
+                server256[i]
+            );
+            assert_eq!(
+                run(
+                    &s256,
+                    OcraInput {
+                        challenge: &srv_cli,
+                        ..Default::default()
+                    }
+                ),
+                client256[i]
+            );
+            assert_eq!(
+                run(
+                    &s512,
+                    OcraInput {
+                        challenge: &cli_srv,
+                        ..Default::default()
+                    }
+                ),
+                server512[i]
+            );
+            let input = OcraInput {
+                challenge: &srv_cli,
+                pin: Some("1234"),
+                ..Default::default()
+            };
             assert_eq!(run(&c512, input), client512[i]);
         }
     }
@@ -473,14 +622,39 @@ mod tests {
     #[test]
     fn appendix_c3_signature() {
         let o = ocra("OCRA-1:HOTP-SHA256-8:QA08", KEY32);
-        for (i, code) in ["53095496", "04110475", "31331128", "76028668", "46554205"].iter().enumerate() {
+        for (i, code) in ["53095496", "04110475", "31331128", "76028668", "46554205"]
+            .iter()
+            .enumerate()
+        {
             let q = format!("SIG1{i}000");
-            assert_eq!(run(&o, OcraInput { challenge: &q, ..Default::default() }), *code);
+            assert_eq!(
+                run(
+                    &o,
+                    OcraInput {
+                        challenge: &q,
+                        ..Default::default()
+                    }
+                ),
+                *code
+            );
         }
         let o = ocra("OCRA-1:HOTP-SHA512-8:QA10-T1M", KEY64);
-        for (i, code) in ["77537423", "31970405", "10235557", "95213541", "65360607"].iter().enumerate() {
+        for (i, code) in ["77537423", "31970405", "10235557", "95213541", "65360607"]
+            .iter()
+            .enumerate()
+        {
             let q = format!("SIG1{i}00000");
-            assert_eq!(run(&o, OcraInput { challenge: &q, time_counter: Some(T), ..Default::default() }), *code);
+            assert_eq!(
+                run(
+                    &o,
+                    OcraInput {
+                        challenge: &q,
+                        time_counter: Some(T),
+                        ..Default::default()
+                    }
+                ),
+                *code
+            );
         }
         // 0x132d0b6 minutes is 2008-03-25T12:06Z, the RFC's example date.
         assert_eq!(o.time_counter(1_206_446_790), Some(T));
@@ -507,12 +681,26 @@ mod tests {
             "OCRA-1:HOTP-SHA1-6:QN08-X",
             "OCRA-1:HOTP-SHA1-6:QN08:extra",
         ] {
-            assert!(matches!(OcraSuite::parse(bad), Err(OcraError::InvalidSuite(_))), "{bad}");
+            assert!(
+                matches!(OcraSuite::parse(bad), Err(OcraError::InvalidSuite(_))),
+                "{bad}"
+            );
         }
-        assert!(matches!(OcraSuite::parse("OCRA-1:HOTP-SHA1-0:QN08"), Err(OcraError::UnsupportedSuite(_))));
+        assert!(matches!(
+            OcraSuite::parse("OCRA-1:HOTP-SHA1-0:QN08"),
+            Err(OcraError::UnsupportedSuite(_))
+        ));
         let s = OcraSuite::parse("OCRA-1:HOTP-SHA256-8:C-QH64-PSHA256-S128-T30S").unwrap();
-        assert_eq!((s.time_step(), s.session_len, s.pin_hash), (Some(30), Some(128), Some(Algorithm::Sha256)));
-        assert_eq!(OcraSuite::parse("OCRA-1:HOTP-SHA1-6:QN08-T48H").unwrap().time_step(), Some(48 * 3600));
+        assert_eq!(
+            (s.time_step(), s.session_len, s.pin_hash),
+            (Some(30), Some(128), Some(Algorithm::Sha256))
+        );
+        assert_eq!(
+            OcraSuite::parse("OCRA-1:HOTP-SHA1-6:QN08-T48H")
+                .unwrap()
+                .time_step(),
+            Some(48 * 3600)
+        );
     }
 
     #[test]
@@ -520,28 +708,68 @@ mod tests {
         let o = ocra("OCRA-1:HOTP-SHA1-6:QN08", KEY20);
         let too_long = "1".repeat(400);
         let bad = [
-            OcraInput { challenge: &too_long, ..Default::default() },
-            OcraInput { challenge: "1234a", ..Default::default() },
-            OcraInput { challenge: "", ..Default::default() },
-            OcraInput { challenge: "1", counter: Some(1), ..Default::default() },
-            OcraInput { challenge: "1", pin: Some("1"), ..Default::default() },
-            OcraInput { challenge: "1", time_counter: Some(1), ..Default::default() },
-            OcraInput { challenge: "1", session: Some(b"x"), ..Default::default() },
+            OcraInput {
+                challenge: &too_long,
+                ..Default::default()
+            },
+            OcraInput {
+                challenge: "1234a",
+                ..Default::default()
+            },
+            OcraInput {
+                challenge: "",
+                ..Default::default()
+            },
+            OcraInput {
+                challenge: "1",
+                counter: Some(1),
+                ..Default::default()
+            },
+            OcraInput {
+                challenge: "1",
+                pin: Some("1"),
+                ..Default::default()
+            },
+            OcraInput {
+                challenge: "1",
+                time_counter: Some(1),
+                ..Default::default()
+            },
+            OcraInput {
+                challenge: "1",
+                session: Some(b"x"),
+                ..Default::default()
+            },
         ];
         for input in bad {
             assert!(o.compute(&input).is_err(), "{input:?}");
         }
         let h = ocra("OCRA-1:HOTP-SHA1-6:QH08", KEY20);
-        assert!(h.compute(&OcraInput { challenge: "0123abcd", ..Default::default() }).is_ok());
+        assert!(h
+            .compute(&OcraInput {
+                challenge: "0123abcd",
+                ..Default::default()
+            })
+            .is_ok());
         assert_eq!(
-            h.compute(&OcraInput { challenge: "0123abcg", ..Default::default() }).unwrap_err(),
+            h.compute(&OcraInput {
+                challenge: "0123abcg",
+                ..Default::default()
+            })
+            .unwrap_err(),
             OcraError::InvalidChallenge
         );
     }
 
     #[test]
     fn decimal_conversion_matches_biginteger() {
-        let hex = |s: &str| decimal_to_hex_nibbles(s).unwrap().iter().map(|n| format!("{n:x}")).collect::<String>();
+        let hex = |s: &str| {
+            decimal_to_hex_nibbles(s)
+                .unwrap()
+                .iter()
+                .map(|n| format!("{n:x}"))
+                .collect::<String>()
+        };
         assert_eq!(hex("0"), "0");
         assert_eq!(hex("00000000"), "0");
         assert_eq!(hex("11111111"), "a98ac7");
@@ -552,7 +780,11 @@ mod tests {
 
     #[test]
     fn debug_hides_the_pin() {
-        let input = OcraInput { challenge: "1", pin: Some("98765"), ..Default::default() };
+        let input = OcraInput {
+            challenge: "1",
+            pin: Some("98765"),
+            ..Default::default()
+        };
         assert!(!format!("{input:?}").contains("98765"));
     }
 }
