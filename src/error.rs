@@ -9,6 +9,7 @@ use crate::kdf::KdfError;
 use crate::otp::OtpError;
 use crate::secret::RandomnessUnavailable;
 use crate::text::InputError;
+use crate::vault::VaultError;
 
 /// Any error dynpin returns. Match on the variant for the domain, then on the
 /// inner error for the detail. Messages never contain secrets.
@@ -40,4 +41,7 @@ pub enum Error {
     /// The operating system's random number generator.
     #[error(transparent)]
     Randomness(#[from] RandomnessUnavailable),
+    /// The card vault.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
 }

@@ -1,0 +1,96 @@
+// The app lifecycle through the generated Kotlin bindings, on the JVM with JNA.
+// Run by scripts/test-bindings; prints "kotlin: N passed, 0 failed".
+import ir.dynpin.*
+import java.io.File
+import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicLong
+
+class FixedClock(millis: Long) : MobileClock {
+    val now = AtomicLong(millis)
+    val calls = AtomicInteger(0)
+    override fun nowMillis(): Long { calls.incrementAndGet(); return now.get() }
+}
+
+fun fixture(path: String): Map<String, String> =
+    Regex("\"(\\w+)\": \"?([^\"\\n,]*)\"?").findAll(File(path).readText()).associate { it.groupValues[1] to it.groupValues[2] }
+
+var passed = 0
+var failed = 0
+fun check(name: String, ok: Boolean) { if (ok) passed++ else { failed++; System.err.println("FAILED: $name") } }
+inline fun <reified E : Throwable> throws(name: String, block: () -> Unit, extra: (E) -> Boolean = { true }) {
+    try { block(); check("$name (no exception)", false) }
+    catch (e: Throwable) { check("$name (${e::class.simpleName})", e is E && extra(e as E)) }
+}
+
+fun main(args: Array<String>) {
+    val fx = fixture(args[0])
+    val dir = File(args[1]).apply { deleteRecursively() }.path
+    val clock = FixedClock(fx.getValue("clock_millis").toLong())
+    val fast = VaultSettings(kdfMemoryKib = 19456u, kdfIterations = 2u)
+
+    check("no vault yet", !vaultExists(dir))
+    throws<DynpinException.WeakPassword>("common password refused", { Authenticator.createWithSettings(dir, "123456", fast, clock) })
+    val auth = Authenticator.createWithSettings(dir, "correct horse", fast, clock)
+    check("vault exists", vaultExists(dir))
+
+    val details = auth.inspectActivation(fx.getValue("payload"))
+    check("bank name", details.bankName == fx["bank_name"])
+    check("last four", details.lastFour == fx["last_four"])
+    throws<DynpinException.WrongActivationCode>("wrong activation code", { auth.activate(fx.getValue("payload"), "1234 5678 9012 3457", false) })
+    val result = auth.activate(fx.getValue("payload"), fx.getValue("activation_code"), false)
+    check("confirmation code", result.confirmationCode == fx["confirmation_code"])
+    throws<DynpinException.CardAlreadyPresent>("same card twice", { auth.activate(fx.getValue("payload"), fx.getValue("activation_code"), false) })
+
+    val codes = auth.codes()
+    check("one card", codes.size == 1)
+    check("first PIN", codes[0].pins[0].kind == PinType.FIRST && codes[0].pins[0].digits == fx["first_pin"])
+    check("second PIN", codes[0].pins[1].kind == PinType.SECOND && codes[0].pins[1].digits == fx["second_pin"])
+    check("countdown", codes[0].pins[1].secondsRemaining == fx.getValue("seconds_remaining").toULong())
+    check("Persian digits", codes[0].pins[1].persian.all { it == ' ' || it in '۰'..'۹' })
+    check("the foreign clock is called", clock.calls.get() > 0)
+
+    val token = auth.importOtpauth(fx.getValue("otpauth"))
+    check("otpauth token code", auth.pin(token.id, PinType.TOKEN).digits == fx["otpauth_code"])
+    throws<DynpinException.InvalidToken>("otpauth crasher", { auth.importOtpauth("otpauth://totp/%2?secret=s") })
+    throws<DynpinException.InvalidPayload>("garbage payload", { auth.inspectActivation("DPIN:garbage") })
+    throws<DynpinException.UnknownCard>("unknown card", { auth.pin("00", PinType.FIRST) })
+
+    auth.setAmountCeiling(result.card.id, 1_000_000uL)
+    throws<DynpinException.AmountAboveCeiling>("ceiling", { auth.amountBoundCode(result.card.id, 2_000_000uL, "6037991234567893") }) { it.ceiling == 1_000_000uL }
+    check("amount-bound code", auth.amountBoundCode(result.card.id, 500_000uL, "6037991234567893").digits.length == 8)
+
+    val key = ByteArray(32) { 7 }
+    auth.enrolPlatformKey(key)
+    auth.lock()
+    check("locked", auth.isLocked())
+    throws<DynpinException.VaultLocked>("codes while locked", { auth.codes() })
+    throws<DynpinException.WrongPassword>("wrong password", { auth.unlockWithPassword("wrong password") }) { it.remainingAttempts == 9u }
+    auth.unlockWithPlatformKey(key)
+    check("platform key unlocks", !auth.isLocked())
+    auth.lock()
+    throws<DynpinException.PlatformKeyInvalidated>("new fingerprint enrolled", { auth.unlockWithPlatformKey(ByteArray(32) { 8 }) })
+    auth.close()
+
+    val reopened = Authenticator.open(dir, clock)
+    check("reopened locked", reopened.isLocked())
+    reopened.unlockWithPassword("correct horse")
+    check("cards survive a restart", reopened.cards().size == 2)
+    check("same PIN after restart", reopened.codes()[0].pins[1].digits == fx["second_pin"])
+
+    // A screen refresh of 100 cards, timed (the figure goes to docs/benchmarks.md).
+    val refresh = Authenticator.createWithSettings("$dir-100", "correct horse", fast, clock)
+    for (i in 0 until 100) refresh.importOtpauth("otpauth://totp/Bank:user$i?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Bank")
+    repeat(2000) { refresh.codes() }
+    val rounds = 5000
+    val start = System.nanoTime()
+    repeat(rounds) { refresh.codes() }
+    val micros = (System.nanoTime() - start) / 1000.0 / rounds
+    println("kotlin: codes() for 100 cards: %.1f µs per refresh".format(micros))
+    check("100-card refresh within 200 µs", micros <= 200.0)
+    refresh.close()
+    File("$dir-100").deleteRecursively()
+    File(dir).deleteRecursively()
+
+    println("kotlin: $passed passed, $failed failed")
+    if (failed > 0) kotlin.system.exitProcess(1)
+}

@@ -1,0 +1,98 @@
+"""The app lifecycle through the generated Python bindings.
+Run by scripts/test-bindings with the generated module and libdynpin.so on sys.path;
+prints "python: N passed, 0 failed"."""
+import json
+import shutil
+import sys
+
+import dynpin
+
+passed = failed = 0
+
+
+def check(name, ok):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAILED: {name}", file=sys.stderr)
+
+
+def raises(name, exc, fn, extra=lambda e: True):
+    try:
+        fn()
+        check(f"{name} (no exception)", False)
+    except exc as e:
+        check(name, extra(e))
+    except Exception as e:  # noqa: BLE001 - report the wrong exception type
+        check(f"{name} ({type(e).__name__})", False)
+
+
+class FixedClock(dynpin.MobileClock):
+    def __init__(self, millis):
+        self.millis, self.calls = millis, 0
+
+    def now_millis(self):
+        self.calls += 1
+        return self.millis
+
+
+def main(fixture_path, directory):
+    fx = json.load(open(fixture_path, encoding="utf-8"))
+    shutil.rmtree(directory, ignore_errors=True)
+    clock = FixedClock(fx["clock_millis"])
+    fast = dynpin.VaultSettings(kdf_memory_kib=19456, kdf_iterations=2)
+
+    check("no vault yet", not dynpin.vault_exists(directory))
+    raises("common password refused", dynpin.DynpinError.WeakPassword,
+           lambda: dynpin.Authenticator.create_with_settings(directory, "123456", fast, clock))
+    auth = dynpin.Authenticator.create_with_settings(directory, "correct horse", fast, clock)
+
+    details = auth.inspect_activation(fx["payload"])
+    check("bank and last four", details.bank_name == fx["bank_name"] and details.last_four == fx["last_four"])
+    raises("wrong activation code", dynpin.DynpinError.WrongActivationCode,
+           lambda: auth.activate(fx["payload"], "1234 5678 9012 3457", False))
+    result = auth.activate(fx["payload"], fx["activation_code"], False)
+    check("confirmation code", result.confirmation_code == fx["confirmation_code"])
+    raises("same card twice", dynpin.DynpinError.CardAlreadyPresent,
+           lambda: auth.activate(fx["payload"], fx["activation_code"], False))
+
+    pins = auth.codes()[0].pins
+    check("first PIN", pins[0].kind == dynpin.PinType.FIRST and pins[0].digits == fx["first_pin"])
+    check("second PIN", pins[1].kind == dynpin.PinType.SECOND and pins[1].digits == fx["second_pin"])
+    check("countdown", pins[1].seconds_remaining == fx["seconds_remaining"])
+    check("the foreign clock is called", clock.calls > 0)
+
+    token = auth.import_otpauth(fx["otpauth"])
+    check("otpauth token code", auth.pin(token.id, dynpin.PinType.TOKEN).digits == fx["otpauth_code"])
+    raises("otpauth crasher", dynpin.DynpinError.InvalidToken, lambda: auth.import_otpauth("otpauth://totp/%2?secret=s"))
+    raises("garbage payload", dynpin.DynpinError.InvalidPayload, lambda: auth.inspect_activation("DPIN:garbage"))
+
+    key = bytes([7] * 32)
+    auth.enrol_platform_key(key)
+    auth.lock()
+    check("locked", auth.is_locked())
+    raises("codes while locked", dynpin.DynpinError.VaultLocked, auth.codes)
+    raises("wrong password", dynpin.DynpinError.WrongPassword, lambda: auth.unlock_with_password("wrong password"),
+           lambda e: e.remaining_attempts == 9)
+    auth.unlock_with_platform_key(key)
+    check("platform key unlocks", not auth.is_locked())
+    auth.lock()
+    raises("new fingerprint enrolled", dynpin.DynpinError.PlatformKeyInvalidated,
+           lambda: auth.unlock_with_platform_key(bytes([8] * 32)))
+    del auth
+
+    reopened = dynpin.Authenticator.open(directory, clock)
+    check("reopened locked", reopened.is_locked())
+    reopened.unlock_with_password("correct horse")
+    check("cards survive a restart", len(reopened.cards()) == 2)
+    check("same PIN after restart", reopened.codes()[0].pins[1].digits == fx["second_pin"])
+    shutil.rmtree(directory, ignore_errors=True)
+
+    print(f"python: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

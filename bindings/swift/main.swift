@@ -1,0 +1,87 @@
+// The app lifecycle through the generated Swift bindings (Linux, Swift 6).
+// Run by scripts/test-bindings; prints "swift: N passed, 0 failed".
+import Foundation
+
+final class FixedClock: MobileClock, @unchecked Sendable {
+    let millis: Int64
+    private(set) var calls = 0
+    private let lock = NSLock()
+    init(millis: Int64) { self.millis = millis }
+    func nowMillis() -> Int64 { lock.lock(); calls += 1; lock.unlock(); return millis }
+}
+
+nonisolated(unsafe) var passed = 0
+nonisolated(unsafe) var failed = 0
+func check(_ name: String, _ ok: Bool) {
+    if ok { passed += 1 } else { failed += 1; FileHandle.standardError.write("FAILED: \(name)\n".data(using: .utf8)!) }
+}
+func throwsError(_ name: String, _ matches: (DynpinError) -> Bool, _ body: () throws -> Void) {
+    do { try body(); check("\(name) (no error)", false) }
+    catch let e as DynpinError { check("\(name) (\(e))", matches(e)) }
+    catch { check("\(name) (\(error))", false) }
+}
+
+let args = CommandLine.arguments
+let fx = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: args[1]))) as! [String: Any]
+func s(_ k: String) -> String { fx[k] as! String }
+let dir = args[2]
+try? FileManager.default.removeItem(atPath: dir)
+let clock = FixedClock(millis: (fx["clock_millis"] as! NSNumber).int64Value)
+let fast = VaultSettings(kdfMemoryKib: 19456, kdfIterations: 2)
+
+do {
+    check("no vault yet", try !vaultExists(directory: dir))
+    throwsError("common password refused", { if case .WeakPassword = $0 { true } else { false } }) {
+        _ = try Authenticator.createWithSettings(directory: dir, password: "123456", settings: fast, clock: clock)
+    }
+    var auth: Authenticator? = try Authenticator.createWithSettings(directory: dir, password: "correct horse", settings: fast, clock: clock)
+    let details = try auth!.inspectActivation(payload: s("payload"))
+    check("bank and last four", details.bankName == s("bank_name") && details.lastFour == s("last_four"))
+    throwsError("wrong activation code", { $0 == .WrongActivationCode }) {
+        _ = try auth!.activate(payload: s("payload"), activationCode: "1234 5678 9012 3457", replaceExisting: false)
+    }
+    let result = try auth!.activate(payload: s("payload"), activationCode: s("activation_code"), replaceExisting: false)
+    check("confirmation code", result.confirmationCode == s("confirmation_code"))
+
+    let pins = try auth!.codes()[0].pins
+    check("first PIN", pins[0].kind == .first && pins[0].digits == s("first_pin"))
+    check("second PIN", pins[1].kind == .second && pins[1].digits == s("second_pin"))
+    check("countdown", pins[1].secondsRemaining == UInt64(truncating: fx["seconds_remaining"] as! NSNumber))
+    check("the foreign clock is called", clock.calls > 0)
+
+    let token = try auth!.importOtpauth(uri: s("otpauth"))
+    check("otpauth token code", try auth!.pin(cardId: token.id, kind: .token).digits == s("otpauth_code"))
+    throwsError("otpauth crasher", { if case .InvalidToken = $0 { true } else { false } }) {
+        _ = try auth!.importOtpauth(uri: "otpauth://totp/%2?secret=s")
+    }
+    throwsError("garbage payload", { if case .InvalidPayload = $0 { true } else { false } }) {
+        _ = try auth!.inspectActivation(payload: "DPIN:garbage")
+    }
+
+    let key = Data(repeating: 7, count: 32)
+    try auth!.enrolPlatformKey(key: key)
+    auth!.lock()
+    check("locked", auth!.isLocked())
+    throwsError("codes while locked", { $0 == .VaultLocked }) { _ = try auth!.codes() }
+    throwsError("wrong password", { if case .WrongPassword(let remaining, _) = $0 { remaining == 9 } else { false } }) {
+        try auth!.unlockWithPassword(password: "wrong password")
+    }
+    try auth!.unlockWithPlatformKey(key: key)
+    check("platform key unlocks", !auth!.isLocked())
+    auth!.lock()
+    throwsError("new fingerprint enrolled", { $0 == .PlatformKeyInvalidated }) {
+        try auth!.unlockWithPlatformKey(key: Data(repeating: 8, count: 32))
+    }
+    auth = nil
+
+    let reopened = try Authenticator.open(directory: dir, clock: clock)
+    check("reopened locked", reopened.isLocked())
+    try reopened.unlockWithPassword(password: "correct horse")
+    check("cards survive a restart", try reopened.cards().count == 2)
+    check("same PIN after restart", try reopened.codes()[0].pins[1].digits == s("second_pin"))
+} catch {
+    check("unexpected error: \(error)", false)
+}
+try? FileManager.default.removeItem(atPath: dir)
+print("swift: \(passed) passed, \(failed) failed")
+exit(failed == 0 ? 0 : 1)

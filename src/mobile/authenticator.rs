@@ -1,0 +1,407 @@
+//! `Authenticator`: one object for an authenticator app's whole life.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::clock::{resolve, MobileClock};
+use super::error::DynpinError;
+use super::types::{
+    ActivationDetails, ActivationResult, BackupImport, CardCodes, CardInfo, LockoutInfo, PinInfo,
+    PinType, VaultSettings,
+};
+use crate::activation::{self, ActivationCode, OnExisting};
+use crate::card::{Card, CardId};
+use crate::clock::Clock;
+use crate::import;
+use crate::kdf::KdfParams;
+use crate::pin::PinKind;
+use crate::vault::{
+    FileStorage, LockoutPolicy, OnLimit, PlatformKey, Vault, VaultOptions, DEFAULT_FILE_NAME,
+};
+
+/// The dynamic-PIN authenticator: an encrypted vault of cards in a directory
+/// the app owns, and everything done with it.
+///
+/// Safe to call from several threads; calls are serialised. Every change is
+/// saved before the call returns. Errors are `DynpinException` (Kotlin) /
+/// `DynpinError` (Swift) with the fields a UI needs.
+#[derive(uniffi::Object)]
+pub struct Authenticator {
+    vault: Mutex<Vault>,
+    clock: Arc<dyn Clock>,
+}
+
+fn storage(directory: &str) -> FileStorage {
+    FileStorage::new(PathBuf::from(directory), DEFAULT_FILE_NAME)
+}
+
+fn card_id(id: &str) -> Result<CardId, DynpinError> {
+    CardId::parse(id).ok_or_else(|| DynpinError::UnknownCard {
+        card_id: id.to_owned(),
+    })
+}
+
+fn on_existing(replace: bool) -> OnExisting {
+    if replace {
+        OnExisting::Replace
+    } else {
+        OnExisting::Refuse
+    }
+}
+
+fn platform_key(bytes: &[u8]) -> Result<PlatformKey, DynpinError> {
+    Ok(PlatformKey::from_bytes(bytes)?)
+}
+
+#[uniffi::export]
+impl Authenticator {
+    /// Creates a new vault in `directory` (created if missing) protected by
+    /// `password`, with the default settings, and returns it unlocked.
+    /// `clock` is the app's clock, or null/nil for the system clock.
+    #[uniffi::constructor]
+    pub fn create(
+        directory: String,
+        password: String,
+        clock: Option<Arc<dyn MobileClock>>,
+    ) -> Result<Arc<Self>, DynpinError> {
+        Self::create_with_settings(directory, password, VaultSettings::default(), clock)
+    }
+
+    /// As `create`, with chosen settings (KDF cost, auto-lock, lockout).
+    #[uniffi::constructor]
+    pub fn create_with_settings(
+        directory: String,
+        password: String,
+        settings: VaultSettings,
+        clock: Option<Arc<dyn MobileClock>>,
+    ) -> Result<Arc<Self>, DynpinError> {
+        std::fs::create_dir_all(&directory).map_err(|e| DynpinError::Storage {
+            reason: format!("cannot create the directory ({})", e.kind()),
+        })?;
+        let options = VaultOptions {
+            kdf: KdfParams {
+                memory_kib: settings.kdf_memory_kib,
+                iterations: settings.kdf_iterations,
+                lanes: 1,
+            },
+            lockout: LockoutPolicy {
+                max_attempts: settings.max_attempts,
+                on_limit: if settings.wipe_on_limit {
+                    OnLimit::Wipe
+                } else {
+                    OnLimit::LockForGood
+                },
+            },
+            auto_lock_seconds: settings.auto_lock_seconds,
+        };
+        let clock = resolve(clock);
+        let vault = Vault::create(storage(&directory), Arc::clone(&clock), &password, options)?;
+        Ok(Arc::new(Self {
+            vault: Mutex::new(vault),
+            clock,
+        }))
+    }
+
+    /// Opens the vault in `directory`, locked.
+    #[uniffi::constructor]
+    pub fn open(
+        directory: String,
+        clock: Option<Arc<dyn MobileClock>>,
+    ) -> Result<Arc<Self>, DynpinError> {
+        let clock = resolve(clock);
+        let vault = Vault::open(storage(&directory), Arc::clone(&clock))?;
+        Ok(Arc::new(Self {
+            vault: Mutex::new(vault),
+            clock,
+        }))
+    }
+
+    /// Whether the vault is locked now (it locks itself after the idle time).
+    pub fn is_locked(&self) -> bool {
+        let mut vault = self.lock_vault();
+        vault.check_auto_lock();
+        !vault.is_unlocked()
+    }
+
+    /// Unlocks with the app password. Wrong passwords are counted; after five
+    /// the error says how long to wait; at the limit the vault is wiped (or
+    /// locked for good, as configured).
+    pub fn unlock_with_password(&self, password: String) -> Result<(), DynpinError> {
+        Ok(self.lock_vault().unlock_with_password(&password)?)
+    }
+
+    /// Unlocks with the 32-byte key the app keeps in the Android Keystore or
+    /// iOS Keychain behind biometrics, after the platform's prompt succeeded.
+    pub fn unlock_with_platform_key(&self, key: Vec<u8>) -> Result<(), DynpinError> {
+        let key = platform_key(&key)?;
+        Ok(self.lock_vault().unlock_with_platform_key(&key)?)
+    }
+
+    /// Locks now: keys and seeds are wiped from memory.
+    pub fn lock(&self) {
+        self.lock_vault().lock();
+    }
+
+    /// Idle seconds before the vault locks itself.
+    pub fn auto_lock_seconds(&self) -> Result<u32, DynpinError> {
+        Ok(self.lock_vault().auto_lock_seconds()?)
+    }
+
+    /// Sets the idle time before the vault locks itself.
+    pub fn set_auto_lock_seconds(&self, seconds: u32) -> Result<(), DynpinError> {
+        Ok(self.lock_vault().set_auto_lock_seconds(seconds)?)
+    }
+
+    /// Failed password attempts, attempts left and any wait.
+    pub fn lockout_status(&self) -> Result<LockoutInfo, DynpinError> {
+        Ok(self.lock_vault().lockout_status()?.into())
+    }
+
+    /// Changes the app password (the current one is checked and counted).
+    pub fn change_password(
+        &self,
+        current: String,
+        new_password: String,
+    ) -> Result<(), DynpinError> {
+        Ok(self.lock_vault().change_password(&current, &new_password)?)
+    }
+
+    /// Enables biometric unlock with a 32-byte key from the platform's secure storage.
+    pub fn enrol_platform_key(&self, key: Vec<u8>) -> Result<(), DynpinError> {
+        let key = platform_key(&key)?;
+        Ok(self.lock_vault().enrol_platform_key(&key)?)
+    }
+
+    /// Disables biometric unlock.
+    pub fn remove_platform_key(&self) -> Result<(), DynpinError> {
+        Ok(self.lock_vault().remove_platform_key()?)
+    }
+
+    /// Whether biometric unlock is enabled.
+    pub fn has_platform_key(&self) -> Result<bool, DynpinError> {
+        Ok(self.lock_vault().has_platform_key()?)
+    }
+
+    /// Reads an activation payload (scanned QR text or pasted SMS) without the
+    /// code: bank, last four digits, label, expiry. Works while locked.
+    pub fn inspect_activation(&self, payload: String) -> Result<ActivationDetails, DynpinError> {
+        Ok(activation::inspect(&payload)?.into())
+    }
+
+    /// Activates a card from its payload and the activation code the bank
+    /// sent by SMS or printed at the ATM (ASCII, Persian or Arabic-Indic
+    /// digits; spaces and dashes allowed), and saves it. A card with the same
+    /// number is refused unless `replace_existing`.
+    pub fn activate(
+        &self,
+        payload: String,
+        activation_code: String,
+        replace_existing: bool,
+    ) -> Result<ActivationResult, DynpinError> {
+        let code = ActivationCode::parse(&activation_code)?;
+        // Check the vault is unlocked before the slow key derivation.
+        self.lock_vault().touch()?;
+        let activated = activation::activate(&payload, &code, &*self.clock)?;
+        let confirmation_code = activated.confirmation_code.clone();
+        let mut vault = self.lock_vault();
+        let id = vault.add_activated(activated, on_existing(replace_existing))?;
+        Ok(ActivationResult {
+            card: CardInfo::from(vault.card(id)?),
+            confirmation_code,
+        })
+    }
+
+    /// Imports an `otpauth://totp/…` or `otpauth://hotp/…` URI.
+    pub fn import_otpauth(&self, uri: String) -> Result<CardInfo, DynpinError> {
+        let card = import::parse_otpauth(&uri)?.into_card()?;
+        let mut vault = self.lock_vault();
+        let id = vault.add_card(card, OnExisting::Refuse)?;
+        Ok(CardInfo::from(vault.card(id)?))
+    }
+
+    /// Imports every token of a Google Authenticator export
+    /// (`otpauth-migration://offline?data=…`); all or nothing.
+    pub fn import_google_export(&self, uri: String) -> Result<Vec<CardInfo>, DynpinError> {
+        let cards = import::parse_migration(&uri)?
+            .into_iter()
+            .map(|t| t.into_card())
+            .collect::<Result<Vec<Card>, _>>()?;
+        let mut vault = self.lock_vault();
+        vault.touch()?;
+        let mut ids = Vec::with_capacity(cards.len());
+        for card in cards {
+            ids.push(vault.add_card(card, OnExisting::Refuse)?);
+        }
+        ids.into_iter()
+            .map(|id| Ok(CardInfo::from(vault.card(id)?)))
+            .collect()
+    }
+
+    /// The `otpauth://` URIs of an exportable card (one per PIN for bank cards).
+    pub fn export_otpauth(&self, card_id: String) -> Result<Vec<String>, DynpinError> {
+        let id = self::card_id(&card_id)?;
+        let mut vault = self.lock_vault();
+        Ok(import::to_otpauth(vault.card(id)?)?)
+    }
+
+    /// The cards in display order.
+    pub fn cards(&self) -> Result<Vec<CardInfo>, DynpinError> {
+        Ok(self
+            .lock_vault()
+            .cards()?
+            .iter()
+            .map(CardInfo::from)
+            .collect())
+    }
+
+    /// Every card's PINs now, in one call: what a screen refresh needs.
+    pub fn codes(&self) -> Result<Vec<CardCodes>, DynpinError> {
+        let now = self.clock.now_millis();
+        let mut vault = self.lock_vault();
+        Ok(vault
+            .cards()?
+            .iter()
+            .map(|card| {
+                let card_id = card.id().to_string();
+                let computed: Result<Vec<PinInfo>, crate::card::CardError> = card
+                    .pin_kinds()
+                    .into_iter()
+                    .map(|kind| {
+                        card.pin_at_millis(kind, now)
+                            .map(|pin| PinInfo::with_id(card_id.clone(), &pin))
+                    })
+                    .collect();
+                match computed {
+                    Ok(pins) => CardCodes {
+                        card_id,
+                        pins,
+                        error: None,
+                    },
+                    Err(e) => CardCodes {
+                        card_id,
+                        pins: Vec::new(),
+                        error: Some(DynpinError::from(e).to_string()),
+                    },
+                }
+            })
+            .collect())
+    }
+
+    /// One PIN of one card now, with its validity window.
+    pub fn pin(&self, card_id: String, kind: PinType) -> Result<PinInfo, DynpinError> {
+        let id = self::card_id(&card_id)?;
+        let mut vault = self.lock_vault();
+        let card = vault.card(id)?;
+        let pin = card.pin(PinKind::from(kind), &*self.clock)?;
+        Ok(PinInfo::new(card, &pin))
+    }
+
+    /// The PIN that follows the current one (the next step's, or the next counter's).
+    pub fn next_pin(&self, card_id: String, kind: PinType) -> Result<PinInfo, DynpinError> {
+        let id = self::card_id(&card_id)?;
+        let mut vault = self.lock_vault();
+        let card = vault.card(id)?;
+        let pin = card.next_pin(&card.pin(PinKind::from(kind), &*self.clock)?)?;
+        Ok(PinInfo::new(card, &pin))
+    }
+
+    /// A second PIN bound to one payment: `amount_rials` to `payee` (card
+    /// number, merchant id or name). Refused above the card's ceiling.
+    pub fn amount_bound_code(
+        &self,
+        card_id: String,
+        amount_rials: u64,
+        payee: String,
+    ) -> Result<PinInfo, DynpinError> {
+        let id = self::card_id(&card_id)?;
+        let mut vault = self.lock_vault();
+        let card = vault.card(id)?;
+        let pin = card.amount_bound_code(amount_rials, &payee, &*self.clock)?;
+        Ok(PinInfo::new(card, &pin))
+    }
+
+    /// Moves a counter-based token to its next code.
+    pub fn advance_counter(&self, card_id: String) -> Result<u64, DynpinError> {
+        Ok(self
+            .lock_vault()
+            .advance_counter(self::card_id(&card_id)?)?)
+    }
+
+    /// Renames a card.
+    pub fn rename_card(&self, card_id: String, label: String) -> Result<(), DynpinError> {
+        Ok(self
+            .lock_vault()
+            .rename_card(self::card_id(&card_id)?, &label)?)
+    }
+
+    /// Removes a card; its seed is wiped.
+    pub fn remove_card(&self, card_id: String) -> Result<(), DynpinError> {
+        Ok(self.lock_vault().remove_card(self::card_id(&card_id)?)?)
+    }
+
+    /// Puts the cards in this order (every card exactly once).
+    pub fn reorder_cards(&self, card_ids: Vec<String>) -> Result<(), DynpinError> {
+        let ids = card_ids
+            .iter()
+            .map(|id| self::card_id(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.lock_vault().reorder_cards(&ids)?)
+    }
+
+    /// Sets (or clears, with null/nil) the card's transaction ceiling in rials.
+    pub fn set_amount_ceiling(
+        &self,
+        card_id: String,
+        rials: Option<u64>,
+    ) -> Result<(), DynpinError> {
+        Ok(self
+            .lock_vault()
+            .set_amount_ceiling(self::card_id(&card_id)?, rials)?)
+    }
+
+    /// Sets seconds to add to the phone's clock for this card (±1 year).
+    pub fn set_time_offset(&self, card_id: String, seconds: i64) -> Result<(), DynpinError> {
+        Ok(self
+            .lock_vault()
+            .set_time_offset(self::card_id(&card_id)?, seconds)?)
+    }
+
+    /// An encrypted backup of the exportable cards, under its own password.
+    pub fn export_backup(&self, password: String) -> Result<Vec<u8>, DynpinError> {
+        Ok(self.lock_vault().export_backup(&password)?)
+    }
+
+    /// Adds the cards of a backup; cards already present are skipped unless `replace_existing`.
+    pub fn import_backup(
+        &self,
+        backup: Vec<u8>,
+        password: String,
+        replace_existing: bool,
+    ) -> Result<BackupImport, DynpinError> {
+        Ok(self
+            .lock_vault()
+            .import_backup(&backup, &password, on_existing(replace_existing))?
+            .into())
+    }
+
+    /// Erases the vault: every card is gone (the app's "reset").
+    pub fn wipe(&self) -> Result<(), DynpinError> {
+        Ok(self.lock_vault().wipe()?)
+    }
+}
+
+impl Authenticator {
+    /// The vault, even if a previous call panicked while holding it (UniFFI
+    /// turned that panic into an error; the vault saves atomically, so its
+    /// state is still consistent).
+    fn lock_vault(&self) -> MutexGuard<'_, Vault> {
+        self.vault.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Whether a vault exists in `directory`: call it to choose between
+/// `Authenticator.create` and `Authenticator.open`.
+#[uniffi::export]
+pub fn vault_exists(directory: String) -> Result<bool, DynpinError> {
+    Ok(Vault::exists(&storage(&directory))?)
+}

@@ -1,0 +1,165 @@
+//! Encrypted backups of exportable cards, under their own password
+//! (docs/vault-format.md, "Backup").
+//!
+//! ```text
+//! magic "DPNBACKP" || version 1 || flags 0 || salt (16) || m, t, p (u32 each)
+//!   || nonce (24) || length (u32) || XChaCha20-Poly1305(key, card list, AD = bytes 0..62)
+//!   || SHA-256(every byte before)
+//! key = Argon2id(password, salt, m, t, p, 32)
+//! ```
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::contents::{self, CardList};
+use super::crypto::{self, random_array, NONCE_LEN, SALT_LEN, TAG_LEN};
+use super::format::{Reader, MAX_FILE_LEN, TRAILER_LEN};
+use super::VaultError;
+use crate::card::Card;
+use crate::kdf::{KdfError, KdfParams};
+
+/// The first eight bytes of every backup.
+pub const BACKUP_MAGIC: [u8; 8] = *b"DPNBACKP";
+/// The backup format version this code writes and reads.
+pub const BACKUP_VERSION_1: u8 = 1;
+/// Bytes before the sealed card list (the associated data is all of them
+/// except the length).
+const PREFIX_LEN: usize = 8 + 1 + 1 + SALT_LEN + 12 + NONCE_LEN;
+
+fn kdf_error(e: KdfError) -> VaultError {
+    VaultError::Kdf(e)
+}
+
+/// Seals `cards` (already filtered to exportable ones) under `password`.
+pub(crate) fn seal<'a>(
+    cards: impl Iterator<Item = &'a Card> + Clone,
+    password: &str,
+    params: KdfParams,
+) -> Result<Vec<u8>, VaultError> {
+    let salt: [u8; SALT_LEN] = random_array()?;
+    let nonce: [u8; NONCE_LEN] = random_array()?;
+    seal_with(cards, password, params, salt, nonce)
+}
+
+pub(crate) fn seal_with<'a>(
+    cards: impl Iterator<Item = &'a Card> + Clone,
+    password: &str,
+    params: KdfParams,
+    salt: [u8; SALT_LEN],
+    nonce: [u8; NONCE_LEN],
+) -> Result<Vec<u8>, VaultError> {
+    let plaintext = contents::encode_card_list(cards)?;
+    let key = crypto::password_kek(password, &salt, params).map_err(kdf_error)?;
+    let mut out = Vec::with_capacity(PREFIX_LEN + 4 + plaintext.len() + TAG_LEN + TRAILER_LEN);
+    out.extend_from_slice(&BACKUP_MAGIC);
+    out.extend_from_slice(&[BACKUP_VERSION_1, 0]);
+    out.extend_from_slice(&salt);
+    out.extend_from_slice(&params.memory_kib.to_be_bytes());
+    out.extend_from_slice(&params.iterations.to_be_bytes());
+    out.extend_from_slice(&params.lanes.to_be_bytes());
+    out.extend_from_slice(&nonce);
+    let len =
+        u32::try_from(plaintext.len() + TAG_LEN).map_err(|_| VaultError::Unstorable("backup"))?;
+    let mut sealed = Zeroizing::new(Vec::with_capacity(plaintext.len() + TAG_LEN));
+    sealed.extend_from_slice(&plaintext);
+    let tag = crypto::seal_in_place(&key, &nonce, &out, &mut sealed)?;
+    sealed.extend_from_slice(&tag);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&sealed);
+    let trailer = Sha256::digest(&out);
+    out.extend_from_slice(&trailer);
+    Ok(out)
+}
+
+/// A parsed backup, still sealed.
+pub(crate) struct Parsed<'a> {
+    pub ad: &'a [u8],
+    pub salt: [u8; SALT_LEN],
+    pub kdf: KdfParams,
+    pub nonce: [u8; NONCE_LEN],
+    pub sealed: &'a [u8],
+}
+
+/// Checks the magic, trailer, version and layout; derives nothing.
+pub(crate) fn parse(bytes: &[u8], verify_trailer: bool) -> Result<Parsed<'_>, VaultError> {
+    if bytes.len() > MAX_FILE_LEN {
+        return Err(VaultError::CorruptBackup("too large"));
+    }
+    let magic_len = bytes.len().min(BACKUP_MAGIC.len());
+    if bytes.get(..magic_len) != BACKUP_MAGIC.get(..magic_len) {
+        return Err(VaultError::NotABackup);
+    }
+    let (body, trailer) = bytes
+        .split_at_checked(bytes.len().saturating_sub(TRAILER_LEN))
+        .filter(|(body, _)| body.len() > BACKUP_MAGIC.len())
+        .ok_or(VaultError::CorruptBackup("truncated"))?;
+    if verify_trailer && !bool::from(Sha256::digest(body).as_slice().ct_eq(trailer)) {
+        return Err(VaultError::CorruptBackup("checksum"));
+    }
+    let corrupt = |e: VaultError| match e {
+        VaultError::Corrupt(what) => VaultError::CorruptBackup(what),
+        other => other,
+    };
+    let mut r = Reader::new(body);
+    r.take(BACKUP_MAGIC.len()).map_err(corrupt)?;
+    let version = r.u8().map_err(corrupt)?;
+    if version != BACKUP_VERSION_1 {
+        return Err(VaultError::UnsupportedBackupVersion { version });
+    }
+    if r.u8().map_err(corrupt)? != 0 {
+        return Err(VaultError::CorruptBackup("flags"));
+    }
+    let salt = r.array().map_err(corrupt)?;
+    let kdf = KdfParams {
+        memory_kib: r.u32().map_err(corrupt)?,
+        iterations: r.u32().map_err(corrupt)?,
+        lanes: r.u32().map_err(corrupt)?,
+    };
+    let nonce = r.array().map_err(corrupt)?;
+    let ad = body
+        .get(..PREFIX_LEN)
+        .ok_or(VaultError::CorruptBackup("truncated"))?;
+    let len = usize::try_from(r.u32().map_err(corrupt)?)
+        .map_err(|_| VaultError::CorruptBackup("length"))?;
+    if len < TAG_LEN {
+        return Err(VaultError::CorruptBackup("length"));
+    }
+    let sealed = r.take(len).map_err(corrupt)?;
+    r.finish("trailing bytes").map_err(corrupt)?;
+    Ok(Parsed {
+        ad,
+        salt,
+        kdf,
+        nonce,
+        sealed,
+    })
+}
+
+/// Opens a backup with `password` (parameters checked against the floor and
+/// ceiling before any work) and decodes its cards.
+pub(crate) fn open(bytes: &[u8], password: &str) -> Result<CardList, VaultError> {
+    let parsed = parse(bytes, true)?;
+    open_parsed(&parsed, password)
+}
+
+pub(crate) fn open_parsed(parsed: &Parsed<'_>, password: &str) -> Result<CardList, VaultError> {
+    parsed.kdf.check()?;
+    let key = crypto::password_kek(password, &parsed.salt, parsed.kdf).map_err(kdf_error)?;
+    let split = parsed
+        .sealed
+        .len()
+        .checked_sub(TAG_LEN)
+        .ok_or(VaultError::CorruptBackup("length"))?;
+    let (ct, tag) = parsed.sealed.split_at(split);
+    let tag: &[u8; TAG_LEN] = tag
+        .try_into()
+        .map_err(|_| VaultError::CorruptBackup("length"))?;
+    let mut buf = Zeroizing::new(ct.to_vec());
+    crypto::open_in_place(&key, &parsed.nonce, parsed.ad, &mut buf, tag)
+        .map_err(|_| VaultError::WrongBackupPassword)?;
+    contents::decode_card_list(&buf).map_err(|e| match e {
+        VaultError::Corrupt(what) => VaultError::CorruptBackup(what),
+        other => other,
+    })
+}

@@ -1,0 +1,527 @@
+//! The bank and phone example programs, run as processes the way a person
+//! would use them: they share nothing but the QR code image and the codes
+//! typed from one to the other.
+#![cfg(feature = "issuer")]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+const PASSWORD: &str = "گل‌سرخ ۱۴۰۳ vault";
+const PHONE_NUMBER: &str = "09121234567";
+
+/// Builds both examples once and returns the directory holding them.
+fn examples_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        // This test binary is `<target>/<profile>/deps/examples-…`; the
+        // examples are built into `<target>/<profile>/examples`.
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+        let mut build = Command::new(env!("CARGO"));
+        build.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+            "build",
+            "--quiet",
+            "--example",
+            "bank",
+            "--example",
+            "phone",
+        ]);
+        if let Some(target) = profile_dir.parent() {
+            build.arg("--target-dir").arg(target);
+        }
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo runs");
+        assert!(status.success(), "building the examples failed");
+        profile_dir.join("examples")
+    })
+}
+
+/// A scratch directory, removed when the test ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "dynpin-examples-{name}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A command for one example, with a clean environment for its state.
+fn example(name: &str, scratch: &Scratch) -> Command {
+    let mut command = Command::new(examples_dir().join(name));
+    command
+        .env("XDG_DATA_HOME", scratch.path("xdg"))
+        .env("HOME", scratch.path("home"))
+        .env_remove("DYNPIN_PASSWORD")
+        .stdin(Stdio::null());
+    command
+}
+
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn of(output: Output) -> Self {
+        let run = Self {
+            status: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        };
+        assert!(!run.stderr.contains("panicked"), "a panic:\n{}", run.stderr);
+        run
+    }
+
+    fn expect(self, status: i32, context: &str) -> Self {
+        assert_eq!(
+            self.status, status,
+            "{context}: exit status\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// The rest of the first stdout line starting with `prefix`.
+    fn line(&self, prefix: &str) -> String {
+        self.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no line '{prefix}…' in:\n{}", self.stdout))
+            .to_owned()
+    }
+}
+
+/// The bank example in `dir` with `args`.
+fn bank(scratch: &Scratch, args: &[&str]) -> Run {
+    let dir = scratch.path("bank");
+    Run::of(
+        example("bank", scratch)
+            .arg("--dir")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .unwrap(),
+    )
+}
+
+/// The phone example with its own vault directory and `--fast-kdf`.
+fn phone(scratch: &Scratch, args: &[&str]) -> Run {
+    Run::of(
+        example("phone", scratch)
+            .arg("--dir")
+            .arg(scratch.path("phone"))
+            .arg("--fast-kdf")
+            .args(args)
+            .env("DYNPIN_PASSWORD", PASSWORD)
+            .output()
+            .unwrap(),
+    )
+}
+
+/// Runs the bank example, waits for the line starting with `code_prefix`,
+/// types `answer(code)` on its standard input and returns the whole run.
+fn bank_interactive(
+    scratch: &Scratch,
+    args: &[&str],
+    code_prefix: &str,
+    answer: impl Fn(&str) -> String,
+) -> (Run, String) {
+    let mut child = example("bank", scratch)
+        .arg("--dir")
+        .arg(scratch.path("bank"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let code = loop {
+        let mut line = String::new();
+        assert_ne!(
+            stdout.read_line(&mut line).unwrap(),
+            0,
+            "no '{code_prefix}' line in:\n{seen}"
+        );
+        seen.push_str(&line);
+        if let Some(rest) = line.trim_end().strip_prefix(code_prefix) {
+            break rest.to_owned();
+        }
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}", answer(&code)).unwrap();
+    drop(stdin);
+    stdout.read_to_string(&mut seen).unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap().code().unwrap_or(-1);
+    assert!(!stderr.contains("panicked"), "a panic:\n{stderr}");
+    (
+        Run {
+            status,
+            stdout: seen,
+            stderr,
+        },
+        code,
+    )
+}
+
+/// `<name> <kind> <digits> (<n>s)` lines of `phone codes` → the digits.
+fn code_of(run: &Run, name: &str, kind: &str) -> String {
+    let line = run.line(&format!("{name} {kind} "));
+    let (digits, left) = line.split_once(' ').unwrap();
+    assert!(
+        left.starts_with('(') && left.ends_with("s)"),
+        "seconds left in {line:?}"
+    );
+    assert!(digits.bytes().all(|b| b.is_ascii_digit()), "{line:?}");
+    digits.to_owned()
+}
+
+/// The same code with its last digit changed.
+fn wrong(code: &str) -> String {
+    let mut digits: Vec<u8> = code.bytes().collect();
+    let last = digits.last_mut().unwrap();
+    *last = b'0' + (*last - b'0' + 1) % 10;
+    String::from_utf8(digits).unwrap()
+}
+
+#[test]
+fn bank_and_phone_complete_the_loop() {
+    let scratch = Scratch::new("loop");
+    let png = scratch.path("card.png");
+    let png_arg = png.to_str().unwrap();
+
+    // The bank issues a card typed in Persian digits with dashes.
+    let issued = bank(
+        &scratch,
+        &[
+            "issue",
+            "۶۱۰۴-۳۳۷۱-۲۳۴۵-۶۷۸۰",
+            "--label",
+            "Salary",
+            "--phone",
+            PHONE_NUMBER,
+            "--png",
+            png_arg,
+            "--fast-kdf",
+        ],
+    )
+    .expect(0, "issue");
+    assert!(issued.stdout.contains("Bank Mellat"), "{}", issued.stdout);
+    assert!(issued.stdout.contains('▀'), "a terminal QR code");
+    assert!(issued.line("payload: ").starts_with("DPIN:"));
+    let activation_code = issued.line("activation code: ");
+    assert_eq!(activation_code.len(), 19, "four groups of four digits");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let cards = std::fs::metadata(scratch.path("bank").join("cards.tsv")).unwrap();
+        assert_eq!(cards.permissions().mode() & 0o777, 0o600, "the seed file");
+    }
+
+    // The phone scans the PNG and types the activation code from the SMS.
+    let activated =
+        phone(&scratch, &["activate", "--png", png_arg, &activation_code]).expect(0, "activate");
+    assert!(
+        activated.stdout.contains("Bank Mellat"),
+        "{}",
+        activated.stdout
+    );
+    assert!(
+        activated.stdout.contains("**** 6780"),
+        "{}",
+        activated.stdout
+    );
+    assert!(
+        activated.stdout.contains("label: Salary"),
+        "{}",
+        activated.stdout
+    );
+    let confirmation = activated.line("confirmation code: ");
+    assert_eq!(confirmation.len(), 6);
+    let again = phone(&scratch, &["activate", "--png", png_arg, &activation_code])
+        .expect(1, "activating the same card twice");
+    assert!(
+        again.stderr.contains("already in the app"),
+        "{}",
+        again.stderr
+    );
+
+    // The bank takes the card's PINs only after the confirmation code.
+    let codes = phone(&scratch, &["codes"]).expect(0, "codes");
+    let second = code_of(&codes, "6780", "second");
+    assert_eq!(second.len(), 8);
+    assert_eq!(code_of(&codes, "6780", "first").len(), 4);
+    let early = bank(&scratch, &["verify", "6780", "second", &second]).expect(1, "unconfirmed");
+    assert!(early.stdout.starts_with("rejected: "), "{}", early.stdout);
+    bank(&scratch, &["confirm", "6780", &wrong(&confirmation)]).expect(1, "wrong confirmation");
+    let confirmed = bank(&scratch, &["confirm", "6780", &confirmation]).expect(0, "confirm");
+    assert!(
+        confirmed.stdout.starts_with("confirmed"),
+        "{}",
+        confirmed.stdout
+    );
+
+    // Of several bank processes checking the same first PIN at once, one accepts it.
+    let codes = phone(&scratch, &["codes"]).expect(0, "codes");
+    let first = code_of(&codes, "6780", "first");
+    let racers: Vec<_> = (0..6)
+        .map(|_| {
+            example("bank", &scratch)
+                .arg("--dir")
+                .arg(scratch.path("bank"))
+                .args(["verify", "6780", "first", &first])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outcomes: Vec<Run> = racers
+        .into_iter()
+        .map(|child| Run::of(child.wait_with_output().unwrap()))
+        .collect();
+    let winners = outcomes.iter().filter(|r| r.status == 0).count();
+    assert_eq!(winners, 1, "exactly one acceptance");
+    for run in outcomes.iter().filter(|r| r.status != 0) {
+        assert!(
+            run.stdout.contains("already used"),
+            "{}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+
+    // A second PIN is accepted once, across invocations; a wrong one is refused.
+    let codes = phone(&scratch, &["codes"]).expect(0, "codes");
+    let second = code_of(&codes, "6780", "second");
+    let accepted = bank(&scratch, &["verify", "6780", "second", &second]).expect(0, "verify");
+    assert_eq!(accepted.stdout.trim(), "accepted");
+    let replay = bank(&scratch, &["verify", "6780", "second", &second]).expect(1, "replay");
+    assert!(
+        replay.stdout.starts_with("rejected: ") && replay.stdout.contains("already used"),
+        "{}",
+        replay.stdout
+    );
+    let wrong_pin =
+        bank(&scratch, &["verify", "6780", "second", &wrong(&second)]).expect(1, "wrong PIN");
+    assert!(
+        wrong_pin.stdout.starts_with("rejected: wrong dynamic PIN"),
+        "{}",
+        wrong_pin.stdout
+    );
+    bank(&scratch, &["verify", "6780", "third", &second]).expect(2, "not a PIN kind");
+
+    // An amount-bound PIN is good for its amount and payee only.
+    let signed = phone(&scratch, &["amount", "6780", "5,000,000", "Digikala"]).expect(0, "amount");
+    let bound = code_of(&signed, "6780", "amount-bound");
+    bank(
+        &scratch,
+        &["verify-amount", "6780", "5000001", "Digikala", &bound],
+    )
+    .expect(1, "another amount");
+    let accepted = bank(
+        &scratch,
+        &["verify-amount", "6780", "5000000", "Digikala", &bound],
+    )
+    .expect(0, "amount-bound PIN");
+    assert_eq!(accepted.stdout.trim(), "accepted");
+    // Above the ceiling the phone refuses to sign.
+    phone(&scratch, &["ceiling", "6780", "۱۰۰۰۰۰۰"]).expect(0, "ceiling");
+    let refused = phone(&scratch, &["amount", "6780", "5000000", "Digikala"]).expect(1, "ceiling");
+    assert!(
+        refused.stderr.contains("ceiling of 1000000 rials"),
+        "{}",
+        refused.stderr
+    );
+    let list = phone(&scratch, &["list"]).expect(0, "list");
+    assert!(
+        list.stdout.contains("ceiling: 1,000,000 rials"),
+        "{}",
+        list.stdout
+    );
+
+    // A Harim-style SMS code, typed back from the English text.
+    let (sms, _) = bank_interactive(
+        &scratch,
+        &["sms", "6780", "5000000", "Digikala"],
+        "Dynamic PIN: ",
+        str::to_owned,
+    );
+    let sms = sms.expect(0, "sms");
+    assert!(sms.stdout.contains("۵٬۰۰۰٬۰۰۰"), "{}", sms.stdout);
+    assert_eq!(sms.stdout.lines().last(), Some("accepted"));
+    let (sms, _) = bank_interactive(
+        &scratch,
+        &["sms", "6780", "5000000", "Digikala"],
+        "Dynamic PIN: ",
+        wrong,
+    );
+    assert!(sms
+        .expect(1, "wrong SMS code")
+        .stdout
+        .contains("rejected: wrong"));
+
+    // A Mellat-style SMS with the last four digits in Persian.
+    let reply = bank(&scratch, &["sms-in", "+98 912 123 4567", "۶۷۸۰"]).expect(0, "sms-in");
+    let code = reply.line("Dynamic PIN for card 6780: ");
+    assert_eq!(code.len(), 7, "{}", reply.stdout);
+    assert!(reply.stdout.contains("۶۷۸۰"), "{}", reply.stdout);
+    let (reply, code) = bank_interactive(
+        &scratch,
+        &["sms-in", PHONE_NUMBER, "6780", "--verify"],
+        "Dynamic PIN for card 6780: ",
+        str::to_owned,
+    );
+    assert_eq!(code.len(), 7);
+    assert_eq!(
+        reply.expect(0, "sms-in --verify").stdout.lines().last(),
+        Some("accepted")
+    );
+    let unknown = bank(&scratch, &["sms-in", PHONE_NUMBER, "1111"]).expect(1, "unknown card");
+    assert!(
+        unknown.stdout.contains("No card ending"),
+        "{}",
+        unknown.stdout
+    );
+    let stranger = bank(&scratch, &["sms-in", "09350000000", "6780"]).expect(1, "unknown phone");
+    assert!(
+        stranger.stdout.contains("No card ending"),
+        "{}",
+        stranger.stdout
+    );
+}
+
+#[test]
+fn phone_keeps_cards_in_the_vault() {
+    let scratch = Scratch::new("vault");
+    let uri = "otpauth://totp/ACME:john?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=ACME";
+    let imported = phone(&scratch, &["import", uri]).expect(0, "import");
+    assert!(
+        imported.stdout.contains("ACME (john): TOTP"),
+        "{}",
+        imported.stdout
+    );
+    assert!(imported.stderr.contains("created a new card vault"));
+    assert!(scratch.path("phone").join("vault.bin").exists());
+
+    phone(&scratch, &["rename", "acme", "Work"]).expect(0, "rename by label prefix");
+    let codes = phone(&scratch, &["codes"]).expect(0, "codes");
+    assert_eq!(code_of(&codes, "Work", "token").len(), 6);
+
+    // Without a terminal, `watch` prints a frame per second and stops.
+    let started = std::time::Instant::now();
+    let watch = phone(&scratch, &["watch", "--seconds", "2"]).expect(0, "watch");
+    assert!(started.elapsed().as_secs() < 5);
+    assert!(watch.stdout.lines().count() >= 2, "{}", watch.stdout);
+    assert!(watch.stdout.contains('█') || watch.stdout.contains('░'));
+
+    // The password comes from --password too; a wrong one is counted and refused.
+    let wrong = Run::of(
+        example("phone", &scratch)
+            .arg("--dir")
+            .arg(scratch.path("phone"))
+            .args(["--password", "not the password", "list"])
+            .output()
+            .unwrap(),
+    )
+    .expect(1, "wrong password");
+    assert!(wrong.stderr.contains("wrong password"), "{}", wrong.stderr);
+    let right = Run::of(
+        example("phone", &scratch)
+            .arg("--dir")
+            .arg(scratch.path("phone"))
+            .args(["list", "--password", PASSWORD])
+            .output()
+            .unwrap(),
+    )
+    .expect(0, "right password");
+    assert!(right.stdout.contains("\"Work\""), "{}", right.stdout);
+
+    // A bad payload is refused with a clear one-line message.
+    let bad = phone(&scratch, &["activate", "DPIN:AAAA", "1234 5678 9012 3456"]).expect(1, "bad");
+    assert_eq!(bad.stderr.lines().count(), 1, "{}", bad.stderr);
+}
+
+#[test]
+fn bad_input_prints_usage_and_exits_2() {
+    let scratch = Scratch::new("usage");
+    let bank_runs: [&[&str]; 6] = [
+        &[],
+        &["frobnicate"],
+        &["issue"],
+        &["issue", "6104337123456781"],
+        &["verify", "6780"],
+        &["verify-amount", "6780", "lots", "Digikala", "12345678"],
+    ];
+    for args in bank_runs {
+        let run = bank(&scratch, args).expect(2, &format!("bank {args:?}"));
+        assert!(run.stderr.contains("usage: bank"), "{}", run.stderr);
+    }
+    let phone_runs: [&[&str]; 4] = [
+        &[],
+        &["codes", "extra"],
+        &["watch", "--seconds", "soon"],
+        &["activate", "DPIN:AAAA"],
+    ];
+    for args in phone_runs {
+        let run = phone(&scratch, args).expect(2, &format!("phone {args:?}"));
+        assert!(run.stderr.contains("usage: phone"), "{}", run.stderr);
+    }
+    // Nothing was written for commands that never ran.
+    assert!(!scratch.path("bank").exists());
+    assert!(!scratch.path("phone").exists());
+
+    let help = bank(&scratch, &["--help"]).expect(0, "bank --help");
+    assert!(help.stdout.contains("HSM"), "{}", help.stdout);
+    phone(&scratch, &["--help"]).expect(0, "phone --help");
+
+    // The default state directory is per user.
+    Run::of(example("bank", &scratch).arg("list").output().unwrap()).expect(0, "bank list");
+    let run = Run::of(
+        example("bank", &scratch)
+            .args(["issue", "6104 3371 2345 6780", "--fast-kdf"])
+            .output()
+            .unwrap(),
+    )
+    .expect(0, "issue into the default directory");
+    assert!(run.stdout.contains("payload: DPIN:"));
+    assert!(scratch
+        .path("xdg")
+        .join("dynpin")
+        .join("bank")
+        .join("cards.tsv")
+        .exists());
+}

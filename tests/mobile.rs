@@ -1,0 +1,198 @@
+//! The mobile API from Rust: the same lifecycle the Kotlin, Swift and Python suites walk,
+//! and the shared fixture those suites use, checked against the documented vectors.
+
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use dynpin::mobile::{
+    vault_exists, Authenticator, DynpinError, MobileClock, PinType, VaultSettings,
+};
+
+struct TestClock {
+    millis: AtomicI64,
+    calls: AtomicUsize,
+}
+
+impl MobileClock for TestClock {
+    fn now_millis(&self) -> i64 {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.millis.load(Ordering::SeqCst)
+    }
+}
+
+fn fixture() -> serde_like::Fixture {
+    serde_like::parse(include_str!("../bindings/fixtures/vector.json"))
+}
+
+/// A tiny reader for the flat JSON fixture (no serde dependency for one file).
+mod serde_like {
+    pub struct Fixture(pub Vec<(String, String)>);
+    impl Fixture {
+        pub fn get(&self, key: &str) -> String {
+            self.0
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("no {key}"))
+        }
+    }
+    pub fn parse(text: &str) -> Fixture {
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let line = line.trim().trim_end_matches(',');
+            if let Some((k, v)) = line.split_once("\": ") {
+                out.push((
+                    k.trim_matches('"').to_owned(),
+                    v.trim_matches('"').to_owned(),
+                ));
+            }
+        }
+        Fixture(out)
+    }
+}
+
+#[test]
+fn fixture_matches_the_documented_vectors() {
+    let fx = fixture();
+    let activation_doc = include_str!("../docs/activation-format.md");
+    assert!(activation_doc.contains(&format!("`{}`", fx.get("payload"))));
+    assert!(activation_doc.contains(&format!(
+        "| confirmation code | `{}` |",
+        fx.get("confirmation_code")
+    )));
+    let derivation_doc = include_str!("../docs/card-derivation.md");
+    assert!(derivation_doc.contains(&format!(
+        "| first | SHA256 | 4 | 60 | 1800000000 | 30000000 | `{}` |",
+        fx.get("first_pin")
+    )));
+    assert!(derivation_doc.contains(&format!(
+        "| second | SHA256 | 8 | 60 | 1800000000 | 30000000 | `{}` |",
+        fx.get("second_pin")
+    )));
+}
+
+fn settings() -> VaultSettings {
+    // The floor, to keep the suite quick; apps use the defaults.
+    VaultSettings {
+        kdf_memory_kib: 19 * 1024,
+        kdf_iterations: 2,
+        ..VaultSettings::default()
+    }
+}
+
+#[test]
+fn the_app_lifecycle() {
+    let fx = fixture();
+    let dir = std::env::temp_dir().join(format!("dynpin-mobile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_s = dir.to_string_lossy().to_string();
+    let clock = Arc::new(TestClock {
+        millis: AtomicI64::new(fx.get("clock_millis").parse().unwrap()),
+        calls: AtomicUsize::new(0),
+    });
+    assert!(!vault_exists(dir_s.clone()).unwrap());
+    let weak = Authenticator::create_with_settings(
+        dir_s.clone(),
+        "123456".into(),
+        settings(),
+        Some(clock.clone()),
+    );
+    assert!(matches!(weak, Err(DynpinError::WeakPassword { .. })));
+    let auth = Authenticator::create_with_settings(
+        dir_s.clone(),
+        "correct horse".into(),
+        settings(),
+        Some(clock.clone()),
+    )
+    .unwrap();
+    assert!(vault_exists(dir_s.clone()).unwrap());
+
+    let details = auth.inspect_activation(fx.get("payload")).unwrap();
+    assert_eq!(
+        details.bank_name.as_deref(),
+        Some(fx.get("bank_name").as_str())
+    );
+    assert_eq!(details.last_four, fx.get("last_four"));
+    assert_eq!(
+        auth.activate(fx.get("payload"), "1234 5678 9012 3457".into(), false),
+        Err(DynpinError::WrongActivationCode)
+    );
+    let result = auth
+        .activate(fx.get("payload"), fx.get("activation_code"), false)
+        .unwrap();
+    assert_eq!(result.confirmation_code, fx.get("confirmation_code"));
+    assert!(matches!(
+        auth.activate(fx.get("payload"), fx.get("activation_code"), false),
+        Err(DynpinError::CardAlreadyPresent { .. })
+    ));
+
+    let codes = auth.codes().unwrap();
+    assert_eq!(codes.len(), 1);
+    let pins = &codes[0].pins;
+    assert_eq!(
+        (pins[0].kind, pins[0].digits.as_str()),
+        (PinType::First, fx.get("first_pin").as_str())
+    );
+    assert_eq!(
+        (pins[1].kind, pins[1].digits.as_str()),
+        (PinType::Second, fx.get("second_pin").as_str())
+    );
+    assert_eq!(pins[1].seconds_remaining, Some(30));
+    assert!(
+        clock.calls.load(Ordering::SeqCst) > 0,
+        "the app's clock is used"
+    );
+
+    let token = auth.import_otpauth(fx.get("otpauth")).unwrap();
+    assert_eq!(
+        auth.pin(token.id.clone(), PinType::Token).unwrap().digits,
+        fx.get("otpauth_code")
+    );
+    assert!(matches!(
+        auth.import_otpauth("otpauth://totp/%2?secret=s".into()),
+        Err(DynpinError::InvalidToken { .. })
+    ));
+    assert!(matches!(
+        auth.inspect_activation("DPIN:garbage".into()),
+        Err(DynpinError::InvalidPayload { .. })
+    ));
+
+    let key = vec![7u8; 32];
+    auth.enrol_platform_key(key.clone()).unwrap();
+    auth.lock();
+    assert!(auth.is_locked());
+    assert_eq!(auth.codes(), Err(DynpinError::VaultLocked));
+    assert_eq!(
+        auth.unlock_with_password("wrong password".into()),
+        Err(DynpinError::WrongPassword {
+            remaining_attempts: 9,
+            wait_seconds: 0
+        })
+    );
+    auth.unlock_with_platform_key(key).unwrap();
+    auth.lock();
+    assert_eq!(
+        auth.unlock_with_platform_key(vec![8u8; 32]),
+        Err(DynpinError::PlatformKeyInvalidated)
+    );
+    drop(auth);
+
+    // Reopen from disk, as after an app restart.
+    let reopened = Authenticator::open(dir_s.clone(), Some(clock.clone())).unwrap();
+    assert!(reopened.is_locked());
+    reopened
+        .unlock_with_password("correct horse".into())
+        .unwrap();
+    assert_eq!(reopened.cards().unwrap().len(), 2);
+    assert_eq!(
+        reopened.codes().unwrap()[0].pins[1].digits,
+        fx.get("second_pin")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn safe_to_share_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Authenticator>();
+}
