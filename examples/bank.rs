@@ -28,8 +28,6 @@
 //! Exit status: 0 accepted / done, 1 rejected or failed, 2 bad usage.
 
 use std::collections::HashMap;
-use std::error::Error;
-use std::fmt;
 use std::fs;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -37,6 +35,9 @@ use std::process::ExitCode;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+mod cli;
+
+use cli::{create_dir, parse_amount, state_dir, usage, usage_of, Args, Res, Usage};
 use dynpin::activation::{self, ActivationId};
 use dynpin::card::{Bank, Card, CardId, CardNumber, CardRef, LastFour, PinPolicy};
 use dynpin::clock::SystemClock;
@@ -111,95 +112,6 @@ const COMMANDS: [&str; 8] = [
     "reset",
 ];
 
-type Res<T> = Result<T, Box<dyn Error>>;
-
-/// The usage lines of `command`, or all of them when it is not known.
-fn usage_of(command: Option<&str>) -> String {
-    let lines: Vec<&str> = USAGE
-        .lines()
-        .filter(|line| command.is_some_and(|c| line.split_whitespace().any(|w| w == c)))
-        .map(|line| line.trim_start_matches("usage:").trim())
-        .collect();
-    if lines.is_empty() {
-        return USAGE.to_owned();
-    }
-    format!(
-        "usage: {}\n(`bank --help` for details)",
-        lines.join("\n       ")
-    )
-}
-
-/// Bad command-line input: printed with the usage, exit status 2.
-#[derive(Debug)]
-struct Usage(String);
-
-impl fmt::Display for Usage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Error for Usage {}
-
-fn usage<T>(message: impl Into<String>) -> Res<T> {
-    Err(Box::new(Usage(message.into())))
-}
-
-// ---- command line ----------------------------------------------------------
-
-/// The arguments not consumed yet. Options may come anywhere; `--` ends them.
-struct Args {
-    /// Each option with its value, if it takes one.
-    options: Vec<(String, Option<String>)>,
-    positionals: Vec<String>,
-}
-
-impl Args {
-    fn new(mut args: impl Iterator<Item = String>) -> Self {
-        let mut options = Vec::new();
-        let mut positionals = Vec::new();
-        while let Some(arg) = args.next() {
-            if arg == "--" {
-                positionals.extend(args.by_ref());
-            } else if arg.starts_with("--") || arg == "-h" {
-                let value = if takes_value(&arg) { args.next() } else { None };
-                options.push((arg, value));
-            } else {
-                positionals.push(arg);
-            }
-        }
-        Self {
-            options,
-            positionals,
-        }
-    }
-
-    fn flag(&mut self, name: &str) -> bool {
-        let before = self.options.len();
-        self.options.retain(|(o, _)| o != name);
-        self.options.len() != before
-    }
-
-    fn value(&mut self, name: &str) -> Res<Option<String>> {
-        let Some(at) = self.options.iter().position(|(o, _)| o == name) else {
-            return Ok(None);
-        };
-        match self.options.remove(at).1 {
-            Some(value) => Ok(Some(value)),
-            None => usage(format!("{name} needs a value")),
-        }
-    }
-
-    /// Fails on any option left over.
-    fn done(&self) -> Res<()> {
-        match self.options.first() {
-            Some((option, _)) => usage(format!("unknown option '{option}'")),
-            None => Ok(()),
-        }
-    }
-}
-
-/// Options followed by a value.
 fn takes_value(option: &str) -> bool {
     matches!(
         option,
@@ -226,19 +138,6 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// An amount in rials as typed: digits in any script; spaces, dashes and
-/// thousands separators (`,` `٬` `_`) ignored.
-fn parse_amount(typed: &str) -> Res<u64> {
-    let plain: String = typed
-        .chars()
-        .filter(|c| !matches!(c, ',' | '\u{066C}' | '_'))
-        .collect();
-    match text::parse_number(&plain) {
-        Ok(rials) => Ok(rials),
-        Err(e) => usage(format!("'{typed}' is not an amount in rials: {e}")),
-    }
-}
-
 /// Digits in any script (at least seven), with spaces, dashes, brackets and a `+`.
 fn is_phone_number(typed: &str) -> bool {
     let digits = typed
@@ -256,39 +155,6 @@ fn bank_name(card_ref: CardRef) -> String {
         Some(bank) => format!("{} ({})", bank.name(), bank.persian_name()),
         None => "Unknown bank".to_owned(),
     }
-}
-
-/// The directory given, or the per-user data directory for `role`.
-fn state_dir(given: Option<String>, role: &str) -> Res<PathBuf> {
-    let dir = match given {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let base = match (std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME")) {
-                (Some(xdg), _) if !xdg.is_empty() => PathBuf::from(xdg),
-                (_, Some(home)) if !home.is_empty() => {
-                    PathBuf::from(home).join(".local").join("share")
-                }
-                _ => return usage("no home directory: give the state directory with --dir DIR"),
-            };
-            base.join("dynpin").join(role)
-        }
-    };
-    Ok(dir)
-}
-
-/// Creates `dir` (mode 0700 on Unix) if it is missing: only when something is
-/// written, so a mistyped command leaves no directory behind.
-fn create_dir(dir: &Path) -> Res<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()).into())
 }
 
 /// Writes `bytes` to `path` through a temporary file (mode 0600 on Unix),
@@ -1051,7 +917,7 @@ fn sms_in(dir: &Path, mut args: Args) -> Res<ExitCode> {
 }
 
 fn run() -> Res<ExitCode> {
-    let mut args = Args::new(std::env::args().skip(1));
+    let mut args = Args::new(std::env::args().skip(1), takes_value);
     if args.flag("--help") || args.flag("-h") {
         println!("{USAGE}\n\n{HELP}");
         return Ok(ExitCode::SUCCESS);
@@ -1087,7 +953,7 @@ fn main() -> ExitCode {
                 let args: Vec<String> = std::env::args().skip(1).collect();
                 let command = args.iter().find(|a| COMMANDS.contains(&a.as_str()));
                 eprintln!("bank: {message}");
-                eprintln!("{}", usage_of(command.map(String::as_str)));
+                eprintln!("{}", usage_of("bank", USAGE, command.map(String::as_str)));
                 ExitCode::from(2)
             }
             None => {

@@ -18,15 +18,16 @@
 //!
 //! Exit status: 0 done, 1 failed or refused, 2 bad usage.
 
-use std::error::Error;
-use std::fmt;
 use std::fs;
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod cli;
+
+use cli::{create_dir, parse_amount, state_dir, usage, usage_of, Args, Res, Usage};
 use dynpin::activation::{self, ActivationCode, OnExisting};
 use dynpin::card::{Card, CardId, LastFour};
 use dynpin::clock::{Clock, SystemClock};
@@ -85,168 +86,11 @@ const COMMANDS: [&str; 9] = [
     "activate", "list", "codes", "watch", "amount", "ceiling", "rename", "remove", "import",
 ];
 
-type Res<T> = Result<T, Box<dyn Error>>;
-
-/// The usage lines of `command`, or all of them when it is not known.
-fn usage_of(command: Option<&str>) -> String {
-    let lines: Vec<&str> = USAGE
-        .lines()
-        .filter(|line| command.is_some_and(|c| line.split_whitespace().any(|w| w == c)))
-        .map(|line| line.trim_start_matches("usage:").trim())
-        .collect();
-    if lines.is_empty() {
-        return USAGE.to_owned();
-    }
-    format!(
-        "usage: {}\n(`phone --help` for details)",
-        lines.join("\n       ")
-    )
-}
-
-/// Bad command-line input: printed with the usage, exit status 2.
-#[derive(Debug)]
-struct Usage(String);
-
-impl fmt::Display for Usage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Error for Usage {}
-
-fn usage<T>(message: impl Into<String>) -> Res<T> {
-    Err(Box::new(Usage(message.into())))
-}
-
-// ---- command line ----------------------------------------------------------
-
-/// The arguments not consumed yet. Options may come anywhere; `--` ends them.
-struct Args {
-    /// Each option with its value, if it takes one.
-    options: Vec<(String, Option<String>)>,
-    positionals: Vec<String>,
-}
-
-impl Args {
-    fn new(mut args: impl Iterator<Item = String>) -> Self {
-        let mut options = Vec::new();
-        let mut positionals = Vec::new();
-        while let Some(arg) = args.next() {
-            if arg == "--" {
-                positionals.extend(args.by_ref());
-            } else if arg.starts_with("--") || arg == "-h" {
-                let value = if takes_value(&arg) { args.next() } else { None };
-                options.push((arg, value));
-            } else {
-                positionals.push(arg);
-            }
-        }
-        Self {
-            options,
-            positionals,
-        }
-    }
-
-    fn flag(&mut self, name: &str) -> bool {
-        let before = self.options.len();
-        self.options.retain(|(o, _)| o != name);
-        self.options.len() != before
-    }
-
-    fn value(&mut self, name: &str) -> Res<Option<String>> {
-        let Some(at) = self.options.iter().position(|(o, _)| o == name) else {
-            return Ok(None);
-        };
-        match self.options.remove(at).1 {
-            Some(value) => Ok(Some(value)),
-            None => usage(format!("{name} needs a value")),
-        }
-    }
-
-    /// Fails on any option left over.
-    fn done(&self) -> Res<()> {
-        match self.options.first() {
-            Some((option, _)) => usage(format!("unknown option '{option}'")),
-            None => Ok(()),
-        }
-    }
-
-    /// Exactly `N` positional arguments.
-    fn exactly<const N: usize>(&self, what: &str) -> Res<[String; N]> {
-        self.done()?;
-        match <[String; N]>::try_from(self.positionals.clone()) {
-            Ok(values) => Ok(values),
-            Err(_) => usage(what.to_owned()),
-        }
-    }
-}
-
-/// Options followed by a value.
 fn takes_value(option: &str) -> bool {
     matches!(option, "--dir" | "--password" | "--png" | "--seconds")
 }
 
 // ---- small helpers ---------------------------------------------------------
-
-/// Groups thousands: `5,000,000`.
-fn group_thousands(n: u64) -> String {
-    let plain = n.to_string();
-    let mut out = String::with_capacity(plain.len() + plain.len() / 3);
-    for (i, c) in plain.chars().enumerate() {
-        if i > 0 && (plain.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// An amount in rials as typed: digits in any script; spaces, dashes and
-/// thousands separators (`,` `٬` `_`) ignored.
-fn parse_amount(typed: &str) -> Res<u64> {
-    let plain: String = typed
-        .chars()
-        .filter(|c| !matches!(c, ',' | '\u{066C}' | '_'))
-        .collect();
-    match text::parse_number(&plain) {
-        Ok(rials) => Ok(rials),
-        Err(e) => usage(format!("'{typed}' is not an amount in rials: {e}")),
-    }
-}
-
-/// The directory given, or the per-user data directory for `role`.
-fn state_dir(given: Option<String>, role: &str) -> Res<PathBuf> {
-    let dir = match given {
-        Some(dir) => PathBuf::from(dir),
-        None => {
-            let base = match (std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME")) {
-                (Some(xdg), _) if !xdg.is_empty() => PathBuf::from(xdg),
-                (_, Some(home)) if !home.is_empty() => {
-                    PathBuf::from(home).join(".local").join("share")
-                }
-                _ => return usage("no home directory: give the vault's directory with --dir DIR"),
-            };
-            base.join("dynpin").join(role)
-        }
-    };
-    Ok(dir)
-}
-
-/// Creates `dir` (mode 0700 on Unix) if it is missing: only when something is
-/// written, so a mistyped command leaves no directory behind.
-fn create_dir(dir: &Path) -> Res<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()).into())
-}
 
 /// Turns terminal echo off (or back on) while a password is typed.
 fn echo(on: bool) {
@@ -706,7 +550,7 @@ fn list(settings: &Settings, args: Args) -> Res<ExitCode> {
             .card_ref()
             .map_or("----".to_owned(), |r| r.last_four.to_string());
         let ceiling = card.amount_ceiling().map_or("none".to_owned(), |c| {
-            format!("{} rials", group_thousands(c))
+            format!("{} rials", text::group_thousands(c, false))
         });
         println!(
             "{last_four}  {bank}  \"{}\"  ceiling: {ceiling}  id: {}",
@@ -733,7 +577,7 @@ fn amount(settings: &Settings, args: Args) -> Res<ExitCode> {
     let pin = card.amount_bound_code(amount, &payee, &SystemClock)?;
     println!(
         "{} rials to {payee} with card {}:",
-        group_thousands(amount),
+        text::group_thousands(amount, false),
         short_name(card)
     );
     println!("{}", pin_line(&short_name(card), &pin));
@@ -752,7 +596,10 @@ fn ceiling(settings: &Settings, args: Args) -> Res<ExitCode> {
     vault.set_amount_ceiling(id, rials)?;
     let name = short_name(vault.card(id)?);
     match rials {
-        Some(r) => println!("card {name}: ceiling {} rials", group_thousands(r)),
+        Some(r) => println!(
+            "card {name}: ceiling {} rials",
+            text::group_thousands(r, false)
+        ),
         None => println!("card {name}: no ceiling"),
     }
     Ok(ExitCode::SUCCESS)
@@ -802,7 +649,7 @@ fn import(settings: &Settings, args: Args) -> Res<ExitCode> {
 }
 
 fn run() -> Res<ExitCode> {
-    let mut args = Args::new(std::env::args().skip(1));
+    let mut args = Args::new(std::env::args().skip(1), takes_value);
     if args.flag("--help") || args.flag("-h") {
         println!("{USAGE}\n\n{HELP}");
         return Ok(ExitCode::SUCCESS);
@@ -843,7 +690,7 @@ fn main() -> ExitCode {
                 let args: Vec<String> = std::env::args().skip(1).collect();
                 let command = args.iter().find(|a| COMMANDS.contains(&a.as_str()));
                 eprintln!("phone: {message}");
-                eprintln!("{}", usage_of(command.map(String::as_str)));
+                eprintln!("{}", usage_of("phone", USAGE, command.map(String::as_str)));
                 ExitCode::from(2)
             }
             None => {

@@ -221,6 +221,29 @@ pub fn natural_group_size(len: usize) -> usize {
     }
 }
 
+/// Groups a number's thousands: `1,234,567`, or with Persian digits and the
+/// Arabic thousands separator (U+066C) `۱٬۲۳۴٬۵۶۷`.
+///
+/// ```
+/// assert_eq!(dynpin::text::group_thousands(12_500_000, false), "12,500,000");
+/// assert_eq!(dynpin::text::group_thousands(1_000, true), "۱٬۰۰۰");
+/// ```
+pub fn group_thousands(n: u64, persian: bool) -> String {
+    let plain = n.to_string();
+    let mut out = String::with_capacity(plain.len() * 2);
+    for (i, c) in plain.chars().enumerate() {
+        if i > 0 && (plain.len() - i) % 3 == 0 {
+            out.push(if persian { '\u{066C}' } else { ',' });
+        }
+        out.push(c);
+    }
+    if persian {
+        to_persian_digits(&out)
+    } else {
+        out
+    }
+}
+
 /// Replaces ASCII digits with Persian digits (۰–۹); other characters stay.
 ///
 /// ```

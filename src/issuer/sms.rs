@@ -154,21 +154,10 @@ impl Default for SmsTemplates {
     }
 }
 
-/// Groups thousands: `1,234,567`, or with the Persian separator `۱٬۲۳۴٬۵۶۷`.
+/// Groups thousands: `1,234,567`, or with the Persian separator `۱٬۲۳۴٬۵۶۷`
+/// (see [`text::group_thousands`]).
 pub fn format_amount(rials: u64, persian: bool) -> String {
-    let plain = rials.to_string();
-    let mut out = String::with_capacity(plain.len() * 2);
-    for (i, c) in plain.chars().enumerate() {
-        if i > 0 && (plain.len() - i) % 3 == 0 {
-            out.push(if persian { '\u{066C}' } else { ',' });
-        }
-        out.push(c);
-    }
-    if persian {
-        text::to_persian_digits(&out)
-    } else {
-        out
-    }
+    text::group_thousands(rials, persian)
 }
 
 fn render(
