@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 mod cli;
 
-use cli::{create_dir, parse_amount, state_dir, usage, usage_of, Args, Res, Usage};
+use cli::{create_dir, parse_amount, state_dir, usage, Args, Res};
 use dynpin::activation::{self, ActivationId};
 use dynpin::card::{Bank, Card, CardId, CardNumber, CardRef, LastFour, PinPolicy};
 use dynpin::clock::SystemClock;
@@ -946,20 +946,5 @@ fn run() -> Res<ExitCode> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(code) => code,
-        Err(e) => match e.downcast_ref::<Usage>() {
-            Some(Usage(message)) => {
-                let args: Vec<String> = std::env::args().skip(1).collect();
-                let command = args.iter().find(|a| COMMANDS.contains(&a.as_str()));
-                eprintln!("bank: {message}");
-                eprintln!("{}", usage_of("bank", USAGE, command.map(String::as_str)));
-                ExitCode::from(2)
-            }
-            None => {
-                eprintln!("bank: error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-    }
+    cli::finish("bank", USAGE, &COMMANDS, run())
 }

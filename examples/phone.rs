@@ -27,7 +27,7 @@ use std::time::Duration;
 
 mod cli;
 
-use cli::{create_dir, parse_amount, state_dir, usage, usage_of, Args, Res, Usage};
+use cli::{create_dir, parse_amount, state_dir, usage, Args, Res};
 use dynpin::activation::{self, ActivationCode, OnExisting};
 use dynpin::card::{Card, CardId, LastFour};
 use dynpin::clock::{Clock, SystemClock};
@@ -683,20 +683,5 @@ fn run() -> Res<ExitCode> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(code) => code,
-        Err(e) => match e.downcast_ref::<Usage>() {
-            Some(Usage(message)) => {
-                let args: Vec<String> = std::env::args().skip(1).collect();
-                let command = args.iter().find(|a| COMMANDS.contains(&a.as_str()));
-                eprintln!("phone: {message}");
-                eprintln!("{}", usage_of("phone", USAGE, command.map(String::as_str)));
-                ExitCode::from(2)
-            }
-            None => {
-                eprintln!("phone: error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-    }
+    cli::finish("phone", USAGE, &COMMANDS, run())
 }

@@ -6,6 +6,7 @@ use std::error::Error;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use dynpin::text;
 
@@ -153,4 +154,34 @@ pub fn create_dir(dir: &Path) -> Res<()> {
     builder
         .create(dir)
         .map_err(|e| format!("cannot create {}: {e}", dir.display()).into())
+}
+
+/// Turns a program's result into its exit status: usage errors print the
+/// message and the usage of the command given (status 2); other errors one
+/// line (status 1).
+pub fn finish(
+    program: &str,
+    usage_text: &str,
+    commands: &[&str],
+    result: Res<ExitCode>,
+) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => match e.downcast_ref::<Usage>() {
+            Some(Usage(message)) => {
+                let args: Vec<String> = std::env::args().skip(1).collect();
+                let command = args.iter().find(|a| commands.contains(&a.as_str()));
+                eprintln!("{program}: {message}");
+                eprintln!(
+                    "{}",
+                    usage_of(program, usage_text, command.map(String::as_str))
+                );
+                ExitCode::from(2)
+            }
+            None => {
+                eprintln!("{program}: error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
 }
