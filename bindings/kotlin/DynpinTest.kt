@@ -16,7 +16,7 @@ fun fixture(path: String): Map<String, String> =
 
 var passed = 0
 var failed = 0
-fun check(name: String, ok: Boolean) { if (ok) passed++ else { failed++; System.err.println("FAILED: $name") } }
+@Synchronized fun check(name: String, ok: Boolean) { if (ok) passed++ else { failed++; System.err.println("FAILED: $name") } }
 inline fun <reified E : Throwable> throws(name: String, block: () -> Unit, extra: (E) -> Boolean = { true }) {
     try { block(); check("$name (no exception)", false) }
     catch (e: Throwable) { check("$name (${e::class.simpleName})", e is E && extra(e as E)) }
@@ -76,6 +76,12 @@ fun main(args: Array<String>) {
     reopened.unlockWithPassword("correct horse")
     check("cards survive a restart", reopened.cards().size == 2)
     check("same PIN after restart", reopened.codes()[0].pins[1].digits == fx["second_pin"])
+
+    // Calls from several threads at once are serialised safely.
+    val expected = reopened.codes()
+    val threads = (1..8).map { Thread { repeat(200) { check("same codes from any thread", reopened.codes() == expected) } } }
+    threads.forEach { it.start() }
+    threads.forEach { it.join() }
 
     // A screen refresh of 100 cards, timed (the figure goes to docs/benchmarks.md).
     val refresh = Authenticator.createWithSettings("$dir-100", "correct horse", fast, clock)
