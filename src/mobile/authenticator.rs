@@ -220,7 +220,8 @@ impl Authenticator {
     }
 
     /// Imports every token of a Google Authenticator export
-    /// (`otpauth-migration://offline?data=…`); all or nothing.
+    /// (`otpauth-migration://offline?data=…`). Every entry is checked before any
+    /// is added, so a malformed export adds nothing.
     pub fn import_google_export(&self, uri: String) -> Result<Vec<CardInfo>, DynpinError> {
         let cards = import::parse_migration(&uri)?
             .into_iter()
