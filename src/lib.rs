@@ -76,6 +76,7 @@ pub mod secret;
 pub mod text;
 pub mod vault;
 
+mod encoding;
 mod error;
 
 pub use error::Error;

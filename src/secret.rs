@@ -58,21 +58,8 @@ impl SecretBytes {
         if text.is_empty() {
             return Err(Base32Error::Empty);
         }
-        // Padding may only end the text (the decoder would accept padded blocks mid-way).
-        if text.trim_end_matches('=').contains('=') {
-            return Err(Base32Error::Invalid);
-        }
         let upper = Zeroizing::new(text.to_ascii_uppercase());
-        let encoding = if upper.contains('=') {
-            &data_encoding::BASE32
-        } else {
-            &data_encoding::BASE32_NOPAD
-        };
-        let decoded = Zeroizing::new(
-            encoding
-                .decode(upper.as_bytes())
-                .map_err(|_| Base32Error::Invalid)?,
-        );
+        let decoded = crate::encoding::base32_decode(&upper).ok_or(Base32Error::Invalid)?;
         if decoded.is_empty() {
             return Err(Base32Error::Empty);
         }
@@ -81,7 +68,7 @@ impl SecretBytes {
 
     /// The secret as unpadded upper-case base32, in a zeroizing string.
     pub fn to_base32(&self) -> Zeroizing<String> {
-        Zeroizing::new(data_encoding::BASE32_NOPAD.encode(&self.0))
+        Zeroizing::new(crate::encoding::base32_encode(&self.0))
     }
 
     /// The secret bytes. Keep the borrow short and never log it.

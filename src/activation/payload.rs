@@ -263,10 +263,7 @@ pub(crate) fn seal(
     body.extend_from_slice(&sealed);
     let checksum = checksum(&body);
     body.extend_from_slice(&checksum);
-    Ok(format!(
-        "{PREFIX}{}",
-        data_encoding::BASE32_NOPAD.encode(&body)
-    ))
+    Ok(format!("{PREFIX}{}", crate::encoding::base32_encode(&body)))
 }
 
 fn checksum(body: &[u8]) -> [u8; CHECKSUM_LEN] {
@@ -292,9 +289,11 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ActivationError> {
         .ok_or(ActivationError::Malformed(
             "not a dynpin activation payload",
         ))?;
-    let bytes = data_encoding::BASE32_NOPAD
-        .decode(encoded.as_bytes())
-        .map_err(|_| ActivationError::Malformed("not base32"))?;
+    // The format is unpadded base32; `=` is not one of its characters.
+    let bytes = Some(encoded)
+        .filter(|e| !e.contains('='))
+        .and_then(crate::encoding::base32_decode)
+        .ok_or(ActivationError::Malformed("not base32"))?;
     let (body, sum) = bytes
         .split_at_checked(bytes.len().saturating_sub(CHECKSUM_LEN))
         .filter(|(body, _)| !body.is_empty())

@@ -247,19 +247,9 @@ pub fn parse_migration(uri: &str) -> Result<Vec<ImportedToken>, ImportError> {
 
 /// Standard base64, padded or not, into a zeroizing buffer.
 fn decode_base64(text: &str) -> Result<Zeroizing<Vec<u8>>, ImportError> {
-    // Padding may only end the text (the padded decoder would accept it mid-way).
-    if text.trim_end_matches('=').contains('=') {
-        return Err(ImportError::InvalidBase64);
-    }
-    let encoding = if text.ends_with('=') {
-        &data_encoding::BASE64
-    } else {
-        &data_encoding::BASE64_NOPAD
-    };
-    encoding
-        .decode(text.as_bytes())
+    crate::encoding::base64_decode(text)
         .map(Zeroizing::new)
-        .map_err(|_| ImportError::InvalidBase64)
+        .ok_or(ImportError::InvalidBase64)
 }
 
 /// Checks one entry and takes its secret out.
