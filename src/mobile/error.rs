@@ -306,7 +306,9 @@ impl From<VaultError> for DynpinError {
             | VaultError::WrongBackupPassword => DynpinError::InvalidBackup {
                 reason: e.to_string(),
             },
-            VaultError::Randomness(_) => DynpinError::Internal { reason: e.to_string() },
+            VaultError::Randomness(_) => DynpinError::Internal {
+                reason: e.to_string(),
+            },
             VaultError::Storage { .. } | VaultError::VerifyFailed | VaultError::Conflict => {
                 DynpinError::Storage {
                     reason: e.to_string(),
