@@ -925,13 +925,7 @@ fn run() -> Res<ExitCode> {
     let dir = args.value("--dir")?;
     // Accepted with every command, so a script can pass it throughout.
     let fast_kdf = args.flag("--fast-kdf");
-    if args.positionals.is_empty() {
-        return usage("missing command");
-    }
-    let command = args.positionals.remove(0);
-    if !COMMANDS.contains(&command.as_str()) {
-        return usage(format!("unknown command '{command}'"));
-    }
+    let command = args.command(&COMMANDS)?;
     let dir = state_dir(dir, "bank")?;
     match command.as_str() {
         "issue" => issue(&dir, fast_kdf, args),

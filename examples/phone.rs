@@ -657,13 +657,7 @@ fn run() -> Res<ExitCode> {
     let dir = args.value("--dir")?;
     let password = args.value("--password")?.map(Zeroizing::new);
     let fast_kdf = args.flag("--fast-kdf");
-    if args.positionals.is_empty() {
-        return usage("missing command");
-    }
-    let command = args.positionals.remove(0);
-    if !COMMANDS.contains(&command.as_str()) {
-        return usage(format!("unknown command '{command}'"));
-    }
+    let command = args.command(&COMMANDS)?;
     let settings = Settings {
         dir: state_dir(dir, "phone")?,
         password,

@@ -91,6 +91,18 @@ impl Args {
         }
     }
 
+    /// Takes the first positional argument as the command, which must be one of `commands`.
+    pub fn command(&mut self, commands: &[&str]) -> Res<String> {
+        if self.positionals.is_empty() {
+            return usage("missing command");
+        }
+        let command = self.positionals.remove(0);
+        if !commands.contains(&command.as_str()) {
+            return usage(format!("unknown command '{command}'"));
+        }
+        Ok(command)
+    }
+
     /// Fails on any option left over.
     pub fn done(&self) -> Res<()> {
         match self.options.first() {

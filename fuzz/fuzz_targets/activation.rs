@@ -12,7 +12,10 @@ fn check(text: &str) {
         let info = payload.info();
         assert!(info.expires_at >= info.issued_at);
         assert_eq!(inspect(text).expect("parse and inspect agree"), info);
-        assert!(info.label.as_ref().is_none_or(|l| !l.is_empty() && l.len() <= 64));
+        assert!(info
+            .label
+            .as_ref()
+            .is_none_or(|l| !l.is_empty() && l.len() <= 64));
     }
 }
 

@@ -18,7 +18,11 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let _ = fuzzing::parse(data);
     let unchecked = fuzzing::parse_unchecked(data);
-    assert_ne!(unchecked, Err(VaultError::Corrupt("round trip")), "re-encoding changed the file");
+    assert_ne!(
+        unchecked,
+        Err(VaultError::Corrupt("round trip")),
+        "re-encoding changed the file"
+    );
     let mut forged = data.to_vec();
     fuzzing::forge_checksums(&mut forged);
     assert_eq!(

@@ -122,27 +122,6 @@ impl<S: Storage + ?Sized> Storage for Arc<S> {
     }
 }
 
-impl<S: Storage + ?Sized> Storage for Box<S> {
-    fn read(&self, file: FileRole) -> io::Result<Option<Vec<u8>>> {
-        (**self).read(file)
-    }
-    fn write(&self, file: FileRole, bytes: &[u8]) -> io::Result<()> {
-        (**self).write(file, bytes)
-    }
-    fn sync(&self, file: FileRole) -> io::Result<()> {
-        (**self).sync(file)
-    }
-    fn rename(&self, from: FileRole, to: FileRole) -> io::Result<()> {
-        (**self).rename(from, to)
-    }
-    fn remove(&self, file: FileRole) -> io::Result<()> {
-        (**self).remove(file)
-    }
-    fn sync_dir(&self) -> io::Result<()> {
-        (**self).sync_dir()
-    }
-}
-
 /// The vault in a directory of the file system: `<dir>/<name>`,
 /// `<dir>/<name>.tmp` and `<dir>/<name>.prev`, created with mode 0600 on Unix.
 ///
