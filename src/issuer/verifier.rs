@@ -254,7 +254,7 @@ pub struct Accepted {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Verifier<S: VerifierStore = MemoryStore> {
-    cards: RwLock<HashMap<CardId, Arc<Card>>>,
+    cards: RwLock<HashMap<CardId, Card>>,
     store: S,
     config: VerifierConfig,
 }
@@ -294,20 +294,11 @@ impl<S: VerifierStore> Verifier<S> {
         self.cards
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, Arc::new(card));
+            .insert(id, card);
         id
     }
 
-    fn card(&self, id: CardId) -> Result<Arc<Card>, VerifyError> {
-        self.cards
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&id)
-            .cloned()
-            .ok_or(VerifyError::UnknownCard)
-    }
-
-    /// Runs `f` on the registered card without cloning its handle.
+    /// Runs `f` on the registered card, under the registry's read lock.
     fn with_card<T>(
         &self,
         id: CardId,
@@ -335,17 +326,18 @@ impl<S: VerifierStore> Verifier<S> {
         typed: &str,
         clock: &dyn Clock,
     ) -> Result<Accepted, VerifyError> {
-        let entry = self.card(card)?;
-        let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
         let now = otp::unix_seconds(clock.now_millis(), 0)?;
-        self.check_and_accept(
-            card,
-            kind,
-            typed,
-            totp.hotp().digits(),
-            now / totp.period(),
-            |step| Ok(totp.code_for_step(step)),
-        )
+        self.with_card(card, |entry| {
+            let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
+            self.check_and_accept(
+                card,
+                kind,
+                typed,
+                totp.hotp().digits(),
+                now / totp.period(),
+                |step| Ok(totp.code_for_step(step)),
+            )
+        })
     }
 
     /// The newest step in the window whose code is `typed`, at `unix_seconds`,
@@ -363,9 +355,14 @@ impl<S: VerifierStore> Verifier<S> {
     ) -> Result<Option<u64>, VerifyError> {
         self.with_card(card, |entry| {
             let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
-            let typed = text::parse_code_value(typed, usize::from(totp.hotp().digits()))?;
-            let center = shift(unix_seconds / totp.period(), self.store.drift(card));
-            self.newest_match(typed, center, &|step| Ok(totp.code_for_step(step)))
+            let (_, found) = self.scan(
+                card,
+                typed,
+                totp.hotp().digits(),
+                unix_seconds / totp.period(),
+                &|step| Ok(totp.code_for_step(step)),
+            )?;
+            Ok(found)
         })
     }
 
@@ -382,8 +379,7 @@ impl<S: VerifierStore> Verifier<S> {
         payee: &str,
         clock: &dyn Clock,
     ) -> Result<Accepted, VerifyError> {
-        let entry = self.card(card)?;
-        let ocra = amount::keyed(entry.secret())?;
+        let ocra = self.with_card(card, |entry| Ok(amount::keyed(entry.secret())?))?;
         let challenge = amount::challenge(amount_rials, payee)?;
         let now = otp::unix_seconds(clock.now_millis(), 0)?;
         self.check_and_accept(
@@ -417,9 +413,7 @@ impl<S: VerifierStore> Verifier<S> {
         if self.store.failures(card) >= self.config.failure_limit {
             return Err(VerifyError::Locked);
         }
-        let typed = text::parse_code_value(typed, usize::from(digits))?;
-        let center = shift(current, self.store.drift(card));
-        let newest = self.newest_match(typed, center, &code_at)?;
+        let (center, newest) = self.scan(card, typed, digits, current, &code_at)?;
         let Some(step) = newest else {
             return Err(self.fail(card, false));
         };
@@ -429,6 +423,21 @@ impl<S: VerifierStore> Verifier<S> {
         self.store.reset_failures(card);
         let offset = i64::try_from(i128::from(step) - i128::from(center)).unwrap_or(0);
         Ok(Accepted { step, offset })
+    }
+
+    /// Parses `typed`, centres the window on `current` moved by the card's
+    /// drift, and finds the newest matching step: what checking and finding share.
+    fn scan(
+        &self,
+        card: CardId,
+        typed: &str,
+        digits: u8,
+        current: u64,
+        code_at: &impl Fn(u64) -> Result<OtpCode, VerifyError>,
+    ) -> Result<(u64, Option<u64>), VerifyError> {
+        let typed = text::parse_code_value(typed, usize::from(digits))?;
+        let center = shift(current, self.store.drift(card));
+        Ok((center, self.newest_match(typed, center, code_at)?))
     }
 
     /// The newest step in the window whose code is `typed`. Every step is
@@ -481,25 +490,28 @@ impl<S: VerifierStore> Verifier<S> {
         if self.store.failures(card) >= self.config.failure_limit {
             return Err(VerifyError::Locked);
         }
-        let entry = self.card(card)?;
-        let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
-        let digits = usize::from(totp.hotp().digits());
-        let (first, second) = (
-            text::parse_code_value(first, digits)?,
-            text::parse_code_value(second, digits)?,
-        );
-        let now = otp::unix_seconds(clock.now_millis(), 0)? / totp.period();
-        let lo = now.saturating_sub(self.config.resync_steps);
-        let hi = now.saturating_add(self.config.resync_steps);
-        let mut found = None;
-        let mut previous = totp.code_for_step(lo).ct_eq_value(first);
-        for step in lo.saturating_add(1)..=hi {
-            let code = totp.code_for_step(step);
-            if bool::from(previous & code.ct_eq_value(second)) {
-                found = Some(step);
+        let unix_seconds = otp::unix_seconds(clock.now_millis(), 0)?;
+        let (now, found) = self.with_card(card, |entry| {
+            let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
+            let digits = usize::from(totp.hotp().digits());
+            let (first, second) = (
+                text::parse_code_value(first, digits)?,
+                text::parse_code_value(second, digits)?,
+            );
+            let now = unix_seconds / totp.period();
+            let lo = now.saturating_sub(self.config.resync_steps);
+            let hi = now.saturating_add(self.config.resync_steps);
+            let mut found = None;
+            let mut previous = totp.code_for_step(lo).ct_eq_value(first);
+            for step in lo.saturating_add(1)..=hi {
+                let code = totp.code_for_step(step);
+                if bool::from(previous & code.ct_eq_value(second)) {
+                    found = Some(step);
+                }
+                previous = code.ct_eq_value(first);
             }
-            previous = code.ct_eq_value(first);
-        }
+            Ok((now, found))
+        })?;
         let Some(step) = found else {
             self.store.record_failure(card);
             return Err(VerifyError::ResyncFailed);
