@@ -3,7 +3,8 @@
 
 use dynpin::card::{CardId, LastFour};
 use dynpin::clock::{FixedClock, ManualClock};
-use dynpin::issuer::sms::{format_amount, SmsConfig, SmsError, SmsService, Transaction};
+use dynpin::issuer::sms::{SmsConfig, SmsError, SmsService, Transaction};
+use dynpin::text::group_thousands;
 
 const T: i64 = 1_800_000_000;
 
@@ -163,9 +164,9 @@ fn messages_name_amount_merchant_and_validity() {
         !format!("{sent:?} {sms:?}").contains(sent.code()),
         "Debug hides the code"
     );
-    assert_eq!(format_amount(0, false), "0");
-    assert_eq!(format_amount(1_000, true), "۱٬۰۰۰");
-    assert_eq!(format_amount(123_456_789, false), "123,456,789");
+    assert_eq!(group_thousands(0, false), "0");
+    assert_eq!(group_thousands(1_000, true), "۱٬۰۰۰");
+    assert_eq!(group_thousands(123_456_789, false), "123,456,789");
 }
 
 #[test]

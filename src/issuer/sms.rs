@@ -154,12 +154,6 @@ impl Default for SmsTemplates {
     }
 }
 
-/// Groups thousands: `1,234,567`, or with the Persian separator `۱٬۲۳۴٬۵۶۷`
-/// (see [`text::group_thousands`]).
-pub fn format_amount(rials: u64, persian: bool) -> String {
-    text::group_thousands(rials, persian)
-}
-
 fn render(
     template: &str,
     code: &str,
@@ -177,7 +171,7 @@ fn render(
     };
     template
         .replace("{code}", &digits(code))
-        .replace("{amount}", &format_amount(amount, persian))
+        .replace("{amount}", &text::group_thousands(amount, persian))
         .replace("{seconds}", &digits(&seconds.to_string()))
         .replace("{merchant}", merchant)
 }
