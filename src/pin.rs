@@ -61,6 +61,22 @@ impl Validity {
         })
     }
 
+    /// `step` as seen at `unix_seconds` (inside the step), `sub_second_millis` into that second.
+    ///
+    /// # Errors
+    /// As [`Validity::of_step`].
+    pub(crate) fn at(
+        step: TimeStep,
+        unix_seconds: u64,
+        sub_second_millis: u64,
+    ) -> Result<Self, OtpError> {
+        let elapsed = unix_seconds
+            .saturating_sub(step.start)
+            .saturating_mul(1000)
+            .saturating_add(sub_second_millis);
+        Self::of_step(step, elapsed)
+    }
+
     /// The window's length in milliseconds.
     fn period_millis(&self) -> u64 {
         (self.end - self.start).saturating_mul(1000)

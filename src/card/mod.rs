@@ -576,10 +576,17 @@ impl Card {
     /// # Errors
     /// As [`Card::pin`].
     pub fn pin_at_millis(&self, kind: PinKind, unix_millis: i64) -> Result<PinCode, CardError> {
+        let (seconds, sub_second) = self.corrected_time(unix_millis)?;
+        self.pin_at(kind, seconds, sub_second)
+    }
+
+    /// A clock reading after this card's time correction: whole Unix seconds,
+    /// and milliseconds into that second.
+    fn corrected_time(&self, unix_millis: i64) -> Result<(u64, u64), CardError> {
         let seconds = otp::unix_seconds(unix_millis, self.time_offset)?;
         // rem_euclid(1000) is in 0..1000, so the conversion is exact.
         let sub_second = u64::try_from(unix_millis.rem_euclid(1000)).unwrap_or(0);
-        self.pin_at(kind, seconds, sub_second)
+        Ok((seconds, sub_second))
     }
 
     /// Every PIN of the card now: one call per card for a screen refresh.
@@ -642,25 +649,17 @@ impl Card {
         let Keys::Bank { seed, .. } = &self.keys else {
             return Err(CardError::NotABankCard);
         };
-        let millis = clock.now_millis();
-        let seconds = otp::unix_seconds(millis, self.time_offset)?;
-        let step = crate::amount::TIME_STEP;
-        let counter = seconds / step;
+        let (seconds, sub_second) = self.corrected_time(clock.now_millis())?;
+        let period = crate::amount::TIME_STEP;
+        let counter = seconds / period;
         let ocra = crate::amount::keyed(seed)?;
         let code = crate::amount::code(&ocra, amount_rials, payee, counter)?;
-        let start = counter * step;
-        let sub_second = u64::try_from(millis.rem_euclid(1000)).unwrap_or(0);
-        let elapsed = (seconds - start)
-            .saturating_mul(1000)
-            .saturating_add(sub_second);
-        let validity = Validity::of_step(
-            otp::TimeStep {
-                counter,
-                start,
-                period: step,
-            },
-            elapsed,
-        )?;
+        let step = otp::TimeStep {
+            counter,
+            start: counter * period,
+            period,
+        };
+        let validity = Validity::at(step, seconds, sub_second)?;
         Ok(PinCode::new(
             PinKind::AmountBound,
             code,
@@ -704,10 +703,7 @@ fn time_based_pin(
     sub_second: u64,
 ) -> Result<PinCode, CardError> {
     let step = totp.step_at(unix_seconds)?;
-    let elapsed = (unix_seconds - step.start)
-        .saturating_mul(1000)
-        .saturating_add(sub_second);
-    let validity = Validity::of_step(step, elapsed)?;
+    let validity = Validity::at(step, unix_seconds, sub_second)?;
     Ok(PinCode::new(
         kind,
         totp.code_for_step(step.counter),
