@@ -918,7 +918,7 @@ fn sms_in(dir: &Path, mut args: Args) -> Res<ExitCode> {
 
 fn run() -> Res<ExitCode> {
     let mut args = Args::new(std::env::args().skip(1), takes_value);
-    if args.flag("--help") || args.flag("-h") {
+    if args.help() {
         println!("{USAGE}\n\n{HELP}");
         return Ok(ExitCode::SUCCESS);
     }

@@ -650,7 +650,7 @@ fn import(settings: &Settings, args: Args) -> Res<ExitCode> {
 
 fn run() -> Res<ExitCode> {
     let mut args = Args::new(std::env::args().skip(1), takes_value);
-    if args.flag("--help") || args.flag("-h") {
+    if args.help() {
         println!("{USAGE}\n\n{HELP}");
         return Ok(ExitCode::SUCCESS);
     }

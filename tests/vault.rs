@@ -249,26 +249,14 @@ fn five_failures_then_growing_delays_on_the_injected_clock_then_a_wipe() {
         }
     );
     clock.advance_millis(500);
-    assert_eq!(
-        vault.unlock_with_password("wrong one").unwrap_err(),
-        wrong(4, 60)
-    );
-    clock.advance_seconds(60);
-    assert_eq!(
-        vault.unlock_with_password("wrong one").unwrap_err(),
-        wrong(3, 120)
-    );
-    clock.advance_seconds(120);
-    assert_eq!(
-        vault.unlock_with_password("wrong one").unwrap_err(),
-        wrong(2, 240)
-    );
-    clock.advance_seconds(240);
-    assert_eq!(
-        vault.unlock_with_password("wrong one").unwrap_err(),
-        wrong(1, 480)
-    );
-    clock.advance_seconds(480);
+    // From the sixth wrong password on, each doubles the wait.
+    for (remaining, wait) in [(4, 60), (3, 120), (2, 240), (1, 480)] {
+        assert_eq!(
+            vault.unlock_with_password("wrong one").unwrap_err(),
+            wrong(remaining, wait)
+        );
+        clock.advance_seconds(wait as i64);
+    }
     // The tenth: wiped, as bank apps do.
     assert_eq!(
         vault.unlock_with_password("wrong one").unwrap_err(),

@@ -81,6 +81,12 @@ impl Args {
         self.options.len() != before
     }
 
+    /// Whether help was asked for, with `--help` or `-h`.
+    pub fn help(&mut self) -> bool {
+        let long = self.flag("--help");
+        self.flag("-h") || long
+    }
+
     pub fn value(&mut self, name: &str) -> Res<Option<String>> {
         let Some(at) = self.options.iter().position(|(o, _)| o == name) else {
             return Ok(None);
