@@ -1,10 +1,17 @@
 //! dynpin's TOTP against totp-rs 6, same run, same inputs: 8 digits, 60-second
 //! steps, a reused generator, for SHA-1/256/512. `scripts/bench-report` turns
 //! the results into ratios.
+// A benchmark stops by panicking: the panic-free lints are for library code.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use dynpin::otp::{Algorithm, Totp};
 
 fn key(algorithm: Algorithm) -> Vec<u8> {

@@ -2,17 +2,24 @@
 //! key derivation (target ≤ 2 ms), saving it to in-memory storage, so without
 //! fsync (target ≤ 20 ms), refreshing every card's PINs, and the Argon2id
 //! key derivation at the default parameters (what a password unlock adds).
+// A benchmark stops by panicking: the panic-free lints are for library code.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use dynpin::activation::OnExisting;
-use dynpin::card::{Card, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
+use criterion::{Criterion, criterion_group, criterion_main};
+use dynpin::card::{Card, CardId, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
 use dynpin::clock::FixedClock;
 use dynpin::kdf::{self, KdfParams};
 use dynpin::otp::Algorithm;
 use dynpin::secret::SecretBytes;
+use dynpin::vault::OnExisting;
 use dynpin::vault::{FileRole, MemoryStorage, PlatformKey, Vault, VaultOptions};
 
 const CARDS: usize = 1_000;
@@ -20,6 +27,7 @@ const CARDS: usize = 1_000;
 fn card(i: usize) -> Card {
     if i % 5 == 4 {
         Card::token(
+            CardId::random().unwrap(),
             &format!("Token {i}"),
             OtpToken {
                 secret: SecretBytes::from(vec![i as u8; 20]),
@@ -33,6 +41,7 @@ fn card(i: usize) -> Card {
         .unwrap()
     } else {
         Card::bank_card(
+            CardId::random().unwrap(),
             &format!("Card {i}"),
             CardRef {
                 bin: 603_799 + (i / 1000) as u32,

@@ -1,6 +1,8 @@
-//! The main job, offline and with no set-up: a bank issues a card, the phone
-//! activates it into its encrypted vault, shows live first and second dynamic
-//! PINs, and the bank accepts a PIN once, refuses its replay and a wrong PIN.
+//! The main job, offline and with no set-up: a bank issues a card
+//! (`dynpin-bank`), the phone activates it into its encrypted vault through
+//! the `Authenticator` that Kotlin and Swift apps call (`dynpin-ffi`), shows
+//! live first and second dynamic PINs, and the bank accepts a PIN once,
+//! refuses its replay and a wrong PIN.
 //!
 //! ```text
 //! cargo run --example demo [-- --seconds N] [--dir DIR]
@@ -9,41 +11,39 @@
 //! The vault lives in a fresh temporary directory unless `--dir` names one.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
 use std::time::Duration;
 
-use dynpin::activation::{self, ActivationCode, OnExisting};
-use dynpin::card::{Card, CardNumber, CardRef};
-use dynpin::clock::{Clock, SystemClock};
-use dynpin::issuer::verifier::{Verifier, VerifierConfig};
-use dynpin::issuer::{qr, CardRequest, Issuer};
-use dynpin::pin::{PinCode, PinKind};
-use dynpin::vault::{FileStorage, Vault, VaultOptions, DEFAULT_FILE_NAME};
+use dynpin::card::{CardNumber, CardRef};
+use dynpin::clock::SystemClock;
+use dynpin::pin::PinKind;
+use dynpin::vault::DEFAULT_FILE_NAME;
+use dynpin_bank::verifier::{Verifier, VerifierConfig};
+use dynpin_bank::{CardRequest, Issuer, qr};
+use dynpin_ffi::{Authenticator, CardCodes, PinInfo, PinType, vault_exists};
 
 const PASSWORD: &str = "demo passphrase";
 
-fn bar(pin: &PinCode, width: usize) -> String {
-    let left = pin.validity().map_or(0.0, |v| 1.0 - v.fraction_elapsed());
+fn bar(pin: &PinInfo, width: usize) -> String {
+    let left = pin.fraction_elapsed.map_or(0.0, |f| 1.0 - f);
     let filled = ((left * width as f64).round() as usize).min(width);
     format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
 }
 
-fn line(card: &Card, clock: &dyn Clock) -> Result<String, dynpin::Error> {
-    let shown: Vec<String> = card
-        .pins(clock)?
+fn line(codes: &CardCodes) -> String {
+    let shown: Vec<String> = codes
+        .pins
         .iter()
         .map(|pin| {
-            let left = pin.validity().map_or(0, |v| v.seconds_remaining());
             format!(
                 "{:>6} PIN {:<10} {} {:>2}s",
-                pin.kind(),
-                pin.grouped(),
+                PinKind::from(pin.kind),
+                pin.grouped,
                 bar(pin, 12),
-                left
+                pin.seconds_remaining.unwrap_or(0)
             )
         })
         .collect();
-    Ok(shown.join("   "))
+    shown.join("   ")
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -67,11 +67,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::env::temp_dir().join(format!("dynpin-demo-{}", std::process::id()))
     });
     std::fs::create_dir_all(&dir)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock = SystemClock;
 
     println!("── Bank: internet banking issues a dynamic-PIN activation ──");
     let number = CardNumber::parse("6104 3371 2345 6780")?;
-    let issued = Issuer::new().provision(&CardRequest::new(CardRef::of(&number)), &*clock)?;
+    let issued = Issuer::new().provision(&CardRequest::new(CardRef::of(&number)), &clock)?;
     println!("{}", qr::to_terminal(issued.payload())?);
     println!(
         "payload ({} characters): {}",
@@ -84,36 +84,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     println!("\n── Phone: a vault for the cards, then scan the QR code and type the SMS code ──");
-    let storage = FileStorage::new(&dir, DEFAULT_FILE_NAME);
-    let mut vault = if Vault::exists(&storage)? {
-        let mut vault = Vault::open(storage, Arc::clone(&clock))?;
-        vault.unlock_with_password(PASSWORD)?;
-        vault
+    let directory = dir.display().to_string();
+    let auth = if vault_exists(directory.clone())? {
+        let auth = Authenticator::open(directory, None)?;
+        auth.unlock_with_password(PASSWORD.into())?;
+        auth
     } else {
-        Vault::create(
-            storage,
-            Arc::clone(&clock),
-            PASSWORD,
-            VaultOptions::default(),
-        )?
+        Authenticator::create(directory, PASSWORD.into(), None)?
     };
     println!(
         "vault: {} (Argon2id m = 64 MiB, t = 3; XChaCha20-Poly1305)",
         dir.join(DEFAULT_FILE_NAME).display()
     );
-    let info = activation::inspect(issued.payload())?;
+    let info = auth.inspect_activation(issued.payload().to_owned())?;
     println!(
         "card: {} ({}) **** {}",
-        info.bank_name(),
-        info.bank().map_or("", |b| b.persian_name()),
-        info.card_ref.last_four
+        info.bank_name.as_deref().unwrap_or("Unknown bank"),
+        info.bank_name_fa.as_deref().unwrap_or(""),
+        info.last_four
     );
-    let typed = ActivationCode::parse(&issued.activation_code().persian())?;
     let started = std::time::Instant::now();
-    let activated = activation::activate(issued.payload(), &typed, &*clock)?;
+    let typed = issued.activation_code().persian().to_string();
+    let activated = auth.activate(issued.payload().to_owned(), typed, true)?;
     println!("activated in {:.2} s", started.elapsed().as_secs_f64());
-    let confirmation = activated.confirmation_code.clone();
-    let card_id = vault.add_activated(activated, OnExisting::Replace)?;
+    let confirmation = activated.confirmation_code;
+    let card_id = activated.card.id;
     println!("confirmation code for internet banking: {confirmation}");
     println!(
         "bank checks it: {}",
@@ -124,14 +119,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     );
 
-    vault.lock();
+    auth.lock();
     println!("vault locked (keys wiped from memory); unlocking again with the app password…");
-    vault.unlock_with_password(PASSWORD)?;
+    auth.unlock_with_password(PASSWORD.into())?;
 
     println!("\n── Phone: live dynamic PINs ──");
     let live = std::io::stdout().is_terminal();
     for tick in 0..=seconds {
-        let text = line(vault.card(card_id)?, &*clock)?;
+        let codes = auth.codes()?;
+        let text = codes
+            .iter()
+            .find(|c| c.card_id == card_id)
+            .map(line)
+            .unwrap_or_default();
         if live {
             print!("\r{text}");
             std::io::stdout().flush()?;
@@ -145,8 +145,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if live {
         println!();
     }
-    let second = vault.card(card_id)?.pin(PinKind::Second, &*clock)?;
-    println!("second PIN in Persian digits: {}", second.persian());
+    let second = auth.pin(card_id, PinType::Second)?;
+    println!("second PIN in Persian digits: {}", second.persian);
 
     println!("\n── Bank: the customer pays online with the second PIN ──");
     let verifier = Verifier::new(VerifierConfig::default())?;
@@ -157,18 +157,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     show(
         "the second PIN",
-        verifier.verify(bank_card, PinKind::Second, &second.digits(), &*clock),
+        verifier.verify(bank_card, PinKind::Second, &second.digits, &clock),
     );
     show(
         "the same PIN again",
-        verifier.verify(bank_card, PinKind::Second, &second.digits(), &*clock),
+        verifier.verify(bank_card, PinKind::Second, &second.digits, &clock),
     );
-    let wrong = format!("{:08}", (second.code().value() + 1) % 100_000_000);
+    let value: u64 = second.digits.parse()?;
+    let wrong = format!("{:08}", (value + 1) % 100_000_000);
     show(
         "a wrong PIN",
-        verifier.verify(bank_card, PinKind::Second, &wrong, &*clock),
+        verifier.verify(bank_card, PinKind::Second, &wrong, &clock),
     );
-    vault.lock();
+    auth.lock();
     if temporary {
         std::fs::remove_dir_all(&dir)?;
         println!("\n(the demo's temporary vault was removed; pass --dir DIR to keep one)");

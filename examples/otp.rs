@@ -11,7 +11,7 @@
 use std::process::ExitCode;
 
 use dynpin::clock::{Clock, SystemClock};
-use dynpin::otp::{unix_seconds, Algorithm, Hotp, Totp};
+use dynpin::otp::{Algorithm, Hotp, Totp, unix_seconds};
 use dynpin::secret::SecretBytes;
 
 const USAGE: &str = "usage: otp totp <BASE32> [--time <unix>] [--digits N] [--period S] [--algorithm sha1|sha256|sha512]\n       otp hotp <BASE32> --counter N [--digits N] [--algorithm sha1|sha256|sha512]";

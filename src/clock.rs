@@ -2,7 +2,8 @@
 //!
 //! Every time-dependent function in dynpin takes either a `&dyn Clock` or an
 //! explicit time argument. Production code passes [`SystemClock`]; tests pass a
-//! [`FixedClock`] or a [`ManualClock`] and get the same answer on every run.
+//! `FixedClock` or a `ManualClock` (with the `test-util` feature) and get the
+//! same answer on every run.
 //!
 //! Clocks speak in **milliseconds since the Unix epoch** as an `i64`: that is
 //! what Android's `System.currentTimeMillis()` and iOS's
@@ -10,9 +11,11 @@
 //! countdown ring, and a wrongly set phone may legitimately report a time before
 //! 1970 (a negative value), which the OTP layer rejects with a typed error.
 
+#[cfg(any(test, feature = "test-util"))]
 use core::fmt;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+#[cfg(any(test, feature = "test-util"))]
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A source of the current time.
@@ -63,10 +66,12 @@ impl Clock for SystemClock {
 
 /// A clock stopped at one instant: for tests and for reproducing a bug report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg(any(test, feature = "test-util"))]
 pub struct FixedClock {
     millis: i64,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl FixedClock {
     /// A clock that always reads `seconds` after the epoch.
     pub const fn from_unix_seconds(seconds: i64) -> Self {
@@ -81,6 +86,7 @@ impl FixedClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Clock for FixedClock {
     fn now_millis(&self) -> i64 {
         self.millis
@@ -97,10 +103,12 @@ impl Clock for FixedClock {
 /// assert_eq!(clock.now_millis(), 60_000);
 /// ```
 #[derive(Default)]
+#[cfg(any(test, feature = "test-util"))]
 pub struct ManualClock {
     millis: AtomicI64,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl ManualClock {
     /// A clock reading `seconds` after the epoch.
     pub fn from_unix_seconds(seconds: i64) -> Self {
@@ -135,12 +143,14 @@ impl ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Clock for ManualClock {
     fn now_millis(&self) -> i64 {
         self.millis.load(Ordering::SeqCst)
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl fmt::Debug for ManualClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ManualClock")

@@ -80,7 +80,6 @@ impl Default for KdfParams {
 
 /// Why a key could not be derived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum KdfError {
     /// The parameters are below the accepted minimum.
     #[error(
@@ -88,9 +87,7 @@ pub enum KdfError {
     )]
     TooWeak,
     /// The parameters exceed what a phone should spend.
-    #[error(
-        "the key-derivation parameters exceed the accepted maximum (m = 1 GiB, t = 16, p = 8)"
-    )]
+    #[error("the key-derivation parameters exceed the accepted maximum (m = 1 GiB, t = 16, p = 8)")]
     TooCostly,
     /// Argon2 rejected the inputs (for example a salt under 8 bytes).
     #[error("the key derivation failed")]

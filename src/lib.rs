@@ -5,50 +5,47 @@
 //! **second PIN** (online payments) from a clock with HOTP/TOTP (RFC 4226 /
 //! RFC 6238), and presents them with a countdown — in ASCII or Persian digits.
 //!
-//! The modules follow the architecture:
+//! This crate is plain Rust: no FFI, no bank-side code, no async runtime.
+//! The mobile edge (`dynpin-ffi`, the UniFFI library apps link) and the bank
+//! side (`dynpin-bank`) are built on it.
 //!
 //! | module | job |
 //! |---|---|
-//! | [`otp`] | HOTP/TOTP math with keyed HMAC state |
-//! | [`clock`] | injected time: [`clock::SystemClock`], [`clock::FixedClock`], [`clock::ManualClock`] |
-//! | [`card`] | cards, banks, PIN slots and their key derivation |
+//! | [`otp`] | HOTP/TOTP/OCRA math with keyed HMAC state |
+//! | [`clock`] | injected time: [`clock::Clock`], [`clock::SystemClock`] (test clocks with the `test-util` feature) |
+//! | [`card`] | cards, banks, PIN slots, their key derivation, the amount-bound PIN |
+//! | [`pin`] | a PIN as shown: digits, kind, validity window, display forms |
 //! | [`activation`] | sealed activation payloads (QR/SMS) and activation codes |
 //! | [`import`] | `otpauth://` URIs and Google Authenticator exports, in and out |
-//! | [`amount`] | the amount-bound second PIN (OCRA over amount and payee) |
-//! | [`kdf`] | Argon2id with parameter floors and ceilings |
 //! | [`vault`] | the encrypted, crash-safe card store |
-//! | [`mobile`] | the UniFFI surface for Kotlin, Swift and Python |
-//! | `issuer` (feature) | the bank side: provisioning, QR codes, verifier, SMS codes |
-//! | [`pin`] | a PIN as shown: digits, kind, validity window |
+//! | [`kdf`] | Argon2id with parameter floors and ceilings |
 //! | [`text`] | typed digits in three scripts; grouping; Persian output |
-//! | [`secret`] | zeroizing, redacted secret bytes |
+//! | [`secret`] | zeroizing, redacted secret bytes; constant-time comparison |
+//!
+//! Each module returns its own error type, whose variants carry what a
+//! caller acts on; the mobile edge maps them, exhaustively, to the one error
+//! apps see.
 //!
 //! ```
-//! use dynpin::card::{Card, CardRef, LastFour, PinPolicy};
-//! use dynpin::clock::FixedClock;
-//! use dynpin::pin::PinKind;
+//! use dynpin::card::{Card, CardId, CardRef, LastFour, PinPolicy};
+//! use dynpin::clock::SystemClock;
 //! use dynpin::secret::SecretBytes;
 //!
 //! let card = Card::bank_card(
+//!     CardId::random()?,
 //!     "Salary",
 //!     CardRef { bin: 606_373, last_four: LastFour::parse("4321")? },
 //!     SecretBytes::from(vec![7; 32]),
 //!     Some(PinPolicy::first_pin()),
 //!     Some(PinPolicy::second_pin()),
 //! )?;
-//! let clock = FixedClock::from_unix_seconds(1_800_000_000);
-//! for pin in card.pins(&clock)? {
+//! for pin in card.pins(&SystemClock)? {
 //!     let left = pin.validity().map(|v| v.seconds_remaining());
 //!     println!("{} PIN {} ({left:?} s left)", pin.kind(), pin.grouped());
 //! }
-//! # Ok::<(), dynpin::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![forbid(unsafe_code)]
 #![cfg_attr(
     test,
     allow(
@@ -58,27 +55,17 @@
         clippy::indexing_slicing
     )
 )]
-#![warn(missing_docs)]
-#![deny(unsafe_code)]
 
 pub mod activation;
-pub mod amount;
 pub mod card;
 pub mod clock;
 pub mod import;
-#[cfg(feature = "issuer")]
-pub mod issuer;
 pub mod kdf;
-pub mod mobile;
 pub mod otp;
 pub mod pin;
 pub mod secret;
 pub mod text;
 pub mod vault;
 
+mod bytes;
 mod encoding;
-mod error;
-
-pub use error::Error;
-
-uniffi::setup_scaffolding!();

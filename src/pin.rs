@@ -14,7 +14,7 @@ pub enum PinKind {
     Second,
     /// The single code of a plain TOTP/HOTP token imported from an `otpauth://` URI.
     Token,
-    /// A second PIN bound to one transaction's amount and payee (OCRA, see [`crate::amount`]).
+    /// A second PIN bound to one transaction's amount and payee (OCRA, see [`crate::card::amount`]).
     AmountBound,
 }
 
@@ -108,12 +108,12 @@ impl Validity {
 /// One PIN ready to show: digits, kind, and its validity window.
 ///
 /// ```
-/// use dynpin::card::{Card, CardRef, LastFour, PinPolicy};
+/// use dynpin::card::{Card, CardId, CardRef, LastFour, PinPolicy};
 /// use dynpin::clock::FixedClock;
 /// use dynpin::pin::PinKind;
 /// use dynpin::secret::SecretBytes;
 ///
-/// let card = Card::bank_card(
+/// let card = Card::bank_card(CardId::random()?,
 ///     "Salary card",
 ///     CardRef { bin: 610_433, last_four: LastFour::parse("1234")? },
 ///     SecretBytes::from(vec![0x42; 20]),
@@ -125,7 +125,7 @@ impl Validity {
 /// let window = pin.validity().unwrap();
 /// assert_eq!((window.start, window.end), (1_700_000_040, 1_700_000_100));
 /// assert_eq!(window.seconds_remaining(), 55);
-/// # Ok::<(), dynpin::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinCode {

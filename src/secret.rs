@@ -117,7 +117,6 @@ impl fmt::Debug for SecretBytes {
 
 /// Why a base32 secret was rejected. Never includes the text itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum Base32Error {
     /// No secret was given, or it decodes to no bytes.
     #[error("the secret is empty")]

@@ -12,7 +12,6 @@ use zeroize::Zeroizing;
 
 /// Why typed text is not an acceptable number or code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum InputError {
     /// Nothing but spaces and dashes was entered.
     #[error("nothing was entered")]

@@ -1,6 +1,6 @@
 //! The amount-bound second PIN through the public card API, against docs/amount-bound-pin.md.
 
-use dynpin::card::{Card, CardError, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
+use dynpin::card::{Card, CardError, CardId, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
 use dynpin::clock::FixedClock;
 use dynpin::otp::Algorithm;
 use dynpin::pin::PinKind;
@@ -12,7 +12,15 @@ fn card() -> Card {
         last_four: LastFour::parse("7893").unwrap(),
     };
     let seed = SecretBytes::from((0u8..20).collect::<Vec<_>>());
-    Card::bank_card("Melli", card_ref, seed, None, Some(PinPolicy::second_pin())).unwrap()
+    Card::bank_card(
+        CardId::random().unwrap(),
+        "Melli",
+        card_ref,
+        seed,
+        None,
+        Some(PinPolicy::second_pin()),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -50,9 +58,10 @@ fn ceiling_is_enforced_on_the_phone() {
     let mut card = card();
     let clock = FixedClock::from_unix_seconds(1_800_000_000);
     card.set_amount_ceiling(Some(500_000_000));
-    assert!(card
-        .amount_bound_code(500_000_000, "6037991234567893", &clock)
-        .is_ok());
+    assert!(
+        card.amount_bound_code(500_000_000, "6037991234567893", &clock)
+            .is_ok()
+    );
     assert_eq!(
         card.amount_bound_code(500_000_001, "6037991234567893", &clock)
             .unwrap_err(),
@@ -85,7 +94,7 @@ fn tokens_cannot_make_amount_bound_codes() {
         issuer: None,
         account: "a".into(),
     };
-    let card = Card::token("t", token).unwrap();
+    let card = Card::token(CardId::random().unwrap(), "t", token).unwrap();
     assert_eq!(
         card.amount_bound_code(1, "x", &FixedClock::from_unix_seconds(0))
             .unwrap_err(),

@@ -1,6 +1,6 @@
 //! The code vectors published in docs/card-derivation.md, computed through the public card API.
 
-use dynpin::card::{Card, CardRef, LastFour, PinPolicy};
+use dynpin::card::{Card, CardId, CardRef, LastFour, PinPolicy};
 use dynpin::pin::PinKind;
 use dynpin::secret::SecretBytes;
 
@@ -30,7 +30,15 @@ fn documented_card_codes() {
             "first" => (PinKind::First, Some(policy), None),
             _ => (PinKind::Second, None, Some(policy)),
         };
-        let card = Card::bank_card("vector", card_ref, seed.clone(), first, second).unwrap();
+        let card = Card::bank_card(
+            CardId::random().unwrap(),
+            "vector",
+            card_ref,
+            seed.clone(),
+            first,
+            second,
+        )
+        .unwrap();
         let millis: i64 = time.parse::<i64>().unwrap() * 1000;
         let pin = card.pin_at_millis(kind, millis).unwrap();
         assert_eq!(pin.counter().to_string(), step, "{line}");

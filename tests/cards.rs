@@ -1,6 +1,6 @@
 //! Cards through the public API: PIN windows, countdowns, time correction, tokens.
 
-use dynpin::card::{Card, CardError, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
+use dynpin::card::{Card, CardError, CardId, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
 use dynpin::clock::{Clock, FixedClock, ManualClock};
 use dynpin::otp::{Algorithm, Hotp, OtpError, Totp};
 use dynpin::pin::PinKind;
@@ -20,6 +20,7 @@ fn seed() -> SecretBytes {
 
 fn maskan_card() -> Card {
     Card::bank_card(
+        CardId::random().unwrap(),
         "Maskan",
         card_ref(),
         seed(),
@@ -141,16 +142,33 @@ fn far_future_clocks_work() {
 fn construction_errors_are_typed() {
     let short = SecretBytes::from(vec![1u8; 19]);
     assert_eq!(
-        Card::bank_card("x", card_ref(), short, Some(PinPolicy::first_pin()), None).unwrap_err(),
+        Card::bank_card(
+            CardId::random().unwrap(),
+            "x",
+            card_ref(),
+            short,
+            Some(PinPolicy::first_pin()),
+            None
+        )
+        .unwrap_err(),
         CardError::SeedTooShort
     );
     assert_eq!(
-        Card::bank_card("x", card_ref(), seed(), None, None).unwrap_err(),
+        Card::bank_card(
+            CardId::random().unwrap(),
+            "x",
+            card_ref(),
+            seed(),
+            None,
+            None
+        )
+        .unwrap_err(),
         CardError::NoPinSlots
     );
     for label in ["", "   ", "a\nb", &"x".repeat(65)] {
         assert_eq!(
             Card::bank_card(
+                CardId::random().unwrap(),
                 label,
                 card_ref(),
                 seed(),
@@ -167,7 +185,15 @@ fn construction_errors_are_typed() {
         ..PinPolicy::second_pin()
     };
     assert_eq!(
-        Card::bank_card("x", card_ref(), seed(), None, Some(bad)).unwrap_err(),
+        Card::bank_card(
+            CardId::random().unwrap(),
+            "x",
+            card_ref(),
+            seed(),
+            None,
+            Some(bad)
+        )
+        .unwrap_err(),
         CardError::Otp(OtpError::DigitsOutOfRange { digits: 11 })
     );
     let bad = PinPolicy {
@@ -175,11 +201,26 @@ fn construction_errors_are_typed() {
         ..PinPolicy::second_pin()
     };
     assert_eq!(
-        Card::bank_card("x", card_ref(), seed(), None, Some(bad)).unwrap_err(),
+        Card::bank_card(
+            CardId::random().unwrap(),
+            "x",
+            card_ref(),
+            seed(),
+            None,
+            Some(bad)
+        )
+        .unwrap_err(),
         CardError::Otp(OtpError::PeriodOutOfRange { period: 0 })
     );
-    let only_first =
-        Card::bank_card("x", card_ref(), seed(), Some(PinPolicy::first_pin()), None).unwrap();
+    let only_first = Card::bank_card(
+        CardId::random().unwrap(),
+        "x",
+        card_ref(),
+        seed(),
+        Some(PinPolicy::first_pin()),
+        None,
+    )
+    .unwrap();
     assert_eq!(
         only_first.pin_at_millis(PinKind::Second, 0).unwrap_err(),
         CardError::NoSuchPin(PinKind::Second)
@@ -236,7 +277,12 @@ fn token(mode: TokenMode) -> OtpToken {
 
 #[test]
 fn totp_token_cards_follow_rfc_6238() {
-    let card = Card::token("Example", token(TokenMode::Totp { period: 30 })).unwrap();
+    let card = Card::token(
+        CardId::random().unwrap(),
+        "Example",
+        token(TokenMode::Totp { period: 30 }),
+    )
+    .unwrap();
     assert_eq!(card.pin_kinds(), vec![PinKind::Token]);
     assert_eq!(card.bank(), None);
     let pin = card
@@ -252,7 +298,12 @@ fn totp_token_cards_follow_rfc_6238() {
 
 #[test]
 fn hotp_token_cards_advance_on_request() {
-    let mut card = Card::token("Counter", token(TokenMode::Hotp { counter: 0 })).unwrap();
+    let mut card = Card::token(
+        CardId::random().unwrap(),
+        "Counter",
+        token(TokenMode::Hotp { counter: 0 }),
+    )
+    .unwrap();
     let clock = FixedClock::from_unix_seconds(0);
     assert_eq!(card.pin(PinKind::Token, &clock).unwrap().digits(), "755224");
     assert_eq!(card.pin(PinKind::Token, &clock).unwrap().validity(), None);
@@ -260,7 +311,12 @@ fn hotp_token_cards_advance_on_request() {
     let pin = card.pin(PinKind::Token, &clock).unwrap();
     assert_eq!(pin.digits(), "287082");
     assert_eq!(card.next_pin(&pin).unwrap().digits(), "359152");
-    let mut last = Card::token("Counter", token(TokenMode::Hotp { counter: u64::MAX })).unwrap();
+    let mut last = Card::token(
+        CardId::random().unwrap(),
+        "Counter",
+        token(TokenMode::Hotp { counter: u64::MAX }),
+    )
+    .unwrap();
     assert_eq!(
         last.advance_counter(),
         Err(CardError::Otp(OtpError::Overflow))
@@ -270,7 +326,7 @@ fn hotp_token_cards_advance_on_request() {
         Err(CardError::NotCounterBased)
     );
     let token_with_bad_period = token(TokenMode::Totp { period: 0 });
-    assert!(Card::token("x", token_with_bad_period).is_err());
+    assert!(Card::token(CardId::random().unwrap(), "x", token_with_bad_period).is_err());
 }
 
 #[test]
@@ -323,9 +379,15 @@ fn bank_cards_are_not_exportable_by_default_tokens_are() {
     assert!(!card.exportable());
     card.set_exportable(true);
     assert!(card.exportable());
-    assert!(Card::token("t", token(TokenMode::Totp { period: 30 }))
+    assert!(
+        Card::token(
+            CardId::random().unwrap(),
+            "t",
+            token(TokenMode::Totp { period: 30 })
+        )
         .unwrap()
-        .exportable());
+        .exportable()
+    );
 }
 
 #[test]

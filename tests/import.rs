@@ -3,16 +3,16 @@
 //! inputs that crash other apps, and codes checked against totp-rs.
 
 use data_encoding::BASE64;
-use dynpin::card::{Card, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
+use dynpin::card::{Card, CardId, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
 use dynpin::import::migration::{self, MigrationPayload, OtpParameters, OtpType};
 use dynpin::import::{
-    parse_migration, parse_otpauth, to_otpauth, ImportError, ImportedToken, MAX_MIGRATION_ENTRIES,
-    MAX_MIGRATION_URI_LEN, MAX_URI_LEN,
+    ImportError, ImportedToken, MAX_MIGRATION_ENTRIES, MAX_MIGRATION_URI_LEN, MAX_URI_LEN,
+    parse_migration, parse_otpauth, to_otpauth,
 };
 use dynpin::otp::Algorithm;
 use dynpin::pin::PinKind;
 use dynpin::secret::SecretBytes;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use proptest::prelude::*;
 use prost::Message;
 
@@ -122,6 +122,7 @@ fn payload(entries: Vec<OtpParameters>) -> MigrationPayload {
 
 fn bank_card(bin: u32, first: PinPolicy, second: PinPolicy) -> Card {
     let mut card = Card::bank_card(
+        CardId::random().unwrap(),
         "Salary",
         CardRef {
             bin,
@@ -805,6 +806,7 @@ fn secrets_never_show_in_errors_or_tokens() {
         .chain(migration.iter().map(|u| parse_migration(u).unwrap_err()))
         .collect();
     let token_card = Card::token(
+        CardId::random().unwrap(),
         "x",
         OtpToken {
             secret: SecretBytes::from_base32(s).unwrap(),
@@ -868,7 +870,12 @@ fn token_export_writes_every_field() {
         issuer: Some("ACME Co & Sons".into()),
         account: "john.doe@email.com".into(),
     };
-    let card = Card::token("whatever the user named it", token.clone()).unwrap();
+    let card = Card::token(
+        CardId::random().unwrap(),
+        "whatever the user named it",
+        token.clone(),
+    )
+    .unwrap();
     let uris = to_otpauth(&card).unwrap();
     assert_eq!(
         uris,
@@ -902,7 +909,7 @@ fn token_export_refuses_what_would_not_import_back() {
     let with = |f: &dyn Fn(&mut OtpToken)| {
         let mut t = base.clone();
         f(&mut t);
-        to_otpauth(&Card::token("x", t).unwrap())
+        to_otpauth(&Card::token(CardId::random().unwrap(), "x", t).unwrap())
     };
     assert!(with(&|_| {}).is_ok());
     assert_eq!(
@@ -929,7 +936,7 @@ fn token_export_refuses_what_would_not_import_back() {
         with(&|t| t.account = "x".repeat(3000)),
         Err(ImportError::TooLong { max: 2048 })
     );
-    let mut card = Card::token("x", base.clone()).unwrap();
+    let mut card = Card::token(CardId::random().unwrap(), "x", base.clone()).unwrap();
     card.set_exportable(false);
     assert_eq!(to_otpauth(&card), Err(ImportError::NotExportable));
 }
@@ -1448,7 +1455,7 @@ proptest! {
             issuer,
             account,
         };
-        let card = Card::token("x", token.clone()).unwrap();
+        let card = Card::token(CardId::random().unwrap(), "x", token.clone()).unwrap();
         let uris = to_otpauth(&card).unwrap();
         prop_assert_eq!(uris.len(), 1);
         let back = parse_otpauth(&uris[0]).unwrap();

@@ -3,21 +3,19 @@
 //! left in; storage errors (ENOSPC, short writes, failed fsync or rename);
 //! and a real process saving in a loop, killed with SIGKILL 200 times.
 
-mod vault_support;
-
 use std::io;
 use std::sync::Arc;
 
-use dynpin::activation::OnExisting;
+use crate::vault_support::*;
 use dynpin::card::{Card, CardId, CardRef, LastFour, PinPolicy};
 use dynpin::clock::ManualClock;
 use dynpin::secret::SecretBytes;
+use dynpin::vault::OnExisting;
 use dynpin::vault::{LockoutPolicy, OnLimit, StorageOp, Vault, VaultError};
-use vault_support::*;
 
 /// A bank card with a fixed id, so that two runs reach equal states.
 fn fixed_card(n: u8) -> Card {
-    Card::restore_bank_card(
+    Card::bank_card(
         CardId::from_bytes([n; 16]),
         &format!("Fixed {n}"),
         CardRef {
@@ -75,7 +73,7 @@ fn base_image(clock: &Arc<ManualClock>) -> Image {
     vault.add_card(fixed_card(1), OnExisting::Refuse).unwrap();
     vault.add_card(fixed_card(2), OnExisting::Refuse).unwrap();
     let token = hotp_card("VPN", 3).as_token().unwrap().clone();
-    let hotp = Card::restore_token(CardId::from_bytes([3; 16]), "VPN", token).unwrap();
+    let hotp = Card::token(CardId::from_bytes([3; 16]), "VPN", token).unwrap();
     vault.add_card(hotp, OnExisting::Refuse).unwrap();
     disk.live_image()
 }
@@ -354,7 +352,7 @@ fn sigkill_at_random_moments_never_leaves_an_unreadable_vault() {
     for kill in 0..KILLS {
         let mut child = Command::new(&exe)
             .args([
-                "sigkill_child_saves_in_a_loop",
+                "vault_crash::sigkill_child_saves_in_a_loop",
                 "--exact",
                 "--nocapture",
                 "--test-threads=1",

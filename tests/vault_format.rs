@@ -3,22 +3,20 @@
 //! the version dispatch, the KDF floor, and the documented vectors recomputed
 //! by an independent Python implementation.
 
-mod vault_support;
-
 use std::sync::Arc;
 
-use dynpin::activation::OnExisting;
+use crate::vault_support::{Snapshot, snapshot};
 use dynpin::card::{Card, CardId, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
 use dynpin::clock::{Clock, FixedClock};
 use dynpin::kdf::{KdfError, KdfParams};
 use dynpin::otp::Algorithm;
 use dynpin::secret::SecretBytes;
+use dynpin::vault::OnExisting;
 use dynpin::vault::fuzzing::forge_checksums;
 use dynpin::vault::{
-    FileRole, MemoryStorage, PlatformKey, Vault, VaultError, CURRENT_VERSION, SUPPORTED_VERSIONS,
-    VERSION_1,
+    CURRENT_VERSION, FileRole, MemoryStorage, PlatformKey, SUPPORTED_VERSIONS, VAULT_VERSION_1,
+    Vault, VaultError,
 };
-use vault_support::{snapshot, Snapshot};
 
 const FIXTURE: &[u8] = include_bytes!("fixtures/vault-v1.bin");
 const FIXTURE_PASSWORD: &str = "correct horse 1403";
@@ -46,7 +44,7 @@ fn open(bytes: &[u8]) -> Result<Vault, VaultError> {
 
 /// The cards the fixture was made from, built through the public API.
 fn expected_cards() -> Vec<Card> {
-    let mut bank = Card::restore_bank_card(
+    let mut bank = Card::bank_card(
         CardId::parse("00112233445566778899aabbccddeeff").unwrap(),
         "کارت حقوق",
         CardRef {
@@ -60,7 +58,7 @@ fn expected_cards() -> Vec<Card> {
     .unwrap();
     bank.set_time_offset(-30).unwrap();
     bank.set_amount_ceiling(Some(50_000_000));
-    let totp = Card::restore_token(
+    let totp = Card::token(
         CardId::parse("0f0e0d0c0b0a09080706050403020100").unwrap(),
         "Example (alice@example.com)",
         OtpToken {
@@ -73,7 +71,7 @@ fn expected_cards() -> Vec<Card> {
         },
     )
     .unwrap();
-    let mut hotp = Card::restore_token(
+    let mut hotp = Card::token(
         CardId::parse("ffeeddccbbaa99887766554433221100").unwrap(),
         "Counter",
         OtpToken {
@@ -113,7 +111,7 @@ fn expected_snapshot() -> Snapshot {
 #[test]
 fn the_version_1_fixture_opens_with_its_password_and_its_platform_key() {
     let mut vault = open(FIXTURE).unwrap();
-    assert_eq!(vault.format_version().unwrap(), VERSION_1);
+    assert_eq!(vault.format_version().unwrap(), VAULT_VERSION_1);
     assert_eq!(vault.kdf_params().unwrap(), KdfParams::MINIMUM);
     assert!(vault.has_platform_key().unwrap());
     assert_eq!(vault.lockout_status().unwrap().remaining_attempts, 10);
@@ -137,7 +135,7 @@ fn the_version_1_fixture_opens_with_its_password_and_its_platform_key() {
 /// contents. A future version keeps this test (with its own fixture added).
 #[test]
 fn the_version_1_fixture_upgrades_on_its_first_save() {
-    assert!(SUPPORTED_VERSIONS.contains(&VERSION_1));
+    assert!(SUPPORTED_VERSIONS.contains(&VAULT_VERSION_1));
     assert!(SUPPORTED_VERSIONS.contains(&CURRENT_VERSION));
     let storage = storage_with(FIXTURE);
     let mut vault = Vault::open(storage.clone(), clock()).unwrap();
@@ -324,7 +322,7 @@ fn a_save_never_overwrites_a_file_that_changed_or_broke_since_it_was_opened() {
         storage.set(FileRole::Current, Some(damaged.clone()));
         assert_eq!(
             vault
-                .add_card(vault_support::bank_card(9, 9), OnExisting::Refuse)
+                .add_card(crate::vault_support::bank_card(9, 9), OnExisting::Refuse)
                 .unwrap_err(),
             VaultError::Conflict
         );
@@ -336,7 +334,7 @@ fn a_save_never_overwrites_a_file_that_changed_or_broke_since_it_was_opened() {
         other.clone(),
         clock(),
         "another vault 1",
-        vault_support::fast_options(),
+        crate::vault_support::fast_options(),
     )
     .unwrap();
     let other_bytes = other.get(FileRole::Current).unwrap();

@@ -1,5 +1,5 @@
 // Packages the UniFFI-generated Kotlin (src/main/kotlin) and the native
-// libraries (src/main/jniLibs/<abi>/libdynpin.so) made by scripts/build-android.
+// libraries (src/main/jniLibs/<abi>/libdynpin_ffi.so) made by scripts/build-android.
 plugins {
     id("com.android.library") version "8.7.3"
     id("org.jetbrains.kotlin.android") version "2.1.0"

@@ -9,7 +9,7 @@ let package = Package(
         .library(name: "DynPin", targets: ["DynPin"]),
     ],
     targets: [
-        // The C header and module map of the FFI, plus libdynpin.a per platform.
+        // The C header and module map of the FFI, plus libdynpin_ffi.a per platform.
         .binaryTarget(name: "DynPinFFI", path: "DynPinFFI.xcframework"),
         // The UniFFI-generated Swift (Sources/DynPin/DynPin.swift).
         .target(name: "DynPin", dependencies: ["DynPinFFI"], path: "Sources/DynPin"),

@@ -4,7 +4,7 @@ use core::fmt;
 
 use zeroize::Zeroizing;
 
-use crate::secret::{random_digits, RandomnessUnavailable};
+use crate::secret::{RandomnessUnavailable, random_digits};
 use crate::text::{self, InputError};
 
 /// The fewest digits an activation code may have: 16 digits ≈ 53 bits.

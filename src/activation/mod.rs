@@ -21,23 +21,23 @@
 //! let code = ActivationCode::parse("1234 5678 9012 3456")?;
 //! let activated = activation::activate(&text, &code, &SystemClock)?;
 //! println!("type {} into internet banking to finish", activated.confirmation_code);
-//! # Ok::<(), dynpin::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod code;
-pub(crate) mod payload;
+pub mod payload;
 
 use core::fmt;
 
 pub use code::{ActivationCode, MAX_CODE_DIGITS, MIN_CODE_DIGITS};
-pub use payload::{PREFIX, VERSION_1};
+pub use payload::{PAYLOAD_VERSION_1, PREFIX};
 
-use crate::card::derive::{derive_key, KeyPurpose};
+use crate::card::derive::{KeyPurpose, derive_key};
 use crate::card::{Bank, Card, CardError, CardId, CardRef};
 use crate::clock::Clock;
 use crate::kdf::{KdfError, KdfParams};
 use crate::otp::{self, Algorithm, Hotp, OtpCode};
-use crate::secret::SecretBytes;
+use crate::secret::{RandomnessUnavailable, SecretBytes};
 use crate::text::InputError;
 
 /// How far the phone's clock may be behind the issue time before activation
@@ -48,7 +48,6 @@ pub const CONFIRMATION_DIGITS: u8 = 6;
 
 /// Why a payload could not be read or activated. Never contains the code or the seed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum ActivationError {
     /// Not a payload, or a damaged one; names the part that is wrong.
     #[error("this is not a valid activation payload ({0})")]
@@ -86,15 +85,12 @@ pub enum ActivationError {
     /// The payload asks for a key derivation beyond what a phone should spend.
     #[error("the payload's key-derivation parameters are too costly for this device")]
     KdfTooCostly,
-    /// A card with the same number is already in the app; replacing needs an explicit choice.
-    #[error("this card is already in the app")]
-    CardAlreadyPresent {
-        /// The card that is already present.
-        existing: CardId,
-    },
     /// The activated card could not be built.
     #[error(transparent)]
     Card(#[from] CardError),
+    /// The operating system's random generator failed (drawing the card's id).
+    #[error(transparent)]
+    Randomness(#[from] RandomnessUnavailable),
 }
 
 impl From<KdfError> for ActivationError {
@@ -242,6 +238,7 @@ impl ActivationPayload {
         };
         let confirmation = confirmation_code(&secrets.seed, info.activation_id)?;
         let mut card = Card::bank_card(
+            CardId::random()?,
             label,
             info.card_ref,
             secrets.seed,
@@ -306,48 +303,6 @@ pub fn confirmation_code(
     let hotp = Hotp::new(Algorithm::Sha256, key.expose(), CONFIRMATION_DIGITS)?;
     Ok(hotp.code(activation_id.as_counter()))
 }
-
-/// What to do when an activated card's number is already in the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnExisting {
-    /// Refuse with [`ActivationError::CardAlreadyPresent`].
-    Refuse,
-    /// Replace the existing card in place (keeping its position and label).
-    Replace,
-}
-
-/// Adds an activated card to `cards`. A card with the same BIN and last four
-/// digits is refused or replaced, as `on_existing` says.
-///
-/// # Errors
-/// [`ActivationError::CardAlreadyPresent`] with [`OnExisting::Refuse`].
-pub fn add_card(
-    cards: &mut Vec<Card>,
-    mut card: Card,
-    on_existing: OnExisting,
-) -> Result<CardId, ActivationError> {
-    let same = |c: &Card| c.card_ref().is_some() && c.card_ref() == card.card_ref();
-    match (cards.iter_mut().find(|c| same(c)), on_existing) {
-        (Some(existing), OnExisting::Refuse) => Err(ActivationError::CardAlreadyPresent {
-            existing: existing.id(),
-        }),
-        (Some(existing), OnExisting::Replace) => {
-            // The user's name for the card survives a re-activation.
-            card.set_label(existing.label())?;
-            let id = card.id();
-            *existing = card;
-            Ok(id)
-        }
-        (None, _) => {
-            let id = card.id();
-            cards.push(card);
-            Ok(id)
-        }
-    }
-}
-
-#[cfg(any(test, feature = "issuer"))]
-pub(crate) use payload::{seal, Header, Secrets};
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,9 @@
 //! Activation payload version 1: byte layout, text form, sealing and opening.
 //! The normative description with test vectors is docs/activation-format.md.
+//!
+//! Phones only read payloads ([`super::inspect`], [`super::activate`]);
+//! [`seal`] is the issuer's half, public for the bank side (`dynpin-bank`)
+//! and for anyone who writes a compatible issuer.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -8,7 +12,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::ActivationError;
-use crate::card::{CardRef, LastFour, PinPolicy, MIN_MASTER_SEED_LEN};
+use crate::card::{CardRef, LastFour, MIN_MASTER_SEED_LEN, PinPolicy};
 use crate::kdf::{self, KdfParams};
 use crate::otp::Algorithm;
 use crate::secret::SecretBytes;
@@ -16,7 +20,7 @@ use crate::secret::SecretBytes;
 /// Every payload's text starts with this (any case is accepted when reading).
 pub const PREFIX: &str = "DPIN:";
 /// The version this code writes and the only one it reads.
-pub const VERSION_1: u8 = 1;
+pub const PAYLOAD_VERSION_1: u8 = 1;
 /// Bytes of Argon2id salt.
 pub const SALT_LEN: usize = 16;
 /// Bytes of the activation id.
@@ -30,7 +34,7 @@ pub const MAX_LABEL_BYTES: usize = 64;
 /// The longest master seed carried, in bytes.
 pub const MAX_SEED_LEN: usize = 64;
 /// The longest text accepted before any decoding is attempted.
-pub const MAX_TEXT_LEN: usize = 1024;
+pub const MAX_PAYLOAD_TEXT_LEN: usize = 1024;
 /// Argon2id output: a 32-byte XChaCha20-Poly1305 key, then its 24-byte nonce.
 const KDF_OUTPUT_LEN: usize = 32 + 24;
 
@@ -38,35 +42,48 @@ const FLAG_EXPORTABLE: u8 = 0b0000_0001;
 const FLAG_LABEL: u8 = 0b0000_0010;
 const KNOWN_FLAGS: u8 = FLAG_EXPORTABLE | FLAG_LABEL;
 
-/// The authenticated, unencrypted part of a payload.
+/// The authenticated, unencrypted part of a payload: what a phone reads
+/// before the activation code is typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Header {
+pub struct Header {
+    /// The format version: [`PAYLOAD_VERSION_1`].
     pub version: u8,
+    /// Whether the issuer allows the seed to leave the phone (backups, export).
     pub exportable: bool,
+    /// The card's BIN (at most 24 bits) and last four digits.
     pub card_ref: CardRef,
+    /// When the payload was issued, Unix seconds.
     pub issued_at: u64,
+    /// Seconds after `issued_at` during which the payload activates.
     pub valid_for: u32,
+    /// The activation's public identifier.
     pub activation_id: [u8; ACTIVATION_ID_LEN],
     /// Argon2id parameters; memory is carried in whole MiB.
     pub kdf: KdfParams,
+    /// The Argon2id salt, random per payload.
     pub salt: [u8; SALT_LEN],
+    /// The card's name as the bank suggests it (1–64 UTF-8 bytes), if any.
     pub label: Option<String>,
 }
 
 /// The encrypted part: both PIN policies and the master seed.
+/// `Debug` never shows the seed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Secrets {
+pub struct Secrets {
+    /// The first PIN's policy, if the card has one.
     pub first: Option<PinPolicy>,
+    /// The second PIN's policy, if the card has one.
     pub second: Option<PinPolicy>,
+    /// The master seed (20–64 bytes).
     pub seed: SecretBytes,
 }
 
 impl Header {
-    pub(crate) fn expires_at(&self) -> Option<u64> {
+    /// When the payload stops activating: `issued_at + valid_for`, if that fits.
+    pub fn expires_at(&self) -> Option<u64> {
         self.issued_at.checked_add(u64::from(self.valid_for))
     }
 
-    #[cfg(any(test, feature = "issuer"))]
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), ActivationError> {
         let memory_mib = u16::try_from(self.kdf.memory_kib / 1024)
             .map_err(|_| ActivationError::Malformed("kdf"))?;
@@ -110,7 +127,7 @@ impl Header {
 
     fn decode(reader: &mut Reader<'_>) -> Result<Self, ActivationError> {
         let version = reader.u8()?;
-        if version != VERSION_1 {
+        if version != PAYLOAD_VERSION_1 {
             return Err(ActivationError::UnsupportedVersion { version });
         }
         let flags = reader.u8()?;
@@ -163,7 +180,6 @@ impl Header {
     }
 }
 
-#[cfg(any(test, feature = "issuer"))]
 fn algorithm_code(algorithm: Algorithm) -> u8 {
     match algorithm {
         Algorithm::Sha1 => 1,
@@ -172,7 +188,6 @@ fn algorithm_code(algorithm: Algorithm) -> u8 {
     }
 }
 
-#[cfg(any(test, feature = "issuer"))]
 fn encode_policy(policy: Option<PinPolicy>, out: &mut Vec<u8>) -> Result<(), ActivationError> {
     let Some(policy) = policy else {
         out.extend_from_slice(&[0, 0, 0]);
@@ -234,13 +249,14 @@ fn payload_cipher(
     Ok((cipher, nonce))
 }
 
-/// Seals `secrets` under `code` and returns the payload text.
-#[cfg(any(test, feature = "issuer"))]
-pub(crate) fn seal(
-    header: &Header,
-    secrets: &Secrets,
-    code: &str,
-) -> Result<String, ActivationError> {
+/// Seals `secrets` under the activation code's digits `code` and returns the
+/// payload text (`DPIN:` and base32), as an issuer does.
+///
+/// # Errors
+/// [`ActivationError::Malformed`] naming a field that cannot be encoded
+/// (a BIN over 24 bits, a label too long, a seed outside 20–64 bytes, KDF
+/// memory not a whole number of MiB, a policy out of range).
+pub fn seal(header: &Header, secrets: &Secrets, code: &str) -> Result<String, ActivationError> {
     if secrets.seed.len() < MIN_MASTER_SEED_LEN || secrets.seed.len() > MAX_SEED_LEN {
         return Err(ActivationError::Malformed("seed"));
     }
@@ -275,7 +291,7 @@ fn checksum(body: &[u8]) -> [u8; CHECKSUM_LEN] {
 
 /// Reads the text form: prefix, base32, checksum, header. No key is derived.
 pub(crate) fn parse(text: &str) -> Result<Parsed, ActivationError> {
-    if text.len() > MAX_TEXT_LEN {
+    if text.len() > MAX_PAYLOAD_TEXT_LEN {
         return Err(ActivationError::Malformed("too long"));
     }
     // People paste payloads from SMS: line breaks and spaces carry no meaning.
@@ -301,11 +317,11 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ActivationError> {
     if !bool::from(checksum(body).ct_eq(sum)) {
         return Err(ActivationError::BadChecksum);
     }
-    let mut reader = Reader { rest: body };
+    let mut reader = Reader::new(body);
     let header = Header::decode(&mut reader)?;
-    let header_len = body.len() - reader.rest.len();
+    let header_len = body.len() - reader.remaining();
     let header_bytes = body.get(..header_len).unwrap_or_default().to_vec();
-    let ciphertext = reader.rest.to_vec();
+    let ciphertext = reader.rest().to_vec();
     let plaintext_len = ciphertext
         .len()
         .checked_sub(TAG_LEN)
@@ -334,13 +350,13 @@ pub(crate) fn open(parsed: &Parsed, code: &str) -> Result<Secrets, ActivationErr
             )
             .map_err(|_| ActivationError::WrongActivationCode)?,
     );
-    let mut reader = Reader { rest: &plaintext };
+    let mut reader = Reader::new(&plaintext);
     let first = decode_policy(&mut reader)?;
     let second = decode_policy(&mut reader)?;
     if first.is_none() && second.is_none() {
         return Err(ActivationError::Malformed("no PIN slot"));
     }
-    let seed = SecretBytes::from_slice(reader.rest);
+    let seed = SecretBytes::from_slice(reader.rest());
     Ok(Secrets {
         first,
         second,
@@ -348,40 +364,17 @@ pub(crate) fn open(parsed: &Parsed, code: &str) -> Result<Secrets, ActivationErr
     })
 }
 
-/// A bounds-checked big-endian reader.
-struct Reader<'a> {
-    rest: &'a [u8],
-}
+/// The payload's byte reader: every error is [`ActivationError::Malformed`].
+type Reader<'a> = crate::bytes::Reader<'a, ActivationError>;
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ActivationError> {
-        let (head, tail) = self
-            .rest
-            .split_at_checked(n)
-            .ok_or(ActivationError::Malformed("truncated"))?;
-        self.rest = tail;
-        Ok(head)
+impl crate::bytes::FormatError for ActivationError {
+    fn truncated() -> Self {
+        ActivationError::Malformed("truncated")
     }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], ActivationError> {
-        self.take(N)?
-            .try_into()
-            .map_err(|_| ActivationError::Malformed("truncated"))
+    fn bad_length() -> Self {
+        ActivationError::Malformed("length")
     }
-
-    fn u8(&mut self) -> Result<u8, ActivationError> {
-        Ok(u8::from_be_bytes(self.array()?))
-    }
-
-    fn u16(&mut self) -> Result<u16, ActivationError> {
-        Ok(u16::from_be_bytes(self.array()?))
-    }
-
-    fn u32(&mut self) -> Result<u32, ActivationError> {
-        Ok(u32::from_be_bytes(self.array()?))
-    }
-
-    fn u64(&mut self) -> Result<u64, ActivationError> {
-        Ok(u64::from_be_bytes(self.array()?))
+    fn trailing(what: &'static str) -> Self {
+        ActivationError::Malformed(what)
     }
 }

@@ -1,6 +1,6 @@
 //! Payload tests that need to craft headers the public issuer refuses to make.
 
-use super::payload::{self, Header, Secrets, PREFIX};
+use super::payload::{self, Header, PREFIX, Secrets};
 use super::*;
 use crate::card::{LastFour, PinPolicy};
 use crate::clock::FixedClock;
@@ -10,7 +10,7 @@ pub(crate) const VECTOR_CODE: &str = "1234567890123456";
 /// The payload of docs/activation-format.md's test vector.
 pub(crate) fn vector_header() -> Header {
     Header {
-        version: VERSION_1,
+        version: PAYLOAD_VERSION_1,
         exportable: false,
         card_ref: CardRef {
             bin: 606_373,
@@ -82,9 +82,10 @@ fn two_slot_payload_fits_one_sms_and_a_version_6_qr() {
     let text = payload::seal(&vector_header(), &vector_secrets(), VECTOR_CODE).unwrap();
     assert_eq!(text.len(), 154, "{text}");
     assert!(text.len() <= 160);
-    assert!(text
-        .chars()
-        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == ':'));
+    assert!(
+        text.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == ':')
+    );
 }
 
 #[test]

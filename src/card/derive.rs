@@ -25,7 +25,7 @@ use crate::secret::SecretBytes;
 
 /// What a derived key is for. Each purpose has its own HKDF `info` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyPurpose {
+pub(crate) enum KeyPurpose {
     /// The key of a card's first PIN (ATM/POS).
     FirstPin,
     /// The key of a card's second PIN (online payments).
@@ -38,7 +38,7 @@ pub enum KeyPurpose {
 
 impl KeyPurpose {
     /// The purpose's label inside the HKDF `info` string.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             KeyPurpose::FirstPin => "first-pin",
             KeyPurpose::SecondPin => "second-pin",
@@ -48,7 +48,7 @@ impl KeyPurpose {
     }
 
     /// The purpose that backs a PIN slot; tokens have no derived key.
-    pub fn for_pin(kind: PinKind) -> Option<Self> {
+    pub(crate) fn for_pin(kind: PinKind) -> Option<Self> {
         match kind {
             PinKind::First => Some(KeyPurpose::FirstPin),
             PinKind::Second => Some(KeyPurpose::SecondPin),
@@ -58,27 +58,17 @@ impl KeyPurpose {
 }
 
 /// The HKDF `info` string for `purpose` and `algorithm`, e.g. `dynpin/v1/second-pin/SHA256`.
-pub fn info(purpose: KeyPurpose, algorithm: Algorithm) -> String {
+pub(crate) fn info(purpose: KeyPurpose, algorithm: Algorithm) -> String {
     format!("dynpin/v1/{}/{}", purpose.label(), algorithm.name())
 }
 
-/// Derives the key for `purpose` with `algorithm` from `master_seed`.
-///
-/// ```
-/// use dynpin::card::derive::{derive_key, KeyPurpose};
-/// use dynpin::otp::Algorithm;
-/// use dynpin::secret::SecretBytes;
-///
-/// let seed = SecretBytes::from(vec![0u8; 20]);
-/// let key = derive_key(&seed, KeyPurpose::SecondPin, Algorithm::Sha256)?;
-/// assert_eq!(key.len(), 32);
-/// # Ok::<(), dynpin::card::CardError>(())
-/// ```
+/// Derives the key for `purpose` with `algorithm` from `master_seed`: as
+/// long as the hash's output (docs/card-derivation.md has the vectors).
 ///
 /// # Errors
 /// [`CardError::KeyDerivation`] if HKDF refuses the output length; with L ≤ 64
 /// against HKDF-SHA-256's limit of 8160 bytes this does not happen.
-pub fn derive_key(
+pub(crate) fn derive_key(
     master_seed: &SecretBytes,
     purpose: KeyPurpose,
     algorithm: Algorithm,

@@ -5,7 +5,8 @@
 //! are derived from the seed (see [`derive`]). Of the card number only the BIN
 //! (for the bank's name) and the last four digits are kept.
 
-pub mod derive;
+pub mod amount;
+pub(crate) mod derive;
 
 mod bank;
 mod number;
@@ -20,7 +21,7 @@ use crate::otp::{self, Algorithm, Hotp, OtpError, Totp};
 use crate::pin::{PinCode, PinKind, Validity};
 use crate::secret::{RandomnessUnavailable, SecretBytes};
 use crate::text::InputError;
-use derive::{derive_key, KeyPurpose};
+use derive::{KeyPurpose, derive_key};
 
 /// The shortest master seed accepted for a bank card: 160 bits (RFC 4226 §4 R6).
 pub const MIN_MASTER_SEED_LEN: usize = 20;
@@ -31,7 +32,6 @@ pub const MAX_TIME_OFFSET_SECONDS: i64 = 366 * 24 * 3600;
 
 /// Why a card could not be made, changed or asked for a PIN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum CardError {
     /// OTP parameters or time were rejected.
     #[error(transparent)]
@@ -78,9 +78,6 @@ pub enum CardError {
     /// Only bank cards (with a master seed) make amount-bound codes.
     #[error("only bank cards make amount-bound codes")]
     NotABankCard,
-    /// The operating system's random generator failed.
-    #[error(transparent)]
-    Randomness(#[from] RandomnessUnavailable),
 }
 
 /// A card's stable identifier: 128 random bits, shown as 32 lower-case hex digits.
@@ -189,7 +186,7 @@ impl PinPolicy {
         Self {
             algorithm: Algorithm::Sha256,
             digits: 4,
-            period: otp::DEFAULT_PERIOD,
+            period: otp::PIN_PERIOD,
         }
     }
 
@@ -198,7 +195,7 @@ impl PinPolicy {
         Self {
             algorithm: Algorithm::Sha256,
             digits: 8,
-            period: otp::DEFAULT_PERIOD,
+            period: otp::PIN_PERIOD,
         }
     }
 
@@ -301,12 +298,12 @@ enum TokenEngine {
 /// `Debug` never shows seeds or keys.
 ///
 /// ```
-/// use dynpin::card::{Card, CardRef, LastFour, PinPolicy};
+/// use dynpin::card::{Card, CardId, CardRef, LastFour, PinPolicy};
 /// use dynpin::clock::FixedClock;
 /// use dynpin::pin::PinKind;
 /// use dynpin::secret::SecretBytes;
 ///
-/// let card = Card::bank_card(
+/// let card = Card::bank_card(CardId::random()?,
 ///     "Mellat",
 ///     CardRef { bin: 610_433, last_four: LastFour::parse("۱۲۳۴")? },
 ///     SecretBytes::random(32)?,
@@ -317,7 +314,7 @@ enum TokenEngine {
 /// assert_eq!(card.pin(PinKind::First, &clock)?.digits().len(), 4);
 /// assert_eq!(card.pin(PinKind::Second, &clock)?.digits().len(), 8);
 /// assert_eq!(card.bank().map(|b| b.name()), Some("Bank Mellat"));
-/// # Ok::<(), dynpin::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Card {
@@ -331,34 +328,13 @@ pub struct Card {
 }
 
 impl Card {
-    /// A bank card whose PIN keys derive from `master_seed` (at least 20 bytes).
+    /// A bank card `id` whose PIN keys derive from `master_seed` (at least 20
+    /// bytes). A new card takes [`CardId::random`]; a stored one its own id.
     ///
     /// # Errors
     /// [`CardError::InvalidLabel`], [`CardError::SeedTooShort`],
-    /// [`CardError::NoPinSlots`], an [`OtpError`] for a bad policy, or
-    /// [`CardError::Randomness`] if no id can be drawn.
+    /// [`CardError::NoPinSlots`], or an [`OtpError`] for a bad policy.
     pub fn bank_card(
-        label: &str,
-        card_ref: CardRef,
-        master_seed: SecretBytes,
-        first: Option<PinPolicy>,
-        second: Option<PinPolicy>,
-    ) -> Result<Self, CardError> {
-        Self::restore_bank_card(
-            CardId::random()?,
-            label,
-            card_ref,
-            master_seed,
-            first,
-            second,
-        )
-    }
-
-    /// As [`Card::bank_card`] with a known id (when loading stored cards).
-    ///
-    /// # Errors
-    /// As [`Card::bank_card`].
-    pub fn restore_bank_card(
         id: CardId,
         label: &str,
         card_ref: CardRef,
@@ -395,20 +371,11 @@ impl Card {
         })
     }
 
-    /// A card holding one plain TOTP/HOTP token.
+    /// A card `id` holding one plain TOTP/HOTP token.
     ///
     /// # Errors
-    /// [`CardError::InvalidLabel`], an [`OtpError`] for bad parameters, or
-    /// [`CardError::Randomness`].
-    pub fn token(label: &str, token: OtpToken) -> Result<Self, CardError> {
-        Self::restore_token(CardId::random()?, label, token)
-    }
-
-    /// As [`Card::token`] with a known id.
-    ///
-    /// # Errors
-    /// As [`Card::token`].
-    pub fn restore_token(id: CardId, label: &str, token: OtpToken) -> Result<Self, CardError> {
+    /// [`CardError::InvalidLabel`], or an [`OtpError`] for bad parameters.
+    pub fn token(id: CardId, label: &str, token: OtpToken) -> Result<Self, CardError> {
         let label = clean_label(label)?;
         let hotp = Hotp::new(token.algorithm, token.secret.expose(), token.digits)?;
         let engine = match token.mode {
@@ -429,6 +396,13 @@ impl Card {
     /// The card's stable id.
     pub fn id(&self) -> CardId {
         self.id
+    }
+
+    /// Whether `other` is the same card: the same id, or bank cards with the
+    /// same BIN and last four digits (a re-activation of one card). The one
+    /// rule for duplicates, wherever cards are added.
+    pub fn is_same_card(&self, other: &Card) -> bool {
+        self.id == other.id || (self.card_ref.is_some() && self.card_ref == other.card_ref)
     }
 
     /// The user's name for the card.
@@ -531,9 +505,9 @@ impl Card {
         }
     }
 
-    /// The keyed TOTP generator of a bank card's PIN slot (for the bank's verifier).
-    #[cfg(feature = "issuer")]
-    pub(crate) fn slot_totp(&self, kind: PinKind) -> Option<&Totp> {
+    /// The keyed TOTP generator of a bank card's PIN slot: what a bank's
+    /// verifier scans a window of steps with. `None` for a token or a missing slot.
+    pub fn slot_totp(&self, kind: PinKind) -> Option<&Totp> {
         self.slot(kind).ok().map(|slot| &slot.totp)
     }
 
@@ -594,10 +568,17 @@ impl Card {
     /// # Errors
     /// As [`Card::pin`].
     pub fn pins(&self, clock: &dyn Clock) -> Result<Vec<PinCode>, CardError> {
-        let now = clock.now_millis();
+        self.pins_at_millis(clock.now_millis())
+    }
+
+    /// Every PIN of the card at `unix_millis` (before this card's time correction).
+    ///
+    /// # Errors
+    /// As [`Card::pin`].
+    pub fn pins_at_millis(&self, unix_millis: i64) -> Result<Vec<PinCode>, CardError> {
         self.pin_kinds()
             .into_iter()
-            .map(|kind| self.pin_at_millis(kind, now))
+            .map(|kind| self.pin_at_millis(kind, unix_millis))
             .collect()
     }
 
@@ -632,7 +613,7 @@ impl Card {
     }
 
     /// The amount-bound second PIN for paying `amount_rials` to `payee` now
-    /// (see [`crate::amount`]). Refused above the user's ceiling for this card.
+    /// (see [`crate::card::amount`]). Refused above the user's ceiling for this card.
     ///
     /// # Errors
     /// [`CardError::AmountAboveCeiling`], [`CardError::NotABankCard`],
@@ -650,10 +631,10 @@ impl Card {
             return Err(CardError::NotABankCard);
         };
         let (seconds, sub_second) = self.corrected_time(clock.now_millis())?;
-        let period = crate::amount::TIME_STEP;
+        let period = crate::card::amount::TIME_STEP;
         let counter = seconds / period;
-        let ocra = crate::amount::keyed(seed)?;
-        let code = crate::amount::code(&ocra, amount_rials, payee, counter)?;
+        let ocra = crate::card::amount::keyed(seed)?;
+        let code = crate::card::amount::code(&ocra, amount_rials, payee, counter)?;
         let step = otp::TimeStep {
             counter,
             start: counter * period,

@@ -36,9 +36,9 @@ use core::fmt;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::{
-    assemble, check_escapes, check_printable, check_secret_len, decode_component,
-    digits_out_of_range, query_pairs, set_once, ImportError, ImportedToken, TokenParts,
-    DEFAULT_PERIOD, MAX_MIGRATION_ENTRIES, MAX_MIGRATION_URI_LEN,
+    ImportError, ImportedToken, MAX_MIGRATION_ENTRIES, MAX_MIGRATION_URI_LEN, TokenParts,
+    URI_DEFAULT_PERIOD, assemble, check_escapes, check_printable, check_secret_len,
+    decode_component, digits_out_of_range, query_pairs, set_once,
 };
 use crate::card::TokenMode;
 use crate::otp;
@@ -223,7 +223,7 @@ pub fn parse_migration(uri: &str) -> Result<Vec<ImportedToken>, ImportError> {
         n if n > MAX_MIGRATION_ENTRIES => {
             return Err(ImportError::TooManyEntries {
                 max: MAX_MIGRATION_ENTRIES,
-            })
+            });
         }
         _ => {}
     }
@@ -270,7 +270,7 @@ fn entry_token(entry: &mut OtpParameters) -> Result<ImportedToken, ImportError> 
     };
     let mode = match OtpType::try_from(entry.otp_type) {
         Ok(OtpType::Totp) => TokenMode::Totp {
-            period: DEFAULT_PERIOD,
+            period: URI_DEFAULT_PERIOD,
         },
         Ok(OtpType::Hotp) => TokenMode::Hotp {
             counter: u64::try_from(entry.counter).map_err(|_| ImportError::CounterOutOfRange)?,

@@ -41,9 +41,9 @@
 //!   `issuer` parameter are given, they must be equal.
 //! - `secret` is required: base32 in any case, padded or not, at least
 //!   [`MIN_SECRET_LEN`] bytes once decoded. `algorithm` is `SHA1` (default),
-//!   `SHA256` or `SHA512`. `digits` is [`MIN_DIGITS`]–[`MAX_DIGITS`] (default
-//!   [`DEFAULT_DIGITS`]). `period` is 10–300 seconds (default
-//!   [`DEFAULT_PERIOD`]). Numbers are plain ASCII decimal (no sign, no spaces).
+//!   `SHA256` or `SHA512`. `digits` is [`MIN_URI_DIGITS`]–[`MAX_URI_DIGITS`] (default
+//!   [`URI_DEFAULT_DIGITS`]). `period` is 10–300 seconds (default
+//!   [`URI_DEFAULT_PERIOD`]). Numbers are plain ASCII decimal (no sign, no spaces).
 //! - `counter` is required for `hotp` and rejected for `totp`. A `period` on an
 //!   `hotp` URI is validated and then ignored (some exporters always write it).
 //! - A known parameter given twice is an error; unknown parameters (`image`,
@@ -60,9 +60,10 @@ use core::fmt;
 use percent_encoding::percent_decode_str;
 use zeroize::Zeroizing;
 
-use crate::card::{Card, CardError, OtpToken, TokenMode, MAX_LABEL_CHARS};
+use crate::card::{Card, CardError, CardId, MAX_LABEL_CHARS, OtpToken, TokenMode};
 use crate::otp::Algorithm;
 use crate::pin::PinKind;
+use crate::secret::RandomnessUnavailable;
 
 pub use migration::parse_migration;
 pub use otpauth::{parse_otpauth, to_otpauth};
@@ -78,20 +79,19 @@ pub const MAX_MIGRATION_ENTRIES: usize = 1000;
 /// (RFC 4226 requires 128 and recommends 160).
 pub const MIN_SECRET_LEN: usize = 10;
 /// The fewest digits an imported token may have.
-pub const MIN_DIGITS: u8 = 6;
+pub const MIN_URI_DIGITS: u8 = 6;
 /// The most digits an imported token may have.
-pub const MAX_DIGITS: u8 = 8;
+pub const MAX_URI_DIGITS: u8 = 8;
 /// The digits of a token whose URI gives none.
-pub const DEFAULT_DIGITS: u8 = 6;
+pub const URI_DEFAULT_DIGITS: u8 = 6;
 /// The period of a token whose URI gives none, and of every migration entry, in seconds.
-pub const DEFAULT_PERIOD: u64 = 30;
+pub const URI_DEFAULT_PERIOD: u64 = 30;
 
 /// Why a URI could not be imported or a card exported.
 ///
 /// Messages name the field or parameter at fault, never its value: neither
 /// the secret nor the URI ever appears in `Display` or `Debug`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum ImportError {
     /// The input is longer than the limit; nothing else was looked at.
     #[error("the URI is longer than {max} bytes")]
@@ -246,6 +246,9 @@ pub enum ImportError {
     /// The card could not be made or its key derived.
     #[error(transparent)]
     Card(#[from] CardError),
+    /// The operating system's random generator failed (drawing the card's id).
+    #[error(transparent)]
+    Randomness(#[from] RandomnessUnavailable),
 }
 
 /// A token read from a URI, with the label an app shows for it.
@@ -264,10 +267,10 @@ impl ImportedToken {
     /// A card holding this token, labelled [`ImportedToken::label`].
     ///
     /// # Errors
-    /// [`ImportError::Card`]: only if the OS random generator fails (the
+    /// [`ImportError::Randomness`] if the OS random generator fails (the
     /// import already checked everything [`Card::token`] checks).
     pub fn into_card(self) -> Result<Card, ImportError> {
-        Ok(Card::token(&self.label, self.token)?)
+        Ok(Card::token(CardId::random()?, &self.label, self.token)?)
     }
 }
 
@@ -446,11 +449,11 @@ fn check_secret_len(len: usize) -> Result<(), ImportError> {
     }
 }
 
-/// The error for digits out of [`MIN_DIGITS`]–[`MAX_DIGITS`].
+/// The error for digits out of [`MIN_URI_DIGITS`]–[`MAX_URI_DIGITS`].
 fn digits_out_of_range() -> ImportError {
     ImportError::DigitsOutOfRange {
-        min: MIN_DIGITS,
-        max: MAX_DIGITS,
+        min: MIN_URI_DIGITS,
+        max: MAX_URI_DIGITS,
     }
 }
 
@@ -590,6 +593,7 @@ mod tests {
                 error: Box::new(digits_out_of_range()),
             },
             ImportError::Card(CardError::KeyDerivation),
+            ImportError::Randomness(RandomnessUnavailable),
         ];
         for e in &all {
             match e {
@@ -626,7 +630,8 @@ mod tests {
                 | ImportError::Entry { .. }
                 | ImportError::NotExportable
                 | ImportError::Slot { .. }
-                | ImportError::Card(_) => {}
+                | ImportError::Card(_)
+                | ImportError::Randomness(_) => {}
             }
         }
         all
@@ -646,7 +651,7 @@ mod tests {
             assert!(!debug.contains("otpauth") && !shown.contains("secret="));
         }
         assert_eq!(
-            all[all.len() - 4].to_string(),
+            all[all.len() - 5].to_string(),
             "account at index 3 (counting from 0): the secret is empty"
         );
     }

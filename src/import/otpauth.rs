@@ -1,14 +1,14 @@
 //! `otpauth://TYPE/LABEL?PARAMETERS`: Google's Key Uri Format, both ways.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use zeroize::Zeroizing;
 
 use super::{
-    assemble, check_escapes, check_secret_len, decode_component, digits_out_of_range,
-    parse_decimal, query_pairs, set_once, ImportError, ImportedToken, TokenParts, DEFAULT_DIGITS,
-    DEFAULT_PERIOD, MAX_DIGITS, MAX_URI_LEN, MIN_DIGITS,
+    ImportError, ImportedToken, MAX_URI_DIGITS, MAX_URI_LEN, MIN_URI_DIGITS, TokenParts,
+    URI_DEFAULT_DIGITS, URI_DEFAULT_PERIOD, assemble, check_escapes, check_secret_len,
+    decode_component, digits_out_of_range, parse_decimal, query_pairs, set_once,
 };
-use crate::card::derive::{derive_key, KeyPurpose};
+use crate::card::derive::{KeyPurpose, derive_key};
 use crate::card::{Card, CardError, TokenMode};
 use crate::otp::{self, Algorithm};
 use crate::secret::{Base32Error, SecretBytes};
@@ -112,11 +112,11 @@ pub fn parse_otpauth(uri: &str) -> Result<ImportedToken, ImportError> {
     };
     let digits = match params.digits {
         Some(raw) => parse_digits(&decode_component(raw, "digits")?)?,
-        None => DEFAULT_DIGITS,
+        None => URI_DEFAULT_DIGITS,
     };
     let period = match params.period {
         Some(raw) => parse_period(&decode_component(raw, "period")?)?,
-        None => DEFAULT_PERIOD,
+        None => URI_DEFAULT_PERIOD,
     };
     let mode = match (time_based, params.counter) {
         (true, None) => TokenMode::Totp { period },
@@ -156,7 +156,7 @@ fn parse_algorithm(name: &str) -> Result<Algorithm, ImportError> {
 fn parse_digits(text: &str) -> Result<u8, ImportError> {
     parse_decimal(text, "digits")?
         .and_then(|d| u8::try_from(d).ok())
-        .filter(|d| (MIN_DIGITS..=MAX_DIGITS).contains(d))
+        .filter(|d| (MIN_URI_DIGITS..=MAX_URI_DIGITS).contains(d))
         .ok_or_else(digits_out_of_range)
 }
 
@@ -181,7 +181,7 @@ fn parse_period(text: &str) -> Result<u64, ImportError> {
 /// following the same rules — would refuse or read differently.
 ///
 /// ```
-/// use dynpin::card::{Card, OtpToken, TokenMode};
+/// use dynpin::card::{Card, CardId, OtpToken, TokenMode};
 /// use dynpin::import::{parse_otpauth, to_otpauth};
 /// use dynpin::otp::Algorithm;
 /// use dynpin::secret::SecretBytes;
@@ -194,7 +194,7 @@ fn parse_period(text: &str) -> Result<u64, ImportError> {
 ///     issuer: Some("ACME Co".into()),
 ///     account: "john@example.com".into(),
 /// };
-/// let card = Card::token("ACME", token.clone())?;
+/// let card = Card::token(CardId::random()?, "ACME", token.clone())?;
 /// let uris = to_otpauth(&card)?;
 /// assert_eq!(
 ///     uris,
@@ -308,7 +308,7 @@ fn token_uri(t: &Export<'_>) -> Result<String, ImportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::card::{CardRef, LastFour, OtpToken, PinPolicy};
+    use crate::card::{CardId, CardRef, LastFour, OtpToken, PinPolicy};
     use crate::pin::PinKind;
 
     #[test]
@@ -365,6 +365,7 @@ mod tests {
     #[test]
     fn a_bank_card_with_a_four_digit_pin_is_refused_per_slot() {
         let mut card = Card::bank_card(
+            CardId::random().unwrap(),
             "Salary",
             CardRef {
                 bin: 628_023,
@@ -396,7 +397,7 @@ mod tests {
             issuer: None,
             account: "a b&c=d?e#f%g/ب".into(),
         };
-        let card = Card::token("x", token.clone()).unwrap();
+        let card = Card::token(CardId::random().unwrap(), "x", token.clone()).unwrap();
         let uris = to_otpauth(&card).unwrap();
         assert_eq!(
             uris,

@@ -71,10 +71,11 @@ impl OtpCode {
         mine.get(..len).unwrap_or_default().ct_eq(typed)
     }
 
-    /// Constant-time comparison with the value of a typed code of this length
-    /// (see [`text::parse_code_value`]).
-    #[cfg(feature = "issuer")]
-    pub(crate) fn ct_eq_value(&self, typed: u64) -> subtle::Choice {
+    /// Whether this code has the value `typed` (a code of this length already
+    /// parsed by [`text::parse_code_value`]), compared in constant time: what a
+    /// verifier scanning a window of codes uses, without formatting each one.
+    /// A [`subtle::Choice`], so several comparisons combine without branching.
+    pub fn ct_eq_value(&self, typed: u64) -> subtle::Choice {
         u64::from(self.value).ct_eq(&typed)
     }
 }

@@ -6,7 +6,7 @@ use hmac::digest::{KeyInit, Output};
 use sha1::Sha1;
 use sha2::{Sha256, Sha512};
 
-use super::{Algorithm, OtpCode, OtpError, MAX_DIGITS, MIN_DIGITS};
+use super::{Algorithm, MAX_DIGITS, MIN_DIGITS, OtpCode, OtpError};
 
 /// HMAC state keyed once. Cloning it copies two hash states, which is what lets
 /// a code cost two compressions instead of four (no key schedule per code).

@@ -22,7 +22,7 @@ mod totp;
 pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use code::OtpCode;
 pub use hotp::Hotp;
-pub use totp::{unix_seconds, TimeStep, Totp};
+pub use totp::{TimeStep, Totp, unix_seconds};
 
 /// The fewest digits a code may have. Some banks' first (ATM/POS) PIN has four.
 pub const MIN_DIGITS: u8 = 4;
@@ -33,11 +33,10 @@ pub const MIN_PERIOD: u64 = 10;
 /// The longest time step accepted, in seconds.
 pub const MAX_PERIOD: u64 = 300;
 /// The time step banks use for dynamic PINs, in seconds.
-pub const DEFAULT_PERIOD: u64 = 60;
+pub const PIN_PERIOD: u64 = 60;
 
 /// Why an OTP could not be computed. No variant ever carries key material.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum OtpError {
     /// The number of digits is outside 4–10.
     #[error("a code must have {MIN_DIGITS} to {MAX_DIGITS} digits, not {digits}")]

@@ -13,7 +13,6 @@ use super::{Algorithm, Hotp, OtpCode, OtpError};
 
 /// Why an OCRA suite or input was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum OcraError {
     /// The suite string is not `OCRA-1:HOTP-<hash>-<digits>:<data input>` as RFC 6287 §6 defines.
     #[error("invalid OCRA suite: {0}")]
@@ -96,7 +95,7 @@ impl OcraSuite {
             _ => {
                 return Err(OcraError::InvalidSuite(
                     "the hash must be SHA1, SHA256 or SHA512",
-                ))
+                ));
             }
         };
         let digits: u8 = digits
@@ -143,7 +142,7 @@ impl OcraSuite {
             _ => {
                 return Err(OcraError::InvalidSuite(
                     "the challenge format must be A, N or H",
-                ))
+                ));
             }
         };
         suite.challenge_max =
@@ -166,7 +165,7 @@ impl OcraSuite {
                     _ => {
                         return Err(OcraError::InvalidSuite(
                             "the PIN hash must be SHA1, SHA256 or SHA512",
-                        ))
+                        ));
                     }
                 });
             } else if let Some(len) = field.strip_prefix('S') {
@@ -181,7 +180,7 @@ impl OcraSuite {
                     _ => {
                         return Err(OcraError::InvalidSuite(
                             "session length must be 064, 128, 256 or 512",
-                        ))
+                        ));
                     }
                 });
             } else if let Some(step) = field.strip_prefix('T') {
@@ -253,7 +252,7 @@ fn parse_time_step(step: &str) -> Result<u64, OcraError> {
         _ => {
             return Err(OcraError::InvalidSuite(
                 "time step must be 1-59S, 1-59M or 1-48H",
-            ))
+            ));
         }
     };
     Ok(seconds)
@@ -357,28 +356,28 @@ impl Ocra {
                 message.extend_from_slice(session);
             }
             (Some(_), Some(_)) => {
-                return Err(OcraError::InputMismatch("session information is too long"))
+                return Err(OcraError::InputMismatch("session information is too long"));
             }
             (None, None) => {}
             (Some(_), None) => {
                 return Err(OcraError::InputMismatch(
                     "the suite needs session information S",
-                ))
+                ));
             }
             (None, Some(_)) => {
                 return Err(OcraError::InputMismatch(
                     "the suite has no session information S",
-                ))
+                ));
             }
         }
         match (suite.time_step, input.time_counter) {
             (Some(_), Some(t)) => message.extend_from_slice(&t.to_be_bytes()),
             (None, None) => {}
             (Some(_), None) => {
-                return Err(OcraError::InputMismatch("the suite needs a time step T"))
+                return Err(OcraError::InputMismatch("the suite needs a time step T"));
             }
             (None, Some(_)) => {
-                return Err(OcraError::InputMismatch("the suite has no time step T"))
+                return Err(OcraError::InputMismatch("the suite has no time step T"));
             }
         }
         Ok(self.hotp.code_for_message(&message))
@@ -745,12 +744,13 @@ mod tests {
             assert!(o.compute(&input).is_err(), "{input:?}");
         }
         let h = ocra("OCRA-1:HOTP-SHA1-6:QH08", KEY20);
-        assert!(h
-            .compute(&OcraInput {
+        assert!(
+            h.compute(&OcraInput {
                 challenge: "0123abcd",
                 ..Default::default()
             })
-            .is_ok());
+            .is_ok()
+        );
         assert_eq!(
             h.compute(&OcraInput {
                 challenge: "0123abcg",

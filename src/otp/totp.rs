@@ -1,4 +1,4 @@
-use super::{Algorithm, Hotp, OtpCode, OtpError, MAX_PERIOD, MIN_PERIOD};
+use super::{Algorithm, Hotp, MAX_PERIOD, MIN_PERIOD, OtpCode, OtpError};
 
 /// One TOTP time step: its counter `T` and the seconds it covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,13 +9,12 @@
 //! ```
 
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::contents::{self, CardList};
-use super::crypto::{self, random_array, NONCE_LEN, SALT_LEN, TAG_LEN};
-use super::format::{Reader, MAX_FILE_LEN, TRAILER_LEN};
-use super::VaultError;
+use super::crypto::{self, NONCE_LEN, SALT_LEN, TAG_LEN, random_array};
+use super::error::{Reader, VaultError};
+use super::format::{Checks, TRAILER_LEN, open_container};
 use crate::card::Card;
 use crate::kdf::{KdfError, KdfParams};
 
@@ -82,21 +81,9 @@ pub(crate) struct Parsed<'a> {
 }
 
 /// Checks the magic, trailer, version and layout; derives nothing.
-pub(crate) fn parse(bytes: &[u8], verify_trailer: bool) -> Result<Parsed<'_>, VaultError> {
-    if bytes.len() > MAX_FILE_LEN {
-        return Err(VaultError::CorruptBackup("too large"));
-    }
-    let magic_len = bytes.len().min(BACKUP_MAGIC.len());
-    if bytes.get(..magic_len) != BACKUP_MAGIC.get(..magic_len) {
-        return Err(VaultError::NotABackup);
-    }
-    let (body, trailer) = bytes
-        .split_at_checked(bytes.len().saturating_sub(TRAILER_LEN))
-        .filter(|(body, _)| body.len() > BACKUP_MAGIC.len())
-        .ok_or(VaultError::CorruptBackup("truncated"))?;
-    if verify_trailer && !bool::from(Sha256::digest(body).as_slice().ct_eq(trailer)) {
-        return Err(VaultError::CorruptBackup("checksum"));
-    }
+pub(crate) fn parse(bytes: &[u8], checks: Checks) -> Result<Parsed<'_>, VaultError> {
+    let body = open_container(bytes, &BACKUP_MAGIC, checks)
+        .map_err(|e| e.into_vault_error(VaultError::NotABackup, VaultError::CorruptBackup))?;
     let corrupt = |e: VaultError| match e {
         VaultError::Corrupt(what) => VaultError::CorruptBackup(what),
         other => other,
@@ -139,25 +126,21 @@ pub(crate) fn parse(bytes: &[u8], verify_trailer: bool) -> Result<Parsed<'_>, Va
 /// Opens a backup with `password` (parameters checked against the floor and
 /// ceiling before any work) and decodes its cards.
 pub(crate) fn open(bytes: &[u8], password: &str) -> Result<CardList, VaultError> {
-    let parsed = parse(bytes, true)?;
+    let parsed = parse(bytes, Checks::Verify)?;
     open_parsed(&parsed, password)
 }
 
 pub(crate) fn open_parsed(parsed: &Parsed<'_>, password: &str) -> Result<CardList, VaultError> {
     parsed.kdf.check()?;
     let key = crypto::password_kek(password, &parsed.salt, parsed.kdf).map_err(kdf_error)?;
-    let split = parsed
-        .sealed
-        .len()
-        .checked_sub(TAG_LEN)
-        .ok_or(VaultError::CorruptBackup("length"))?;
-    let (ct, tag) = parsed.sealed.split_at(split);
-    let tag: &[u8; TAG_LEN] = tag
-        .try_into()
-        .map_err(|_| VaultError::CorruptBackup("length"))?;
-    let mut buf = Zeroizing::new(ct.to_vec());
-    crypto::open_in_place(&key, &parsed.nonce, parsed.ad, &mut buf, tag)
-        .map_err(|_| VaultError::WrongBackupPassword)?;
+    let buf =
+        crypto::open_sealed(&key, &parsed.nonce, parsed.ad, parsed.sealed).map_err(
+            |e| match e {
+                VaultError::Tampered => VaultError::WrongBackupPassword,
+                VaultError::Corrupt(what) => VaultError::CorruptBackup(what),
+                other => other,
+            },
+        )?;
     contents::decode_card_list(&buf).map_err(|e| match e {
         VaultError::Corrupt(what) => VaultError::CorruptBackup(what),
         other => other,

@@ -6,13 +6,21 @@ use std::collections::{HashMap, HashSet};
 
 use zeroize::{Zeroize, Zeroizing};
 
-use super::format::Reader;
-use super::VaultError;
-use crate::activation::{self, ActivationError, OnExisting};
+use super::error::{Reader, VaultError};
 use crate::card::{Card, CardId, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
 use crate::otp::Algorithm;
 use crate::pin::PinKind;
 use crate::secret::SecretBytes;
+
+/// What to do when a card being added is already in the vault (the same id,
+/// or the same BIN and last four digits: [`Card::is_same_card`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnExisting {
+    /// Refuse with [`VaultError::CardAlreadyPresent`].
+    Refuse,
+    /// Replace the existing card in place (keeping its position and label).
+    Replace,
+}
 
 /// The most cards a vault holds.
 pub const MAX_CARDS: usize = 10_000;
@@ -112,9 +120,9 @@ impl CardList {
         self.0.spare_capacity_mut().zeroize();
     }
 
-    /// Adds `card` with the duplicate rules of [`activation::add_card`]: a card
-    /// with the same BIN and last four is refused or replaced (keeping its
-    /// label and position). A card with the same id is treated the same way.
+    /// Adds `card`. If the list holds the same card ([`Card::is_same_card`]:
+    /// the same id, or the same BIN and last four digits), it is refused or
+    /// replaced in place, keeping the user's label and the card's position.
     pub(crate) fn add(
         &mut self,
         mut card: Card,
@@ -122,31 +130,29 @@ impl CardList {
     ) -> Result<CardId, VaultError> {
         check_storable(&card)?;
         let id = card.id();
-        // The same id: the same card again (say, from a backup).
-        if let Some(existing) = self.0.iter_mut().find(|c| c.id() == id) {
+        if let Some(existing) = self.0.iter_mut().find(|c| c.is_same_card(&card)) {
             if on_existing == OnExisting::Refuse {
-                return Err(VaultError::CardAlreadyPresent { existing: id });
+                return Err(VaultError::CardAlreadyPresent {
+                    existing: existing.id(),
+                });
             }
             card.set_label(existing.label())?;
+            // The replaced card wipes its own seed and HMAC states on drop.
             *existing = card;
             return Ok(id);
         }
-        let duplicate =
-            card.card_ref().is_some() && self.0.iter().any(|c| c.card_ref() == card.card_ref());
-        if !duplicate && self.0.len() >= MAX_CARDS {
+        if self.0.len() >= MAX_CARDS {
             return Err(VaultError::TooManyCards { max: MAX_CARDS });
         }
-        // With room reserved, `add_card`'s push cannot reallocate.
+        // With room reserved, the push cannot reallocate behind our back.
         self.reserve_one();
-        let result = activation::add_card(&mut self.0, card, on_existing).map_err(|e| match e {
-            ActivationError::CardAlreadyPresent { existing } => {
-                VaultError::CardAlreadyPresent { existing }
-            }
-            ActivationError::Card(e) => VaultError::Card(e),
-            _ => VaultError::Corrupt("card"),
-        });
-        self.scrub();
-        result
+        self.0.push(card);
+        Ok(id)
+    }
+
+    /// Whether the list holds the same card as `card` ([`Card::is_same_card`]).
+    pub(crate) fn holds(&self, card: &Card) -> bool {
+        self.0.iter().any(|c| c.is_same_card(card))
     }
 
     pub(crate) fn remove(&mut self, id: CardId) -> Result<(), VaultError> {
@@ -421,7 +427,7 @@ fn decode_card(r: &mut Reader<'_>) -> Result<Card, VaultError> {
             let first = decode_policy(&mut r)?;
             let second = decode_policy(&mut r)?;
             let seed = SecretBytes::from_slice(r.short_bytes(MAX_SECRET_LEN)?);
-            Card::restore_bank_card(id, label, CardRef { bin, last_four }, seed, first, second)
+            Card::bank_card(id, label, CardRef { bin, last_four }, seed, first, second)
                 .map_err(|_| VaultError::Corrupt("bank card"))?
         }
         KIND_TOKEN => {
@@ -447,7 +453,7 @@ fn decode_card(r: &mut Reader<'_>) -> Result<Card, VaultError> {
                 issuer,
                 account,
             };
-            Card::restore_token(id, label, token).map_err(|_| VaultError::Corrupt("token"))?
+            Card::token(id, label, token).map_err(|_| VaultError::Corrupt("token"))?
         }
         _ => return Err(VaultError::Corrupt("card kind")),
     };

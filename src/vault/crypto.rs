@@ -9,10 +9,10 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::password;
 use super::VaultError;
+use super::password;
 use crate::kdf::{self, KdfError, KdfParams};
-use crate::secret::{fill_random, RandomnessUnavailable};
+use crate::secret::{RandomnessUnavailable, fill_random};
 
 /// Bytes of the master key and of every KEK.
 pub(crate) const KEY_LEN: usize = 32;
@@ -38,6 +38,7 @@ impl MasterKey {
         Ok(Self(key))
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub(crate) fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
         Self(Zeroizing::new(bytes))
     }
@@ -52,6 +53,9 @@ impl fmt::Debug for MasterKey {
         f.write_str("MasterKey(redacted)")
     }
 }
+
+/// The length of a [`PlatformKey`], in bytes.
+pub const PLATFORM_KEY_LEN: usize = KEY_LEN;
 
 /// The 32-byte key an app keeps in the Android Keystore or the iOS Keychain,
 /// behind the platform's biometric prompt, and hands to the core only after
@@ -154,6 +158,32 @@ pub(crate) fn open_in_place(
     cipher(key)?
         .decrypt_inout_detached(&XNonce::from(*nonce), ad, buf.into(), &Tag::from(*tag))
         .map_err(|_| VaultError::Tampered)
+}
+
+/// Opens `sealed` (ciphertext then its 16-byte tag) with `key`, `nonce` and
+/// `ad` into a zeroizing buffer: the one AEAD split of the vault file and of
+/// backups.
+///
+/// # Errors
+/// [`VaultError::Corrupt`] when `sealed` is shorter than a tag,
+/// [`VaultError::Tampered`] when it does not authenticate.
+pub(crate) fn open_sealed(
+    key: &[u8],
+    nonce: &[u8; NONCE_LEN],
+    ad: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    let split = sealed
+        .len()
+        .checked_sub(TAG_LEN)
+        .ok_or(VaultError::Corrupt("length"))?;
+    let (ct, tag) = sealed
+        .split_at_checked(split)
+        .ok_or(VaultError::Corrupt("length"))?;
+    let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| VaultError::Corrupt("length"))?;
+    let mut buf = Zeroizing::new(ct.to_vec());
+    open_in_place(key, nonce, ad, &mut buf, tag)?;
+    Ok(buf)
 }
 
 /// Wraps the master key under `kek`.

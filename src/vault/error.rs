@@ -15,7 +15,6 @@ use super::password::PasswordError;
 /// the vault is wiped (or locked for good) and the seconds to wait before the
 /// next attempt is accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum VaultError {
     /// No vault file exists yet (or it was wiped): create one.
     #[error("no vault exists yet")]
@@ -50,7 +49,9 @@ pub enum VaultError {
     },
     /// Too many recent failures: this attempt was refused without being
     /// tried or counted. Wait, then try again.
-    #[error("too many wrong passwords; try again in {wait_seconds} s ({remaining_attempts} attempts left)")]
+    #[error(
+        "too many wrong passwords; try again in {wait_seconds} s ({remaining_attempts} attempts left)"
+    )]
     TryLater {
         /// Seconds before the next attempt is accepted.
         wait_seconds: u64,
@@ -195,5 +196,21 @@ impl VaultError {
             op,
             kind: error.kind(),
         }
+    }
+}
+
+/// The vault's byte reader (file, contents, backups): every error is
+/// [`VaultError::Corrupt`].
+pub(crate) type Reader<'a> = crate::bytes::Reader<'a, VaultError>;
+
+impl crate::bytes::FormatError for VaultError {
+    fn truncated() -> Self {
+        VaultError::Corrupt("truncated")
+    }
+    fn bad_length() -> Self {
+        VaultError::Corrupt("length")
+    }
+    fn trailing(what: &'static str) -> Self {
+        VaultError::Corrupt(what)
     }
 }

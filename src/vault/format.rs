@@ -15,18 +15,18 @@ use zeroize::Zeroizing;
 
 use super::contents::{self, Contents};
 use super::crypto::{self, MasterKey, NONCE_LEN, SALT_LEN, TAG_LEN, WRAPPED_LEN};
-use super::lockout::{LockoutPolicy, LockoutState, OnLimit, MAX_ATTEMPT_LIMIT, MIN_ATTEMPT_LIMIT};
-use super::VaultError;
+use super::error::{Reader, VaultError};
+use super::lockout::{LockoutPolicy, LockoutState, MAX_ATTEMPT_LIMIT, MIN_ATTEMPT_LIMIT, OnLimit};
 use crate::kdf::KdfParams;
 
 /// The first eight bytes of every vault file.
 pub const MAGIC: [u8; 8] = *b"DPNVAULT";
 /// Format version 1.
-pub const VERSION_1: u8 = 1;
+pub const VAULT_VERSION_1: u8 = 1;
 /// The version this code writes.
-pub const CURRENT_VERSION: u8 = VERSION_1;
+pub const CURRENT_VERSION: u8 = VAULT_VERSION_1;
 /// Every version this code reads (and upgrades to [`CURRENT_VERSION`] on the next save).
-pub const SUPPORTED_VERSIONS: &[u8] = &[VERSION_1];
+pub const SUPPORTED_VERSIONS: &[u8] = &[VAULT_VERSION_1];
 /// The largest vault file accepted, in bytes.
 pub const MAX_FILE_LEN: usize = 16 * 1024 * 1024;
 
@@ -46,74 +46,6 @@ const LOCKOUT_FIELDS_LEN: usize = 13;
 const LOCKOUT_CHECK_LEN: usize = 8;
 /// The domain prefix of the lockout region's check.
 const LOCKOUT_CHECK_DOMAIN: &[u8] = b"dynpin/v1/vault/lockout";
-
-/// A bounds-checked big-endian reader; every error is [`VaultError::Corrupt`].
-pub(crate) struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        Self { rest: bytes }
-    }
-
-    pub(crate) fn remaining(&self) -> usize {
-        self.rest.len()
-    }
-
-    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], VaultError> {
-        let (head, tail) = self
-            .rest
-            .split_at_checked(n)
-            .ok_or(VaultError::Corrupt("truncated"))?;
-        self.rest = tail;
-        Ok(head)
-    }
-
-    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], VaultError> {
-        self.take(N)?
-            .try_into()
-            .map_err(|_| VaultError::Corrupt("truncated"))
-    }
-
-    pub(crate) fn u8(&mut self) -> Result<u8, VaultError> {
-        Ok(u8::from_be_bytes(self.array()?))
-    }
-
-    pub(crate) fn u16(&mut self) -> Result<u16, VaultError> {
-        Ok(u16::from_be_bytes(self.array()?))
-    }
-
-    pub(crate) fn u32(&mut self) -> Result<u32, VaultError> {
-        Ok(u32::from_be_bytes(self.array()?))
-    }
-
-    pub(crate) fn u64(&mut self) -> Result<u64, VaultError> {
-        Ok(u64::from_be_bytes(self.array()?))
-    }
-
-    pub(crate) fn i64(&mut self) -> Result<i64, VaultError> {
-        Ok(i64::from_be_bytes(self.array()?))
-    }
-
-    /// A `u16` length, at most `max`, then that many bytes.
-    pub(crate) fn short_bytes(&mut self, max: usize) -> Result<&'a [u8], VaultError> {
-        let len = usize::from(self.u16()?);
-        if len > max {
-            return Err(VaultError::Corrupt("length"));
-        }
-        self.take(len)
-    }
-
-    /// Fails unless every byte was read.
-    pub(crate) fn finish(&self, what: &'static str) -> Result<(), VaultError> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(VaultError::Corrupt(what))
-        }
-    }
-}
 
 /// The password slot: the master key wrapped under Argon2id(password).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,7 +188,7 @@ impl Header {
             return Err(VaultError::NotAVault);
         }
         let version = r.u8()?;
-        if version != VERSION_1 {
+        if version != VAULT_VERSION_1 {
             return Err(VaultError::UnsupportedVersion { version });
         }
         if r.u8()? != 0 {
@@ -437,22 +369,12 @@ impl VaultFile {
         &self,
         master: &MasterKey,
     ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-        let split = self
-            .sealed
-            .len()
-            .checked_sub(TAG_LEN)
-            .ok_or(VaultError::Corrupt("body"))?;
-        let (ct, tag) = self.sealed.split_at(split);
-        let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| VaultError::Corrupt("body"))?;
-        let mut buf = Zeroizing::new(ct.to_vec());
-        crypto::open_in_place(
+        crypto::open_sealed(
             master.expose(),
             &self.nonce,
             &self.header_bytes,
-            &mut buf,
-            tag,
-        )?;
-        Ok(buf)
+            &self.sealed,
+        )
     }
 
     /// Decrypts and decodes the contents, in the current model whatever the
@@ -468,7 +390,7 @@ impl VaultFile {
 /// version 1's, and the v1 fixture test keeps passing.
 pub(crate) fn decode_contents(version: u8, plaintext: &[u8]) -> Result<Contents, VaultError> {
     match version {
-        VERSION_1 => contents::decode_v1(plaintext),
+        VAULT_VERSION_1 => contents::decode_v1(plaintext),
         version => Err(VaultError::UnsupportedVersion { version }),
     }
 }
@@ -476,6 +398,7 @@ pub(crate) fn decode_contents(version: u8, plaintext: &[u8]) -> Result<Contents,
 /// Recomputes a file's lockout-region check (when its header decodes) and
 /// its trailer in place, as someone editing the file would: for tests and the
 /// fuzzer, which must get past the keyless checksums to reach what is keyed.
+#[cfg(any(test, feature = "test-util"))]
 pub(crate) fn forge_checksums(bytes: &mut [u8]) {
     let Some(body_len) = bytes.len().checked_sub(TRAILER_LEN) else {
         return;
@@ -506,29 +429,74 @@ pub(crate) fn forge_checksums(bytes: &mut [u8]) {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Checks {
     Verify,
+    #[cfg(any(test, feature = "test-util"))]
     Skip,
 }
 
-/// Reads a vault file of any supported version: the migration hook for the
-/// file layout. Order: size, magic, trailer, version, then the version's layout.
-pub(crate) fn parse(bytes: &[u8], checks: Checks) -> Result<VaultFile, VaultError> {
+/// What is wrong with a container (a vault file or a backup) before its
+/// layout is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContainerError {
+    /// It does not start with the expected magic bytes.
+    Foreign,
+    /// Larger than [`MAX_FILE_LEN`]; nothing else was looked at.
+    TooLarge,
+    /// Too short to hold the magic, a version and the trailer.
+    Truncated,
+    /// The SHA-256 trailer does not match.
+    Checksum,
+}
+
+impl ContainerError {
+    /// The error for a container with its own "not ours" error and `corrupt` constructor.
+    pub(crate) fn into_vault_error(
+        self,
+        foreign: VaultError,
+        corrupt: fn(&'static str) -> VaultError,
+    ) -> VaultError {
+        match self {
+            ContainerError::Foreign => foreign,
+            ContainerError::TooLarge => corrupt("too large"),
+            ContainerError::Truncated => corrupt("truncated"),
+            ContainerError::Checksum => corrupt("checksum"),
+        }
+    }
+}
+
+/// The one container check of the vault file and of backups, in this order:
+/// size, magic, trailer (the last 32 bytes are SHA-256 of all the others,
+/// checked unless `checks` says otherwise). Returns the bytes before the
+/// trailer, magic included.
+pub(crate) fn open_container<'a>(
+    bytes: &'a [u8],
+    magic: &[u8],
+    checks: Checks,
+) -> Result<&'a [u8], ContainerError> {
     if bytes.len() > MAX_FILE_LEN {
-        return Err(VaultError::Corrupt("too large"));
+        return Err(ContainerError::TooLarge);
     }
-    let magic_len = bytes.len().min(MAGIC.len());
-    if bytes.get(..magic_len) != MAGIC.get(..magic_len) {
-        return Err(VaultError::NotAVault);
+    let magic_len = bytes.len().min(magic.len());
+    if bytes.get(..magic_len) != magic.get(..magic_len) {
+        return Err(ContainerError::Foreign);
     }
-    // In every version the last 32 bytes are SHA-256 of all the others.
     let (body, trailer) = bytes
         .split_at_checked(bytes.len().saturating_sub(TRAILER_LEN))
-        .filter(|(body, _)| body.len() > MAGIC.len())
-        .ok_or(VaultError::Corrupt("truncated"))?;
+        .filter(|(body, _)| body.len() > magic.len())
+        .ok_or(ContainerError::Truncated)?;
     if checks == Checks::Verify && !bool::from(Sha256::digest(body).as_slice().ct_eq(trailer)) {
-        return Err(VaultError::Corrupt("checksum"));
+        return Err(ContainerError::Checksum);
     }
+    Ok(body)
+}
+
+/// Reads a vault file of any supported version: the migration hook for the
+/// file layout. Order: the container (size, magic, trailer), version, then
+/// the version's layout.
+pub(crate) fn parse(bytes: &[u8], checks: Checks) -> Result<VaultFile, VaultError> {
+    let body = open_container(bytes, &MAGIC, checks)
+        .map_err(|e| e.into_vault_error(VaultError::NotAVault, VaultError::Corrupt))?;
     match body.get(MAGIC.len()).copied() {
-        Some(VERSION_1) => parse_v1(body, checks),
+        Some(VAULT_VERSION_1) => parse_v1(body, checks),
         Some(version) => Err(VaultError::UnsupportedVersion { version }),
         None => Err(VaultError::Corrupt("truncated")),
     }
@@ -548,7 +516,7 @@ fn parse_v1(body: &[u8], checks: Checks) -> Result<VaultFile, VaultError> {
     let sealed = r.take(len)?.to_vec();
     r.finish("trailing bytes")?;
     Ok(VaultFile {
-        version: VERSION_1,
+        version: VAULT_VERSION_1,
         header,
         header_bytes,
         lockout,

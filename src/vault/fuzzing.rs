@@ -8,7 +8,7 @@ use super::crypto::{self, MasterKey, PlatformKey};
 use super::format::{self, Checks, Header, PasswordSlot, PlatformSlot, VaultFile};
 use super::lockout::{LockoutPolicy, LockoutState};
 use super::storage::{FileRole, MemoryStorage};
-use super::{backup, contents, Vault, VaultError};
+use super::{Vault, VaultError, backup, contents};
 use crate::clock::FixedClock;
 use crate::kdf::KdfParams;
 
@@ -86,7 +86,7 @@ pub fn open_sealed(plaintext: &[u8]) -> Result<usize, VaultError> {
     let tag = crypto::seal_in_place(&MASTER_KEY, &nonce, &header_bytes, &mut sealed)?;
     sealed.extend_from_slice(&tag);
     let file = VaultFile {
-        version: format::VERSION_1,
+        version: format::VAULT_VERSION_1,
         header,
         header_bytes,
         lockout: LockoutState::default(),
@@ -118,7 +118,7 @@ pub fn forge_checksums(bytes: &mut [u8]) {
 /// # Errors
 /// The parse error.
 pub fn parse_backup(bytes: &[u8]) -> Result<(), VaultError> {
-    backup::parse(bytes, false).map(drop)
+    backup::parse(bytes, super::format::Checks::Skip).map(drop)
 }
 
 /// Decodes a backup's card list (the plaintext behind its AEAD).

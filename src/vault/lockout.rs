@@ -115,7 +115,7 @@ pub(crate) struct LockoutState {
 impl LockoutState {
     /// Milliseconds still to wait at `now_ms`. A clock set back before the last
     /// attempt waits one full delay (see [`LockoutState::normalize_clock`]).
-    pub fn wait_millis(&self, now_ms: i64) -> u64 {
+    pub(super) fn wait_millis(&self, now_ms: i64) -> u64 {
         let delay_ms = delay_after(self.failures).saturating_mul(1000);
         let elapsed = now_ms.saturating_sub(self.last_attempt_ms);
         match u64::try_from(elapsed) {
@@ -127,7 +127,7 @@ impl LockoutState {
     /// When the clock reads before the last attempt (set back), restarts the
     /// wait from now rather than from a time that may be days ahead. Returns
     /// whether anything changed.
-    pub fn normalize_clock(&mut self, now_ms: i64) -> bool {
+    pub(super) fn normalize_clock(&mut self, now_ms: i64) -> bool {
         if now_ms < self.last_attempt_ms {
             self.last_attempt_ms = now_ms;
             true
@@ -137,7 +137,7 @@ impl LockoutState {
     }
 
     /// The status under `policy` at `now_ms`.
-    pub fn status(&self, policy: LockoutPolicy, now_ms: i64) -> LockoutStatus {
+    pub(super) fn status(&self, policy: LockoutPolicy, now_ms: i64) -> LockoutStatus {
         LockoutStatus {
             failures: self.failures,
             remaining_attempts: u32::from(policy.max_attempts).saturating_sub(self.failures),

@@ -25,18 +25,17 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use dynpin::activation::OnExisting;
-//! use dynpin::card::{Card, CardRef, LastFour, PinPolicy};
+//! use dynpin::card::{Card, CardId, CardRef, LastFour, PinPolicy};
 //! use dynpin::clock::ManualClock;
 //! use dynpin::kdf::KdfParams;
 //! use dynpin::secret::SecretBytes;
-//! use dynpin::vault::{MemoryStorage, Vault, VaultError, VaultOptions};
+//! use dynpin::vault::{MemoryStorage, OnExisting, Vault, VaultError, VaultOptions};
 //!
 //! let storage = Arc::new(MemoryStorage::new());
 //! let clock = Arc::new(ManualClock::from_unix_seconds(1_800_000_000));
 //! let options = VaultOptions { kdf: KdfParams::MINIMUM, ..VaultOptions::default() };
 //! let mut vault = Vault::create(storage.clone(), clock.clone(), "my vault password", options)?;
-//! let card = Card::bank_card(
+//! let card = Card::bank_card(CardId::random()?,
 //!     "Salary",
 //!     CardRef { bin: 610_433, last_four: LastFour::parse("1234")? },
 //!     SecretBytes::random(32)?,
@@ -53,7 +52,7 @@
 //! let pins = vault.pins()?;
 //! assert_eq!(pins[0].id, id);
 //! assert_eq!(pins[0].pins.as_ref().map(Vec::len), Ok(2));
-//! # Ok::<(), dynpin::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod backup;
@@ -63,8 +62,9 @@ mod error;
 mod format;
 mod lockout;
 mod password;
-pub mod storage;
+mod storage;
 
+#[cfg(feature = "test-util")]
 #[doc(hidden)]
 pub mod fuzzing;
 
@@ -77,26 +77,29 @@ use std::sync::Arc;
 pub use backup::{BACKUP_MAGIC, BACKUP_VERSION_1};
 pub use contents::{
     MAX_AUTO_LOCK_SECONDS, MAX_CARDS, MAX_SECRET_LEN, MAX_TEXT_LEN, MIN_AUTO_LOCK_SECONDS,
+    OnExisting,
 };
-pub use crypto::PlatformKey;
+pub use crypto::{PLATFORM_KEY_LEN, PlatformKey};
 pub use error::{StorageOp, VaultError};
-pub use format::{CURRENT_VERSION, MAGIC, MAX_FILE_LEN, SUPPORTED_VERSIONS, VERSION_1};
+pub use format::{CURRENT_VERSION, MAGIC, MAX_FILE_LEN, SUPPORTED_VERSIONS, VAULT_VERSION_1};
 pub use lockout::{
-    delay_after, LockoutPolicy, LockoutStatus, OnLimit, BASE_DELAY_SECONDS, FREE_ATTEMPTS,
-    MAX_ATTEMPT_LIMIT, MAX_DELAY_SECONDS, MIN_ATTEMPT_LIMIT,
+    BASE_DELAY_SECONDS, FREE_ATTEMPTS, LockoutPolicy, LockoutStatus, MAX_ATTEMPT_LIMIT,
+    MAX_DELAY_SECONDS, MIN_ATTEMPT_LIMIT, OnLimit, delay_after,
 };
 pub use password::{
-    check_new_password, common_passwords, PasswordError, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS,
+    MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, PasswordError, check_new_password, common_passwords,
 };
-pub use storage::{FileRole, FileStorage, MemoryStorage, Storage, DEFAULT_FILE_NAME};
+#[cfg(any(test, feature = "test-util"))]
+pub use storage::MemoryStorage;
+pub use storage::{DEFAULT_FILE_NAME, FileRole, FileStorage, Storage};
 
-use crate::activation::{Activated, OnExisting};
+use crate::activation::Activated;
 use crate::card::{Card, CardError, CardId};
 use crate::clock::Clock;
 use crate::kdf::KdfParams;
 use crate::pin::PinCode;
-use contents::{check_auto_lock, Contents};
-use crypto::{random_array, MasterKey};
+use contents::{Contents, check_auto_lock};
+use crypto::{MasterKey, random_array};
 use format::{Checks, Header, PasswordSlot, PlatformSlot, VaultFile};
 use lockout::LockoutState;
 
@@ -825,7 +828,7 @@ impl Vault {
     }
 
     /// Adds a card (activated, imported from an `otpauth://` URI, or made by
-    /// hand) at the end. As [`crate::activation::add_card`]: a card with the
+    /// hand) at the end. As [`Card::is_same_card`] defines it: a card with the
     /// same BIN and last four digits is refused or replaced in place (keeping
     /// its label and position); so is a card with the same id.
     ///
@@ -916,7 +919,8 @@ impl Vault {
     /// # Errors
     /// [`VaultError::Locked`] (also once the idle time has passed).
     pub fn pins(&mut self) -> Result<Vec<CardPins>, VaultError> {
-        let clock = Arc::clone(&self.clock);
+        // One clock reading for every card: a screen shows them at one instant.
+        let now = self.now();
         let session = self.session()?;
         Ok(session
             .contents
@@ -925,7 +929,7 @@ impl Vault {
             .iter()
             .map(|card| CardPins {
                 id: card.id(),
-                pins: card.pins(&*clock),
+                pins: card.pins_at_millis(now),
             })
             .collect())
     }
@@ -990,11 +994,7 @@ impl Vault {
         self.update(|c| {
             let mut summary = ImportSummary::default();
             for card in cards.as_slice() {
-                let present = c.cards.as_slice().iter().any(|e| {
-                    e.id() == card.id()
-                        || (card.card_ref().is_some() && e.card_ref() == card.card_ref())
-                });
-                match (present, on_existing) {
+                match (c.cards.holds(card), on_existing) {
                     (true, OnExisting::Refuse) => summary.skipped.push(card.id()),
                     (true, OnExisting::Replace) => {
                         summary

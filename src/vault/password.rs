@@ -19,7 +19,6 @@ const COMMON: &str = include_str!("common-passwords.txt");
 
 /// Why a new password was refused. Never contains the password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum PasswordError {
     /// Fewer than [`MIN_PASSWORD_CHARS`] characters.
     #[error("the password must have at least {min} characters")]

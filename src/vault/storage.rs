@@ -24,15 +24,18 @@
 //! missing and opening the vault restores the previous generation; after them the new
 //! file, already verified, is in place.
 
+#[cfg(any(test, feature = "test-util"))]
 use core::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+#[cfg(any(test, feature = "test-util"))]
+use std::sync::{Mutex, PoisonError};
 
+use super::VaultError;
 use super::error::StorageOp;
 use super::format::{self, Checks, MAX_FILE_LEN, VAULT_ID_LEN};
-use super::VaultError;
 
 /// The default name of the vault file.
 pub const DEFAULT_FILE_NAME: &str = "vault.bin";
@@ -218,10 +221,12 @@ impl Storage for FileStorage {
 /// A vault kept in memory: for tests, benchmarks and previews. Nothing is
 /// durable; `sync` and `sync_dir` do nothing.
 #[derive(Default)]
+#[cfg(any(test, feature = "test-util"))]
 pub struct MemoryStorage {
     files: Mutex<[Option<Vec<u8>>; 3]>,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl MemoryStorage {
     /// An empty storage.
     pub fn new() -> Self {
@@ -255,6 +260,7 @@ impl MemoryStorage {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl fmt::Debug for MemoryStorage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sizes = self.with(|files| files.clone().map(|file| file.map(|b| b.len())));
@@ -264,6 +270,7 @@ impl fmt::Debug for MemoryStorage {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Storage for MemoryStorage {
     fn read(&self, file: FileRole) -> io::Result<Option<Vec<u8>>> {
         Ok(self.get(file))

@@ -26,7 +26,7 @@ pub(crate) fn fixture_platform_key() -> PlatformKey {
 }
 
 pub(crate) fn fixture_cards() -> CardList {
-    let mut bank = Card::restore_bank_card(
+    let mut bank = Card::bank_card(
         CardId::from_bytes(seq(0x00).map(|b: u8| b.wrapping_mul(0x11))),
         "کارت حقوق",
         CardRef {
@@ -40,7 +40,7 @@ pub(crate) fn fixture_cards() -> CardList {
     .unwrap();
     bank.set_time_offset(-30).unwrap();
     bank.set_amount_ceiling(Some(50_000_000));
-    let totp = Card::restore_token(
+    let totp = Card::token(
         CardId::from_bytes(core::array::from_fn(|i| 15 - i as u8)),
         "Example (alice@example.com)",
         OtpToken {
@@ -53,7 +53,7 @@ pub(crate) fn fixture_cards() -> CardList {
         },
     )
     .unwrap();
-    let mut hotp = Card::restore_token(
+    let mut hotp = Card::token(
         CardId::from_bytes(core::array::from_fn(|i| {
             0xff - (i as u8).wrapping_mul(0x11)
         })),
@@ -256,5 +256,5 @@ fn every_supported_version_has_a_loader_and_others_are_refused() {
         format::decode_contents(2, &f.plaintext).unwrap_err(),
         VaultError::UnsupportedVersion { version: 2 }
     );
-    assert_eq!(file.version, VERSION_1);
+    assert_eq!(file.version, VAULT_VERSION_1);
 }

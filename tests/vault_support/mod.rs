@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex};
 
+use dynpin::activation::ActivationCode;
+use dynpin::activation::payload::{self, Header, PAYLOAD_VERSION_1, Secrets};
 use dynpin::card::{Card, CardId, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
 use dynpin::clock::ManualClock;
 use dynpin::kdf::KdfParams;
@@ -13,11 +15,11 @@ use dynpin::otp::Algorithm;
 use dynpin::secret::SecretBytes;
 use dynpin::vault::{FileRole, LockoutPolicy, PlatformKey, Storage, Vault, VaultOptions};
 
-pub const PASSWORD: &str = "correct horse 1403";
-pub const T0: i64 = 1_800_000_000;
+pub(crate) const PASSWORD: &str = "correct horse 1403";
+pub(crate) const T0: i64 = 1_800_000_000;
 
 /// Options that keep tests fast: the KDF at its accepted minimum.
-pub fn fast_options() -> VaultOptions {
+pub(crate) fn fast_options() -> VaultOptions {
     VaultOptions {
         kdf: KdfParams::MINIMUM,
         lockout: LockoutPolicy::default(),
@@ -25,17 +27,18 @@ pub fn fast_options() -> VaultOptions {
     }
 }
 
-pub fn clock() -> Arc<ManualClock> {
+pub(crate) fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::from_unix_seconds(T0))
 }
 
-pub fn platform_key() -> PlatformKey {
+pub(crate) fn platform_key() -> PlatformKey {
     PlatformKey::from_bytes(&[0x42; 32]).unwrap()
 }
 
 /// A bank card with BIN 610433 (Mellat) and last four `n`.
-pub fn bank_card(n: u16, seed_byte: u8) -> Card {
+pub(crate) fn bank_card(n: u16, seed_byte: u8) -> Card {
     Card::bank_card(
+        CardId::random().unwrap(),
         &format!("Card {n}"),
         CardRef {
             bin: 610_433,
@@ -48,8 +51,9 @@ pub fn bank_card(n: u16, seed_byte: u8) -> Card {
     .unwrap()
 }
 
-pub fn totp_card(label: &str, secret: &[u8]) -> Card {
+pub(crate) fn totp_card(label: &str, secret: &[u8]) -> Card {
     Card::token(
+        CardId::random().unwrap(),
         label,
         OtpToken {
             secret: SecretBytes::from_slice(secret),
@@ -63,8 +67,9 @@ pub fn totp_card(label: &str, secret: &[u8]) -> Card {
     .unwrap()
 }
 
-pub fn hotp_card(label: &str, counter: u64) -> Card {
+pub(crate) fn hotp_card(label: &str, counter: u64) -> Card {
     Card::token(
+        CardId::random().unwrap(),
         label,
         OtpToken {
             secret: SecretBytes::from_slice(b"12345678901234567890"),
@@ -79,7 +84,7 @@ pub fn hotp_card(label: &str, counter: u64) -> Card {
 }
 
 /// One card as stored: id, label, secret, time offset, ceiling, exportable, token.
-pub type CardState = (
+pub(crate) type CardState = (
     CardId,
     String,
     Vec<u8>,
@@ -91,12 +96,12 @@ pub type CardState = (
 
 /// Everything observable about a vault's contents, to compare states.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Snapshot {
-    pub auto_lock: u32,
-    pub cards: Vec<CardState>,
+pub(crate) struct Snapshot {
+    pub(crate) auto_lock: u32,
+    pub(crate) cards: Vec<CardState>,
 }
 
-pub fn snapshot(vault: &mut Vault) -> Snapshot {
+pub(crate) fn snapshot(vault: &mut Vault) -> Snapshot {
     let auto_lock = vault.auto_lock_seconds().unwrap();
     let cards = vault
         .cards()
@@ -121,7 +126,7 @@ pub fn snapshot(vault: &mut Vault) -> Snapshot {
 
 /// What goes wrong, and at which storage call (counting every call from 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// The process dies before this call takes effect (a write leaves half
     /// its bytes); every later call fails.
     Crash,
@@ -181,20 +186,20 @@ fn role(key: u8) -> FileRole {
 /// A simulated directory on a disk with a page cache: unsynced data and
 /// unsynced directory changes may be lost in a crash.
 #[derive(Debug, Default)]
-pub struct SimDisk {
+pub(crate) struct SimDisk {
     disk: Mutex<Disk>,
 }
 
 /// The files left after a crash: role → bytes.
-pub type Image = BTreeMap<u8, Vec<u8>>;
+pub(crate) type Image = BTreeMap<u8, Vec<u8>>;
 
 impl SimDisk {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// A disk holding `image`, all durable.
-    pub fn from_image(image: &Image) -> Self {
+    pub(crate) fn from_image(image: &Image) -> Self {
         let disk = SimDisk::new();
         {
             let mut d = disk.disk.lock().unwrap();
@@ -212,31 +217,31 @@ impl SimDisk {
     }
 
     /// Storage calls made so far.
-    pub fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         self.disk.lock().unwrap().calls
     }
 
     /// Injects `fault` at call number `at` (as counted by [`SimDisk::calls`]).
-    pub fn inject(&self, at: usize, fault: Fault) {
+    pub(crate) fn inject(&self, at: usize, fault: Fault) {
         self.disk.lock().unwrap().fault = Some((at, fault));
     }
 
-    pub fn clear_fault(&self) {
+    pub(crate) fn clear_fault(&self) {
         let mut d = self.disk.lock().unwrap();
         d.fault = None;
         d.crashed = false;
     }
 
-    pub fn crashed(&self) -> bool {
+    pub(crate) fn crashed(&self) -> bool {
         self.disk.lock().unwrap().crashed
     }
 
-    pub fn log(&self) -> Vec<String> {
+    pub(crate) fn log(&self) -> Vec<String> {
         self.disk.lock().unwrap().log.clone()
     }
 
     /// The files as the process sees them now (no crash).
-    pub fn live_image(&self) -> Image {
+    pub(crate) fn live_image(&self) -> Image {
         let d = self.disk.lock().unwrap();
         d.dir
             .iter()
@@ -247,7 +252,7 @@ impl SimDisk {
     /// Every state the disk may be in after a power loss now: each prefix of
     /// the unsynced directory changes, and for files written since their last
     /// fsync, their old (or no) data, half the new data, or all of it.
-    pub fn crash_images(&self) -> Vec<Image> {
+    pub(crate) fn crash_images(&self) -> Vec<Image> {
         let d = self.disk.lock().unwrap();
         let mut images = Vec::new();
         for keep in 0..=d.pending.len() {
@@ -412,10 +417,72 @@ impl Storage for SimDisk {
 }
 
 /// Roles present in an image, for messages.
-pub fn describe(image: &Image) -> String {
+pub(crate) fn describe(image: &Image) -> String {
     image
         .iter()
         .map(|(&k, b)| format!("{:?}={}B", role(k), b.len()))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// An activation payload sealed the way an issuer seals one (through the
+/// core's public `payload::seal`), with what the bank keeps of it.
+pub(crate) struct Sealed {
+    pub(crate) payload: String,
+    pub(crate) code: ActivationCode,
+    pub(crate) seed: SecretBytes,
+    pub(crate) card_ref: CardRef,
+}
+
+impl Sealed {
+    /// A payload for `card_ref`, issued at `now` (Unix seconds), valid an
+    /// hour, both PINs, Argon2id at its minimum.
+    pub(crate) fn new(card_ref: CardRef, now: u64) -> Self {
+        let header = Header {
+            version: PAYLOAD_VERSION_1,
+            exportable: false,
+            card_ref,
+            issued_at: now,
+            valid_for: 3600,
+            activation_id: *SecretBytes::random(8)
+                .unwrap()
+                .expose()
+                .first_chunk()
+                .unwrap(),
+            kdf: KdfParams::MINIMUM,
+            salt: *SecretBytes::random(16)
+                .unwrap()
+                .expose()
+                .first_chunk()
+                .unwrap(),
+            label: None,
+        };
+        let seed = SecretBytes::random(20).unwrap();
+        let secrets = Secrets {
+            first: Some(PinPolicy::first_pin()),
+            second: Some(PinPolicy::second_pin()),
+            seed: seed.clone(),
+        };
+        let code = ActivationCode::generate(16).unwrap();
+        let payload = payload::seal(&header, &secrets, code.digits()).unwrap();
+        Self {
+            payload,
+            code,
+            seed,
+            card_ref,
+        }
+    }
+
+    /// The bank's copy of the card: the same PINs as the phone's.
+    pub(crate) fn bank_copy(&self) -> Card {
+        Card::bank_card(
+            CardId::random().unwrap(),
+            "bank copy",
+            self.card_ref,
+            self.seed.clone(),
+            Some(PinPolicy::first_pin()),
+            Some(PinPolicy::second_pin()),
+        )
+        .unwrap()
+    }
 }

@@ -21,12 +21,12 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::amount;
-use crate::card::{Card, CardError, CardId};
-use crate::clock::Clock;
-use crate::otp::{self, OtpCode, OtpError};
-use crate::pin::PinKind;
-use crate::text::{self, InputError};
+use dynpin::card::amount;
+use dynpin::card::{Card, CardError, CardId};
+use dynpin::clock::Clock;
+use dynpin::otp::{self, OtpCode, OtpError};
+use dynpin::pin::PinKind;
+use dynpin::text::{self, InputError};
 
 /// The most steps a window may reach either way.
 pub const MAX_WINDOW_STEPS: u8 = 2;
@@ -236,14 +236,15 @@ pub struct Accepted {
 /// Verifies first, second and amount-bound PINs of registered cards.
 ///
 /// ```
-/// use dynpin::card::{Card, CardRef, LastFour, PinPolicy};
+/// use dynpin::card::{Card, CardId, CardRef, LastFour, PinPolicy};
 /// use dynpin::clock::FixedClock;
-/// use dynpin::issuer::verifier::{Verifier, VerifyError};
 /// use dynpin::pin::PinKind;
 /// use dynpin::secret::SecretBytes;
+/// use dynpin_bank::verifier::{Verifier, VerifyError};
 ///
-/// let card = Card::bank_card("c", CardRef { bin: 610_433, last_four: LastFour::parse("1234")? },
-///     SecretBytes::from(vec![9; 20]), None, Some(PinPolicy::second_pin()))?;
+/// let card_ref = CardRef { bin: 610_433, last_four: LastFour::parse("1234")? };
+/// let seed = SecretBytes::from(vec![9; 20]);
+/// let card = Card::bank_card(CardId::random()?, "c", card_ref, seed, None, Some(PinPolicy::second_pin()))?;
 /// let clock = FixedClock::from_unix_seconds(1_800_000_000);
 /// let typed = card.pin(PinKind::Second, &clock)?.digits();
 ///
@@ -389,7 +390,7 @@ impl<S: VerifierStore> Verifier<S> {
             8,
             now / amount::TIME_STEP,
             |step| {
-                use crate::otp::ocra::OcraInput;
+                use dynpin::otp::ocra::OcraInput;
                 ocra.compute(&OcraInput {
                     challenge: &challenge,
                     time_counter: Some(step),

@@ -1,44 +1,13 @@
-//! The bank and phone example programs, run as processes the way a person
+//! The `bank` and `phone` programs, run as processes the way a person
 //! would use them: they share nothing but the QR code image and the codes
 //! typed from one to the other.
-#![cfg(feature = "issuer")]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 const PASSWORD: &str = "گل‌سرخ ۱۴۰۳ vault";
 const PHONE_NUMBER: &str = "09121234567";
-
-/// Builds both examples once and returns the directory holding them.
-fn examples_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        // This test binary is `<target>/<profile>/deps/examples-…`; the
-        // examples are built into `<target>/<profile>/examples`.
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-        let mut build = Command::new(env!("CARGO"));
-        build.current_dir(env!("CARGO_MANIFEST_DIR")).args([
-            "build",
-            "--quiet",
-            "--example",
-            "bank",
-            "--example",
-            "phone",
-        ]);
-        if let Some(target) = profile_dir.parent() {
-            build.arg("--target-dir").arg(target);
-        }
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo runs");
-        assert!(status.success(), "building the examples failed");
-        profile_dir.join("examples")
-    })
-}
 
 /// A scratch directory, removed when the test ends.
 struct Scratch(PathBuf);
@@ -68,9 +37,17 @@ impl Drop for Scratch {
     }
 }
 
-/// A command for one example, with a clean environment for its state.
+/// The program `name`, as cargo built it for this test.
+fn program_path(name: &str) -> &'static str {
+    match name {
+        "bank" => env!("CARGO_BIN_EXE_bank"),
+        _ => env!("CARGO_BIN_EXE_phone"),
+    }
+}
+
+/// A command for one program, with a clean environment for its state.
 fn example(name: &str, scratch: &Scratch) -> Command {
-    let mut command = Command::new(examples_dir().join(name));
+    let mut command = Command::new(program_path(name));
     command
         .env("XDG_DATA_HOME", scratch.path("xdg"))
         .env("HOME", scratch.path("home"))
@@ -389,10 +366,11 @@ fn bank_and_phone_complete_the_loop() {
         "Dynamic PIN: ",
         wrong,
     );
-    assert!(sms
-        .expect(1, "wrong SMS code")
-        .stdout
-        .contains("rejected: wrong"));
+    assert!(
+        sms.expect(1, "wrong SMS code")
+            .stdout
+            .contains("rejected: wrong")
+    );
 
     // A Mellat-style SMS with the last four digits in Persian.
     let reply = bank(&scratch, &["sms-in", "+98 912 123 4567", "۶۷۸۰"]).expect(0, "sms-in");
@@ -518,10 +496,12 @@ fn bad_input_prints_usage_and_exits_2() {
     )
     .expect(0, "issue into the default directory");
     assert!(run.stdout.contains("payload: DPIN:"));
-    assert!(scratch
-        .path("xdg")
-        .join("dynpin")
-        .join("bank")
-        .join("cards.tsv")
-        .exists());
+    assert!(
+        scratch
+            .path("xdg")
+            .join("dynpin")
+            .join("bank")
+            .join("cards.tsv")
+            .exists()
+    );
 }

@@ -1,28 +1,40 @@
 //! The one error type apps see: `DynpinException` in Kotlin, `DynpinError` in Swift.
+//!
+//! The core's errors are mapped here and nowhere else, each by one `match`
+//! without a catch-all arm: a variant added to the core does not compile
+//! until it is mapped on purpose.
 
-use crate::activation::ActivationError;
-use crate::card::CardError;
-use crate::import::ImportError;
-use crate::kdf::KdfError;
-use crate::otp::OtpError;
-use crate::text::InputError;
-use crate::vault::VaultError;
+use dynpin::activation::ActivationError;
+use dynpin::card::amount::MAX_PAYEE_BYTES;
+use dynpin::card::{CardError, MAX_LABEL_CHARS};
+use dynpin::import::ImportError;
+use dynpin::kdf::KdfError;
+use dynpin::otp::OtpError;
+use dynpin::text::InputError;
+use dynpin::vault::{PLATFORM_KEY_LEN, PasswordError, VaultError};
 
 /// Everything that can go wrong, with what the UI needs to react. Variants
 /// and their fields are stable; new ones may be added. `reason` fields are
 /// for logs and developers, in English, and never contain secrets.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
-#[non_exhaustive]
 pub enum DynpinError {
-    /// Something the user typed is not acceptable (a code, a label, a payee, a card number).
+    /// Something the user typed or the app passed is not acceptable (a code,
+    /// a label, a payee, a card number, a setting).
     #[error("invalid input: {reason}")]
     InvalidInput {
-        /// What is wrong.
+        /// What is wrong, for the UI to act on.
+        problem: InputProblem,
+        /// The limit that was not met, where there is one: the digits
+        /// expected, the most characters or digits accepted.
+        limit: Option<u32>,
+        /// What is wrong, in English, for logs and developers.
         reason: String,
     },
     /// The scanned or pasted text is not a valid activation payload (or was mistyped).
     #[error("invalid activation payload: {reason}")]
     InvalidPayload {
+        /// Mistyped or cut short (a checksum mismatch), or not a payload at all.
+        mistyped: bool,
         /// What is wrong.
         reason: String,
     },
@@ -56,7 +68,9 @@ pub enum DynpinError {
     /// The payload or vault asks for a key derivation weaker or costlier than accepted.
     #[error("key-derivation parameters rejected: {reason}")]
     KdfParametersRejected {
-        /// Too weak or too costly.
+        /// Too weak to be trusted, or too costly for this device.
+        too_costly: bool,
+        /// What is wrong.
         reason: String,
     },
     /// The card is already in the app; activate again with `replace_existing = true` to replace it.
@@ -118,7 +132,11 @@ pub enum DynpinError {
     /// The new password is too short, too common or otherwise refused.
     #[error("password refused: {reason}")]
     WeakPassword {
-        /// Why.
+        /// Why, for the UI to explain.
+        problem: PasswordProblem,
+        /// The length limit not met (characters for `TooShort`, bytes for `TooLong`).
+        limit: Option<u32>,
+        /// Why, in English.
         reason: String,
     },
     /// The vault is locked (or auto-locked after idle time): unlock it first.
@@ -138,6 +156,27 @@ pub enum DynpinError {
     AmountAboveCeiling {
         /// The ceiling in rials.
         ceiling: u64,
+    },
+    /// The vault already holds the most cards it accepts.
+    #[error("the vault cannot hold more than {max} cards")]
+    TooManyCards {
+        /// The limit.
+        max: u32,
+    },
+    /// A card field is too long to be stored (e.g. an imported token's issuer).
+    #[error("the card cannot be stored: its {field} is too long")]
+    CardNotStorable {
+        /// The field: `label`, `issuer`, `account`, `secret`.
+        field: String,
+    },
+    /// A new card order did not list every card exactly once.
+    #[error("a new order must list every card exactly once")]
+    InvalidOrder,
+    /// A vault setting is out of range (auto-lock time, attempt limit).
+    #[error("invalid setting: {setting}")]
+    InvalidSetting {
+        /// Which setting.
+        setting: String,
     },
     /// The backup file is not a dynpin backup, is damaged, or its password is wrong.
     #[error("the backup cannot be read: {reason}")]
@@ -159,15 +198,85 @@ pub enum DynpinError {
     },
 }
 
-fn invalid(e: impl std::fmt::Display) -> DynpinError {
+/// What is wrong with an input, for [`DynpinError::InvalidInput`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum InputProblem {
+    /// Nothing but spaces and dashes was entered.
+    Empty,
+    /// A character that is not a digit (ASCII, Persian or Arabic-Indic).
+    NotADigit,
+    /// Not the number of digits required (`limit`: the digits expected).
+    WrongLength,
+    /// Too many digits (`limit`: the most accepted).
+    TooLong,
+    /// A number larger than any accepted value.
+    TooLarge,
+    /// A card number without 16 digits.
+    CardNumberLength,
+    /// A card number whose check digit is wrong: a typing mistake.
+    CardNumberChecksum,
+    /// A label that is empty, too long (`limit`: characters) or holds control characters.
+    InvalidLabel,
+    /// A payee that is empty, too long (`limit`: bytes) or holds control characters.
+    InvalidPayee,
+    /// A time correction beyond one year either way.
+    TimeOffsetOutOfRange,
+    /// A platform key that is not 32 bytes (`limit`: 32).
+    InvalidPlatformKey,
+    /// A counter operation on a card that is not a counter-based token.
+    NotCounterBased,
+    /// An amount-bound code asked of a card that is not a bank card.
+    NotABankCard,
+    /// Token or PIN parameters the engine refuses (digits, period, empty
+    /// secret, a seed under 160 bits, no PIN slot).
+    InvalidParameters,
+    /// A time or counter outside the representable range.
+    OutOfRange,
+}
+
+/// Why a new password was refused, for [`DynpinError::WeakPassword`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PasswordProblem {
+    /// Fewer characters than the minimum (`limit`).
+    TooShort,
+    /// More bytes than the maximum (`limit`).
+    TooLong,
+    /// A line break, tab or other control character.
+    ControlCharacter,
+    /// One of the most common PINs or passwords, or a trivial pattern.
+    TooCommon,
+}
+
+fn limit(n: usize) -> Option<u32> {
+    Some(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+fn invalid(problem: InputProblem, limit: Option<u32>, e: &impl std::fmt::Display) -> DynpinError {
     DynpinError::InvalidInput {
+        problem,
+        limit,
+        reason: e.to_string(),
+    }
+}
+
+fn internal(e: &impl std::fmt::Display) -> DynpinError {
+    DynpinError::Internal {
         reason: e.to_string(),
     }
 }
 
 impl From<InputError> for DynpinError {
     fn from(e: InputError) -> Self {
-        invalid(e)
+        let (problem, max) = match e {
+            InputError::Empty => (InputProblem::Empty, None),
+            InputError::NotADigit { .. } => (InputProblem::NotADigit, None),
+            InputError::WrongLength { expected, .. } => {
+                (InputProblem::WrongLength, limit(expected))
+            }
+            InputError::TooLong { max } => (InputProblem::TooLong, limit(max)),
+            InputError::Overflow => (InputProblem::TooLarge, None),
+        };
+        invalid(problem, max, &e)
     }
 }
 
@@ -179,14 +288,39 @@ impl From<OtpError> for DynpinError {
             } => DynpinError::ClockBeforeEpoch {
                 seconds_before_epoch,
             },
-            other => invalid(other),
+            OtpError::DigitsOutOfRange { .. }
+            | OtpError::PeriodOutOfRange { .. }
+            | OtpError::EmptySecret => invalid(InputProblem::InvalidParameters, None, &e),
+            OtpError::TimeBeforeT0 | OtpError::Overflow => {
+                invalid(InputProblem::OutOfRange, None, &e)
+            }
         }
     }
 }
 
 impl From<KdfError> for DynpinError {
     fn from(e: KdfError) -> Self {
-        DynpinError::KdfParametersRejected {
+        match e {
+            KdfError::TooWeak | KdfError::TooCostly => DynpinError::KdfParametersRejected {
+                too_costly: e == KdfError::TooCostly,
+                reason: e.to_string(),
+            },
+            KdfError::Failed => internal(&e),
+        }
+    }
+}
+
+impl From<PasswordError> for DynpinError {
+    fn from(e: PasswordError) -> Self {
+        let (problem, max) = match e {
+            PasswordError::TooShort { min } => (PasswordProblem::TooShort, limit(min)),
+            PasswordError::TooLong { max } => (PasswordProblem::TooLong, limit(max)),
+            PasswordError::ControlCharacter => (PasswordProblem::ControlCharacter, None),
+            PasswordError::TooCommon => (PasswordProblem::TooCommon, None),
+        };
+        DynpinError::WeakPassword {
+            problem,
+            limit: max,
             reason: e.to_string(),
         }
     }
@@ -201,12 +335,23 @@ impl From<CardError> for DynpinError {
             CardError::AmountAboveCeiling { ceiling } => {
                 DynpinError::AmountAboveCeiling { ceiling }
             }
-            other @ (CardError::Randomness(_) | CardError::KeyDerivation) => {
-                DynpinError::Internal {
-                    reason: other.to_string(),
-                }
+            CardError::KeyDerivation => internal(&e),
+            CardError::CardNumberLength => invalid(InputProblem::CardNumberLength, limit(16), &e),
+            CardError::CardNumberChecksum => invalid(InputProblem::CardNumberChecksum, None, &e),
+            CardError::InvalidLabel => {
+                invalid(InputProblem::InvalidLabel, limit(MAX_LABEL_CHARS), &e)
             }
-            other => invalid(other),
+            CardError::InvalidPayee => {
+                invalid(InputProblem::InvalidPayee, limit(MAX_PAYEE_BYTES), &e)
+            }
+            CardError::TimeOffsetOutOfRange => {
+                invalid(InputProblem::TimeOffsetOutOfRange, None, &e)
+            }
+            CardError::NotCounterBased => invalid(InputProblem::NotCounterBased, None, &e),
+            CardError::NotABankCard => invalid(InputProblem::NotABankCard, None, &e),
+            CardError::SeedTooShort | CardError::NoPinSlots => {
+                invalid(InputProblem::InvalidParameters, None, &e)
+            }
         }
     }
 }
@@ -216,6 +361,7 @@ impl From<ActivationError> for DynpinError {
         match e {
             ActivationError::Malformed(_) | ActivationError::BadChecksum => {
                 DynpinError::InvalidPayload {
+                    mistyped: e == ActivationError::BadChecksum,
                     reason: e.to_string(),
                 }
             }
@@ -232,13 +378,12 @@ impl From<ActivationError> for DynpinError {
             ActivationError::InvalidActivationCode(e) => e.into(),
             ActivationError::KdfTooWeak | ActivationError::KdfTooCostly => {
                 DynpinError::KdfParametersRejected {
+                    too_costly: e == ActivationError::KdfTooCostly,
                     reason: e.to_string(),
                 }
             }
-            ActivationError::CardAlreadyPresent { existing } => DynpinError::CardAlreadyPresent {
-                card_id: existing.to_string(),
-            },
             ActivationError::Card(e) => e.into(),
+            ActivationError::Randomness(_) => internal(&e),
         }
     }
 }
@@ -248,8 +393,40 @@ impl From<ImportError> for DynpinError {
         match e {
             ImportError::NotExportable => DynpinError::NotExportable,
             ImportError::Card(e) => e.into(),
-            other => DynpinError::InvalidToken {
-                reason: other.to_string(),
+            ImportError::Randomness(_) => internal(&e),
+            ImportError::TooLong { .. }
+            | ImportError::NotOtpauth
+            | ImportError::UnsupportedType
+            | ImportError::MalformedUri
+            | ImportError::InvalidPercentEncoding { .. }
+            | ImportError::InvalidUtf8 { .. }
+            | ImportError::ControlCharacter { .. }
+            | ImportError::EmptyAccount
+            | ImportError::EmptyIssuer
+            | ImportError::InvalidLabel
+            | ImportError::IssuerMismatch
+            | ImportError::MissingSecret
+            | ImportError::EmptySecret
+            | ImportError::InvalidSecret
+            | ImportError::SecretTooShort { .. }
+            | ImportError::UnknownAlgorithm
+            | ImportError::UnsupportedAlgorithm { .. }
+            | ImportError::InvalidNumber { .. }
+            | ImportError::DigitsOutOfRange { .. }
+            | ImportError::PeriodOutOfRange { .. }
+            | ImportError::MissingCounter
+            | ImportError::CounterOutOfRange
+            | ImportError::CounterNotAllowed
+            | ImportError::DuplicateParameter { .. }
+            | ImportError::NotMigration
+            | ImportError::MissingData
+            | ImportError::InvalidBase64
+            | ImportError::InvalidPayload
+            | ImportError::NoEntries
+            | ImportError::TooManyEntries { .. }
+            | ImportError::Entry { .. }
+            | ImportError::Slot { .. } => DynpinError::InvalidToken {
+                reason: e.to_string(),
             },
         }
     }
@@ -286,19 +463,31 @@ impl From<VaultError> for DynpinError {
             VaultError::LockedForGood => DynpinError::LockedForGood,
             VaultError::PlatformKeyInvalidated => DynpinError::PlatformKeyInvalidated,
             VaultError::NoPlatformKey => DynpinError::NoPlatformKey,
-            VaultError::InvalidPlatformKey => invalid(e),
+            VaultError::InvalidPlatformKey => invalid(
+                InputProblem::InvalidPlatformKey,
+                limit(PLATFORM_KEY_LEN),
+                &e,
+            ),
             VaultError::Locked => DynpinError::VaultLocked,
-            VaultError::Password(p) => DynpinError::WeakPassword {
-                reason: p.to_string(),
-            },
+            VaultError::Password(p) => p.into(),
             VaultError::Kdf(k) => k.into(),
+            VaultError::InvalidSetting(setting) => DynpinError::InvalidSetting {
+                setting: setting.to_owned(),
+            },
             VaultError::NoSuchCard(id) => DynpinError::UnknownCard {
                 card_id: id.to_string(),
             },
             VaultError::CardAlreadyPresent { existing } => DynpinError::CardAlreadyPresent {
                 card_id: existing.to_string(),
             },
+            VaultError::TooManyCards { max } => DynpinError::TooManyCards {
+                max: u32::try_from(max).unwrap_or(u32::MAX),
+            },
+            VaultError::Unstorable(field) => DynpinError::CardNotStorable {
+                field: field.to_owned(),
+            },
             VaultError::Card(c) => c.into(),
+            VaultError::InvalidOrder => DynpinError::InvalidOrder,
             VaultError::NothingToExport => DynpinError::NotExportable,
             VaultError::NotABackup
             | VaultError::CorruptBackup(_)
@@ -306,15 +495,12 @@ impl From<VaultError> for DynpinError {
             | VaultError::WrongBackupPassword => DynpinError::InvalidBackup {
                 reason: e.to_string(),
             },
-            VaultError::Randomness(_) => DynpinError::Internal {
-                reason: e.to_string(),
-            },
+            VaultError::Randomness(_) => internal(&e),
             VaultError::Storage { .. } | VaultError::VerifyFailed | VaultError::Conflict => {
                 DynpinError::Storage {
                     reason: e.to_string(),
                 }
             }
-            other => invalid(other),
         }
     }
 }

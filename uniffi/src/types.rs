@@ -1,9 +1,11 @@
 //! The records and enums that cross the FFI: plain data, no behaviour.
 
-use crate::activation::ActivationInfo;
-use crate::card::{Card, TokenMode};
-use crate::pin::{PinCode, PinKind};
-use crate::vault::{ImportSummary, LockoutStatus};
+use dynpin::activation::ActivationInfo;
+use dynpin::card::{Card, TokenMode};
+use dynpin::pin::{PinCode, PinKind};
+use dynpin::vault::{CardPins, ImportSummary, LockoutStatus};
+
+use crate::error::DynpinError;
 
 /// Which PIN of a card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
@@ -140,16 +142,12 @@ impl PinInfo {
     /// With the card id already rendered (a refresh renders it once per card).
     pub(crate) fn with_id(card_id: String, pin: &PinCode) -> Self {
         let validity = pin.validity();
-        let digits = pin.digits();
-        let grouped =
-            crate::text::group_digits(&digits, crate::text::natural_group_size(digits.len()));
-        let persian = crate::text::to_persian_digits(&grouped);
         Self {
             card_id,
             kind: pin.kind().into(),
-            digits,
-            grouped,
-            persian,
+            digits: pin.digits(),
+            grouped: pin.grouped(),
+            persian: pin.persian(),
             counter: pin.counter(),
             valid_from: validity.map(|v| v.start),
             valid_until: validity.map(|v| v.end),
@@ -171,6 +169,27 @@ pub struct CardCodes {
     pub pins: Vec<PinInfo>,
     /// Why this card's PINs could not be computed (e.g. a clock before 1970).
     pub error: Option<String>,
+}
+
+impl From<CardPins> for CardCodes {
+    fn from(card: CardPins) -> Self {
+        let card_id = card.id.to_string();
+        match card.pins {
+            Ok(pins) => Self {
+                pins: pins
+                    .iter()
+                    .map(|pin| PinInfo::with_id(card_id.clone(), pin))
+                    .collect(),
+                card_id,
+                error: None,
+            },
+            Err(e) => Self {
+                card_id,
+                pins: Vec::new(),
+                error: Some(DynpinError::from(e).to_string()),
+            },
+        }
+    }
 }
 
 /// What an activation payload says before the code is typed.
@@ -290,7 +309,7 @@ pub struct BackupImport {
 
 impl From<ImportSummary> for BackupImport {
     fn from(s: ImportSummary) -> Self {
-        let ids = |v: Vec<crate::card::CardId>| v.into_iter().map(|id| id.to_string()).collect();
+        let ids = |v: Vec<dynpin::card::CardId>| v.into_iter().map(|id| id.to_string()).collect();
         Self {
             added: ids(s.added),
             replaced: ids(s.replaced),

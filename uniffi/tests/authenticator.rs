@@ -1,12 +1,10 @@
 //! The mobile API from Rust: the same lifecycle the Kotlin, Swift and Python suites walk,
 //! and the shared fixture those suites use, checked against the documented vectors.
 
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
-use dynpin::mobile::{
-    vault_exists, Authenticator, DynpinError, MobileClock, PinType, VaultSettings,
-};
+use dynpin_ffi::{Authenticator, DynpinError, MobileClock, PinType, VaultSettings, vault_exists};
 
 struct TestClock {
     millis: AtomicI64,
@@ -21,14 +19,14 @@ impl MobileClock for TestClock {
 }
 
 fn fixture() -> serde_like::Fixture {
-    serde_like::parse(include_str!("../bindings/fixtures/vector.json"))
+    serde_like::parse(include_str!("../../bindings/fixtures/vector.json"))
 }
 
 /// A tiny reader for the flat JSON fixture (no serde dependency for one file).
 mod serde_like {
-    pub struct Fixture(pub Vec<(String, String)>);
+    pub(super) struct Fixture(pub(super) Vec<(String, String)>);
     impl Fixture {
-        pub fn get(&self, key: &str) -> String {
+        pub(super) fn get(&self, key: &str) -> String {
             self.0
                 .iter()
                 .find(|(k, _)| k == key)
@@ -36,7 +34,7 @@ mod serde_like {
                 .unwrap_or_else(|| panic!("no {key}"))
         }
     }
-    pub fn parse(text: &str) -> Fixture {
+    pub(super) fn parse(text: &str) -> Fixture {
         let mut out = Vec::new();
         for line in text.lines() {
             let line = line.trim().trim_end_matches(',');
@@ -54,13 +52,13 @@ mod serde_like {
 #[test]
 fn fixture_matches_the_documented_vectors() {
     let fx = fixture();
-    let activation_doc = include_str!("../docs/activation-format.md");
+    let activation_doc = include_str!("../../docs/activation-format.md");
     assert!(activation_doc.contains(&format!("`{}`", fx.get("payload"))));
     assert!(activation_doc.contains(&format!(
         "| confirmation code | `{}` |",
         fx.get("confirmation_code")
     )));
-    let derivation_doc = include_str!("../docs/card-derivation.md");
+    let derivation_doc = include_str!("../../docs/card-derivation.md");
     assert!(derivation_doc.contains(&format!(
         "| first | SHA256 | 4 | 60 | 1800000000 | 30000000 | `{}` |",
         fx.get("first_pin")

@@ -1,4 +1,5 @@
-//! The bank side (feature `issuer`): provisioning cards for activation.
+//! The bank side of dynpin: provisioning cards for activation, QR codes, PIN
+//! verification and Harim-style SMS codes, on the phone core (`dynpin`).
 //!
 //! For each card the issuer draws a master seed and an activation code from the
 //! operating system's CSPRNG, seals the seed into an activation payload, and
@@ -10,7 +11,7 @@
 //! use dynpin::activation::{self, ActivationCode};
 //! use dynpin::card::{CardRef, LastFour};
 //! use dynpin::clock::FixedClock;
-//! use dynpin::issuer::{CardRequest, Issuer};
+//! use dynpin_bank::{CardRequest, Issuer};
 //! use dynpin::kdf::KdfParams;
 //! use dynpin::pin::PinKind;
 //!
@@ -28,17 +29,29 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 pub mod qr;
 pub mod sms;
 pub mod verifier;
 
-use crate::activation::{self, ActivationCode, ActivationError, ActivationId, Header, Secrets};
-use crate::card::{Card, CardError, CardRef, PinPolicy};
-use crate::clock::Clock;
-use crate::kdf::{KdfError, KdfParams};
-use crate::otp;
-use crate::secret::{fill_random, RandomnessUnavailable, SecretBytes};
-use crate::text::InputError;
+use dynpin::activation::payload::{self, Header, Secrets};
+use dynpin::activation::{self, ActivationCode, ActivationError, ActivationId};
+use dynpin::card::{Card, CardError, CardId, CardRef, PinPolicy};
+use dynpin::clock::Clock;
+use dynpin::kdf::{KdfError, KdfParams};
+use dynpin::otp;
+use dynpin::secret::{RandomnessUnavailable, SecretBytes, fill_random};
+use dynpin::text::InputError;
 
 /// How long a payload is accepted by default: 24 hours (as Bank Parsian's codes).
 pub const DEFAULT_VALIDITY_SECONDS: u32 = 24 * 3600;
@@ -103,7 +116,7 @@ impl Issuer {
     /// [`IssuerError::Kdf`] or [`IssuerError::InvalidSetting`].
     pub fn with_kdf(mut self, kdf: KdfParams) -> Result<Self, IssuerError> {
         kdf.check()?;
-        if kdf.memory_kib % 1024 != 0 {
+        if !kdf.memory_kib.is_multiple_of(1024) {
             return Err(IssuerError::InvalidSetting(
                 "KDF memory must be a whole number of MiB",
             ));
@@ -145,7 +158,7 @@ impl Issuer {
     /// # Errors
     /// [`IssuerError::InvalidSetting`] out of that range.
     pub fn with_seed_len(mut self, bytes: usize) -> Result<Self, IssuerError> {
-        if !(crate::card::MIN_MASTER_SEED_LEN..=64).contains(&bytes) {
+        if !(dynpin::card::MIN_MASTER_SEED_LEN..=64).contains(&bytes) {
             return Err(IssuerError::InvalidSetting(
                 "master seeds have 20 to 64 bytes",
             ));
@@ -184,7 +197,7 @@ impl Issuer {
         let mut salt = [0u8; 16];
         fill_random(&mut salt)?;
         let header = Header {
-            version: activation::VERSION_1,
+            version: activation::PAYLOAD_VERSION_1,
             exportable: request.exportable,
             card_ref: request.card_ref,
             issued_at,
@@ -200,7 +213,7 @@ impl Issuer {
             seed: SecretBytes::random(self.seed_len)?,
         };
         let code = ActivationCode::generate(self.code_digits)?;
-        let payload = activation::seal(&header, &secrets, code.digits())?;
+        let payload = payload::seal(&header, &secrets, code.digits())?;
         Ok(ProvisionedCard {
             request: request.clone(),
             activation_id: ActivationId(activation_id),
@@ -287,10 +300,12 @@ impl ProvisionedCard {
     /// The bank's own copy of the card, computing the same PINs as the phone.
     ///
     /// # Errors
-    /// [`CardError`] in theory only: the request was validated when provisioning.
-    pub fn card(&self) -> Result<Card, CardError> {
+    /// [`IssuerError::Randomness`] drawing the card's id, or [`IssuerError::Card`]
+    /// in theory only: the request was validated when provisioning.
+    pub fn card(&self) -> Result<Card, IssuerError> {
         let label = self.request.label.as_deref().unwrap_or("card");
         let mut card = Card::bank_card(
+            CardId::random()?,
             label,
             self.request.card_ref,
             self.master_seed.clone(),

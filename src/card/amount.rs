@@ -15,8 +15,8 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::card::derive::{derive_key, KeyPurpose};
 use crate::card::CardError;
+use crate::card::derive::{KeyPurpose, derive_key};
 use crate::otp::ocra::{Ocra, OcraInput, OcraSuite};
 use crate::otp::{Algorithm, OtpCode};
 use crate::secret::SecretBytes;

@@ -3,20 +3,21 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::clock::{resolve, MobileClock};
+use super::clock::{MobileClock, resolve};
 use super::error::DynpinError;
 use super::types::{
     ActivationDetails, ActivationResult, BackupImport, CardCodes, CardInfo, LockoutInfo, PinInfo,
     PinType, VaultSettings,
 };
-use crate::activation::{self, ActivationCode, OnExisting};
-use crate::card::{Card, CardId};
-use crate::clock::Clock;
-use crate::import;
-use crate::kdf::KdfParams;
-use crate::pin::PinKind;
-use crate::vault::{
-    FileStorage, LockoutPolicy, OnLimit, PlatformKey, Vault, VaultOptions, DEFAULT_FILE_NAME,
+use dynpin::activation::{self, ActivationCode};
+use dynpin::card::{Card, CardId};
+use dynpin::clock::Clock;
+use dynpin::import;
+use dynpin::kdf::KdfParams;
+use dynpin::pin::PinKind;
+use dynpin::vault::OnExisting;
+use dynpin::vault::{
+    DEFAULT_FILE_NAME, FileStorage, LockoutPolicy, OnLimit, PlatformKey, Vault, VaultOptions,
 };
 
 /// The dynamic-PIN authenticator: an encrypted vault of cards in a directory
@@ -257,34 +258,11 @@ impl Authenticator {
 
     /// Every card's PINs now, in one call: what a screen refresh needs.
     pub fn codes(&self) -> Result<Vec<CardCodes>, DynpinError> {
-        let now = self.clock.now_millis();
-        let mut vault = self.lock_vault();
-        Ok(vault
-            .cards()?
-            .iter()
-            .map(|card| {
-                let card_id = card.id().to_string();
-                let computed: Result<Vec<PinInfo>, crate::card::CardError> = card
-                    .pin_kinds()
-                    .into_iter()
-                    .map(|kind| {
-                        card.pin_at_millis(kind, now)
-                            .map(|pin| PinInfo::with_id(card_id.clone(), &pin))
-                    })
-                    .collect();
-                match computed {
-                    Ok(pins) => CardCodes {
-                        card_id,
-                        pins,
-                        error: None,
-                    },
-                    Err(e) => CardCodes {
-                        card_id,
-                        pins: Vec::new(),
-                        error: Some(DynpinError::from(e).to_string()),
-                    },
-                }
-            })
+        Ok(self
+            .lock_vault()
+            .pins()?
+            .into_iter()
+            .map(CardCodes::from)
             .collect())
     }
 

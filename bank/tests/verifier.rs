@@ -1,12 +1,11 @@
 //! The bank's verifier: window, single use under concurrency, throttling, drift, amount-bound codes.
-#![cfg(feature = "issuer")]
 
-use dynpin::card::{Card, CardError, CardRef, LastFour, PinPolicy};
+use dynpin::card::{Card, CardError, CardId, CardRef, LastFour, PinPolicy};
 use dynpin::clock::{Clock, FixedClock, ManualClock};
-use dynpin::issuer::verifier::{Accepted, Verifier, VerifierConfig, VerifierStore, VerifyError};
 use dynpin::otp::Algorithm;
 use dynpin::pin::PinKind;
 use dynpin::secret::SecretBytes;
+use dynpin_bank::verifier::{Accepted, Verifier, VerifierConfig, VerifierStore, VerifyError};
 
 const T: i64 = 1_800_000_000; // a multiple of 60
 
@@ -16,6 +15,7 @@ fn card_with(first: Option<PinPolicy>, second: Option<PinPolicy>) -> Card {
         last_four: LastFour::parse("1234").unwrap(),
     };
     Card::bank_card(
+        CardId::random().unwrap(),
         "c",
         card_ref,
         SecretBytes::from(vec![0x5a; 20]),
@@ -152,9 +152,10 @@ fn a_step_is_accepted_once() {
         Err(VerifyError::Replayed { .. })
     ));
     // The first PIN is a separate sequence.
-    assert!(v
-        .verify(id, PinKind::First, &code(&phone, PinKind::First, T), &now)
-        .is_ok());
+    assert!(
+        v.verify(id, PinKind::First, &code(&phone, PinKind::First, T), &now)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -282,14 +283,15 @@ fn throttling_locks_after_the_limit_and_a_success_resets() {
     );
     // …until the bank resets it.
     v.reset(id);
-    assert!(v
-        .verify(
+    assert!(
+        v.verify(
             id,
             PinKind::Second,
             &code(&phone, PinKind::Second, T + 60),
             &later
         )
-        .is_ok());
+        .is_ok()
+    );
 }
 
 #[test]
@@ -350,9 +352,10 @@ fn amount_bound_codes_verify_only_for_their_transaction() {
         v.verify_amount_bound(id, &pin, 1_500_000_000, "6037991234567894", &clock),
         Err(VerifyError::Rejected { .. })
     ));
-    assert!(v
-        .verify_amount_bound(id, &pin, 1_500_000_000, "۶۰۳۷ ۹۹۱۲ ۳۴۵۶ ۷۸۹۳", &clock)
-        .is_ok());
+    assert!(
+        v.verify_amount_bound(id, &pin, 1_500_000_000, "۶۰۳۷ ۹۹۱۲ ۳۴۵۶ ۷۸۹۳", &clock)
+            .is_ok()
+    );
     assert!(matches!(
         v.verify_amount_bound(id, &pin, 1_500_000_000, "6037991234567893", &clock),
         Err(VerifyError::Replayed { .. })

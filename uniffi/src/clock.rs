@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::clock::Clock;
+use dynpin::clock::Clock;
 
 /// A clock the app may implement: milliseconds since 1970-01-01T00:00:00Z,
 /// as Android's `System.currentTimeMillis()` or iOS's
@@ -27,6 +27,6 @@ impl Clock for ForeignClock {
 pub(crate) fn resolve(clock: Option<Arc<dyn MobileClock>>) -> Arc<dyn Clock> {
     match clock {
         Some(foreign) => Arc::new(ForeignClock(foreign)),
-        None => Arc::new(crate::clock::SystemClock),
+        None => Arc::new(dynpin::clock::SystemClock),
     }
 }

@@ -1,10 +1,9 @@
 //! Harim-style SMS codes and the Mellat-style "last four digits" service, on injected clocks.
-#![cfg(feature = "issuer")]
 
 use dynpin::card::{CardId, LastFour};
 use dynpin::clock::{FixedClock, ManualClock};
-use dynpin::issuer::sms::{SmsConfig, SmsError, SmsService, Transaction};
 use dynpin::text::group_thousands;
+use dynpin_bank::sms::{SmsConfig, SmsError, SmsService, Transaction};
 
 const T: i64 = 1_800_000_000;
 
@@ -225,9 +224,11 @@ fn mellat_style_last_four_digits_requests() {
             .take(7)
             .collect();
         assert_eq!(code.len(), 7);
-        assert!(reply
-            .text_fa
-            .contains(&dynpin::text::to_persian_digits(&code)));
+        assert!(
+            reply
+                .text_fa
+                .contains(&dynpin::text::to_persian_digits(&code))
+        );
         sms.verify_card_code(card(1), &code, &clock).unwrap();
     }
     let limited = sms.answer_sms("09120001111", "4321", &clock);

@@ -1,14 +1,16 @@
 //! Activation end to end through the public API: the bank provisions, the phone activates.
-#![cfg(feature = "issuer")]
 
-use dynpin::activation::{self, ActivationCode, ActivationError, OnExisting};
+use std::sync::Arc;
+
+use dynpin::activation::{self, ActivationCode, ActivationError};
 use dynpin::card::{Bank, CardNumber, CardRef, LastFour, PinPolicy};
 use dynpin::clock::{Clock, FixedClock};
-use dynpin::issuer::{qr, CardRequest, Issuer, IssuerError, ProvisionedCard};
 use dynpin::kdf::KdfParams;
 use dynpin::otp::Algorithm;
 use dynpin::pin::PinKind;
 use dynpin::text::InputError;
+use dynpin::vault::{MemoryStorage, OnExisting, Vault, VaultError, VaultOptions};
+use dynpin_bank::{CardRequest, Issuer, IssuerError, ProvisionedCard, qr};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -72,9 +74,11 @@ fn qr_png_round_trip_gives_the_same_pins_as_the_bank() {
         }
     }
     assert!(!activated.card.exportable());
-    assert!(issued
-        .verify_confirmation(&activated.confirmation_code)
-        .unwrap());
+    assert!(
+        issued
+            .verify_confirmation(&activated.confirmation_code)
+            .unwrap()
+    );
     let wrong = format!(
         "{:06}",
         (activated.confirmation_code.parse::<u32>().unwrap() + 1) % 1_000_000
@@ -211,25 +215,36 @@ fn cards_already_present_need_an_explicit_choice() {
         bin: 603_799,
         last_four: LastFour::parse("0001").unwrap(),
     }));
-    let mut cards = Vec::new();
-    let a = activation::activate(first.payload(), &typed_code(&first), &clock())
-        .unwrap()
-        .card;
-    let a_id = activation::add_card(&mut cards, a, OnExisting::Refuse).unwrap();
-    let b = activation::activate(other.payload(), &typed_code(&other), &clock())
-        .unwrap()
-        .card;
-    activation::add_card(&mut cards, b, OnExisting::Refuse).unwrap();
-    cards[0].set_label("My salary card").unwrap();
+    let mut vault = Vault::create(
+        MemoryStorage::new(),
+        Arc::new(clock()),
+        "a vault passphrase",
+        VaultOptions {
+            kdf: KdfParams::MINIMUM,
+            ..VaultOptions::default()
+        },
+    )
+    .unwrap();
+    let activate = |issued: &ProvisionedCard| {
+        activation::activate(issued.payload(), &typed_code(issued), &clock()).unwrap()
+    };
+    let a_id = vault
+        .add_activated(activate(&first), OnExisting::Refuse)
+        .unwrap();
+    vault
+        .add_activated(activate(&other), OnExisting::Refuse)
+        .unwrap();
+    vault.rename_card(a_id, "My salary card").unwrap();
 
-    let c = activation::activate(again.payload(), &typed_code(&again), &clock())
-        .unwrap()
-        .card;
+    let c = activate(&again);
     assert_eq!(
-        activation::add_card(&mut cards, c.clone(), OnExisting::Refuse).unwrap_err(),
-        ActivationError::CardAlreadyPresent { existing: a_id }
+        vault
+            .add_activated(c.clone(), OnExisting::Refuse)
+            .unwrap_err(),
+        VaultError::CardAlreadyPresent { existing: a_id }
     );
-    let new_id = activation::add_card(&mut cards, c, OnExisting::Replace).unwrap();
+    let new_id = vault.add_activated(c, OnExisting::Replace).unwrap();
+    let cards = vault.cards().unwrap();
     assert_eq!(cards.len(), 2);
     assert_eq!(cards[0].id(), new_id, "replaced in place");
     assert_eq!(
@@ -254,12 +269,14 @@ fn issuer_settings_are_validated() {
         }),
         Err(IssuerError::Kdf(_))
     ));
-    assert!(Issuer::new()
-        .with_kdf(KdfParams {
-            memory_kib: 20 * 1024 + 1,
-            ..KdfParams::MINIMUM
-        })
-        .is_err());
+    assert!(
+        Issuer::new()
+            .with_kdf(KdfParams {
+                memory_kib: 20 * 1024 + 1,
+                ..KdfParams::MINIMUM
+            })
+            .is_err()
+    );
     assert!(Issuer::new().with_validity(10).is_err());
     assert!(Issuer::new().with_code_digits(12).is_err());
     let long_codes = Issuer::new()

@@ -1,6 +1,5 @@
-//! Command-line plumbing shared by the `bank` and `phone` examples: argument
+//! Command-line plumbing shared by the `bank` and `phone` programs: argument
 //! splitting, usage errors, amounts as people type them, state directories.
-#![allow(dead_code)] // each example uses its own subset
 
 use std::error::Error;
 use std::fmt;
@@ -10,10 +9,10 @@ use std::process::ExitCode;
 
 use dynpin::text;
 
-pub type Res<T> = Result<T, Box<dyn Error>>;
+pub(crate) type Res<T> = Result<T, Box<dyn Error>>;
 
 /// The usage lines of `command`, or all of them when it is not known.
-pub fn usage_of(program: &str, usage_text: &str, command: Option<&str>) -> String {
+pub(crate) fn usage_of(program: &str, usage_text: &str, command: Option<&str>) -> String {
     let lines: Vec<&str> = usage_text
         .lines()
         .filter(|line| command.is_some_and(|c| line.split_whitespace().any(|w| w == c)))
@@ -30,7 +29,7 @@ pub fn usage_of(program: &str, usage_text: &str, command: Option<&str>) -> Strin
 
 /// Bad command-line input: printed with the usage, exit status 2.
 #[derive(Debug)]
-pub struct Usage(pub String);
+pub(crate) struct Usage(pub(crate) String);
 
 impl fmt::Display for Usage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,23 +39,26 @@ impl fmt::Display for Usage {
 
 impl Error for Usage {}
 
-pub fn usage<T>(message: impl Into<String>) -> Res<T> {
+pub(crate) fn usage<T>(message: impl Into<String>) -> Res<T> {
     Err(Box::new(Usage(message.into())))
 }
 
 // ---- command line ----------------------------------------------------------
 
 /// The arguments not consumed yet. Options may come anywhere; `--` ends them.
-pub struct Args {
+pub(crate) struct Args {
     /// Each option with its value, if it takes one.
     options: Vec<(String, Option<String>)>,
     /// The arguments that are not options, in order.
-    pub positionals: Vec<String>,
+    pub(crate) positionals: Vec<String>,
 }
 
 impl Args {
     /// Splits `args`; `takes_value` says which options are followed by a value.
-    pub fn new(mut args: impl Iterator<Item = String>, takes_value: fn(&str) -> bool) -> Self {
+    pub(crate) fn new(
+        mut args: impl Iterator<Item = String>,
+        takes_value: fn(&str) -> bool,
+    ) -> Self {
         let mut options = Vec::new();
         let mut positionals = Vec::new();
         while let Some(arg) = args.next() {
@@ -75,19 +77,19 @@ impl Args {
         }
     }
 
-    pub fn flag(&mut self, name: &str) -> bool {
+    pub(crate) fn flag(&mut self, name: &str) -> bool {
         let before = self.options.len();
         self.options.retain(|(o, _)| o != name);
         self.options.len() != before
     }
 
     /// Whether help was asked for, with `--help` or `-h`.
-    pub fn help(&mut self) -> bool {
+    pub(crate) fn help(&mut self) -> bool {
         let long = self.flag("--help");
         self.flag("-h") || long
     }
 
-    pub fn value(&mut self, name: &str) -> Res<Option<String>> {
+    pub(crate) fn value(&mut self, name: &str) -> Res<Option<String>> {
         let Some(at) = self.options.iter().position(|(o, _)| o == name) else {
             return Ok(None);
         };
@@ -98,7 +100,7 @@ impl Args {
     }
 
     /// Takes the first positional argument as the command, which must be one of `commands`.
-    pub fn command(&mut self, commands: &[&str]) -> Res<String> {
+    pub(crate) fn command(&mut self, commands: &[&str]) -> Res<String> {
         if self.positionals.is_empty() {
             return usage("missing command");
         }
@@ -110,7 +112,7 @@ impl Args {
     }
 
     /// Fails on any option left over.
-    pub fn done(&self) -> Res<()> {
+    pub(crate) fn done(&self) -> Res<()> {
         match self.options.first() {
             Some((option, _)) => usage(format!("unknown option '{option}'")),
             None => Ok(()),
@@ -118,7 +120,7 @@ impl Args {
     }
 
     /// Exactly `N` positional arguments.
-    pub fn exactly<const N: usize>(&self, what: &str) -> Res<[String; N]> {
+    pub(crate) fn exactly<const N: usize>(&self, what: &str) -> Res<[String; N]> {
         self.done()?;
         match <[String; N]>::try_from(self.positionals.clone()) {
             Ok(values) => Ok(values),
@@ -130,7 +132,7 @@ impl Args {
 /// Options followed by a value.
 /// An amount in rials as typed: digits in any script; spaces, dashes and
 /// thousands separators (`,` `٬` `_`) ignored.
-pub fn parse_amount(typed: &str) -> Res<u64> {
+pub(crate) fn parse_amount(typed: &str) -> Res<u64> {
     let plain: String = typed
         .chars()
         .filter(|c| !matches!(c, ',' | '\u{066C}' | '_'))
@@ -142,7 +144,7 @@ pub fn parse_amount(typed: &str) -> Res<u64> {
 }
 
 /// The directory given, or the per-user data directory for `role`.
-pub fn state_dir(given: Option<String>, role: &str) -> Res<PathBuf> {
+pub(crate) fn state_dir(given: Option<String>, role: &str) -> Res<PathBuf> {
     let dir = match given {
         Some(dir) => PathBuf::from(dir),
         None => {
@@ -161,7 +163,7 @@ pub fn state_dir(given: Option<String>, role: &str) -> Res<PathBuf> {
 
 /// Creates `dir` (mode 0700 on Unix) if it is missing: only when something is
 /// written, so a mistyped command leaves no directory behind.
-pub fn create_dir(dir: &Path) -> Res<()> {
+pub(crate) fn create_dir(dir: &Path) -> Res<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -177,7 +179,7 @@ pub fn create_dir(dir: &Path) -> Res<()> {
 /// Turns a program's result into its exit status: usage errors print the
 /// message and the usage of the command given (status 2); other errors one
 /// line (status 1).
-pub fn finish(
+pub(crate) fn finish(
     program: &str,
     usage_text: &str,
     commands: &[&str],

@@ -19,11 +19,11 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::card::{CardId, LastFour};
-use crate::clock::Clock;
-use crate::otp;
-use crate::secret::{fill_random, random_digits, RandomnessUnavailable, SecretBytes};
-use crate::text::{self, InputError};
+use dynpin::card::{CardId, LastFour};
+use dynpin::clock::Clock;
+use dynpin::otp;
+use dynpin::secret::{RandomnessUnavailable, SecretBytes, fill_random, random_digits};
+use dynpin::text::{self, InputError};
 
 /// How long an SMS code is valid: 120 seconds, as Harim specifies.
 pub const DEFAULT_VALIDITY_SECONDS: u64 = 120;
@@ -194,7 +194,7 @@ struct State {
 /// ```
 /// use dynpin::card::CardId;
 /// use dynpin::clock::FixedClock;
-/// use dynpin::issuer::sms::{SmsService, Transaction};
+/// use dynpin_bank::sms::{SmsService, Transaction};
 ///
 /// let sms = SmsService::new(Default::default())?;
 /// let card = CardId::from_bytes([7; 16]);
@@ -203,7 +203,7 @@ struct State {
 /// let sent = sms.request(card, &tx, &clock)?;
 /// assert!(sent.text_fa.contains("۵٬۰۰۰٬۰۰۰"));
 /// sms.verify(card, &tx, sent.code(), &clock)?;
-/// # Ok::<(), dynpin::issuer::sms::SmsError>(())
+/// # Ok::<(), dynpin_bank::sms::SmsError>(())
 /// ```
 pub struct SmsService {
     key: SecretBytes,
@@ -453,14 +453,14 @@ impl SmsService {
                 return SmsReply::text_only(
                     "کارتی با این چهار رقم برای این شماره ثبت نشده است.",
                     "No card ending in these four digits is registered to this number.",
-                )
+                );
             }
             [one] => *one,
             _ => {
                 return SmsReply::text_only(
                     "چند کارت با این چهار رقم ثبت شده است؛ لطفاً از برنامهٔ بانک استفاده کنید.",
                     "Several cards end in these digits; please use the bank's app.",
-                )
+                );
             }
         };
         match self.issue(card, None, 7, clock) {

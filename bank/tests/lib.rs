@@ -1,0 +1,13 @@
+//! The bank side's integration tests, one binary: provisioning and activation
+//! end to end, the verifier, SMS codes.
+// A test fails by panicking: the panic-free lints are for library code.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod activation;
+mod sms;
+mod verifier;
