@@ -405,7 +405,6 @@ fn secrets() {
     }
     // Eleven bytes need padding; it may be given (exactly, raw or escaped) or left out.
     let padded = data_encoding::BASE32.encode(b"12345678901");
-    assert!(padded.ends_with("======"), "{padded}");
     for secret in [
         padded.clone(),
         padded.replace('=', "%3D"),
@@ -689,7 +688,6 @@ fn not_otpauth() {
 fn length_limit_comes_first() {
     let base = totp(&format!("secret={RFC_SHA1}&x="));
     let exact = format!("{base}{}", "y".repeat(MAX_URI_LEN - base.len()));
-    assert_eq!(exact.len(), MAX_URI_LEN);
     parse_otpauth(&exact).unwrap();
     let over = format!("{exact}y");
     assert_eq!(err(&over), ImportError::TooLong { max: 2048 });

@@ -29,7 +29,8 @@ fun main(args: Array<String>) {
     val fast = VaultSettings(kdfMemoryKib = 19456u, kdfIterations = 2u)
 
     check("no vault yet", !vaultExists(dir))
-    throws<DynpinException.WeakPassword>("common password refused", { Authenticator.createWithSettings(dir, "123456", fast, clock) })
+    throws<DynpinException.WeakPassword>("common password refused", { Authenticator.createWithSettings(dir, "123456", fast, clock) }) { it.problem == PasswordProblem.TOO_COMMON }
+    throws<DynpinException.WeakPassword>("short password refused", { Authenticator.createWithSettings(dir, "a1", fast, clock) }) { it.problem == PasswordProblem.TOO_SHORT && it.limit == 6u }
     val auth = Authenticator.createWithSettings(dir, "correct horse", fast, clock)
     check("vault exists", vaultExists(dir))
 
@@ -54,6 +55,13 @@ fun main(args: Array<String>) {
     throws<DynpinException.InvalidToken>("otpauth crasher", { auth.importOtpauth("otpauth://totp/%2?secret=s") })
     throws<DynpinException.InvalidPayload>("garbage payload", { auth.inspectActivation("DPIN:garbage") })
     throws<DynpinException.UnknownCard>("unknown card", { auth.pin("00", PinType.FIRST) })
+    throws<DynpinException.InvalidInput>("empty label", { auth.renameCard(token.id, "   ") }) { it.problem == InputProblem.INVALID_LABEL && it.limit == 64u }
+    throws<DynpinException.InvalidOrder>("order without every card", { auth.reorderCards(listOf(token.id)) })
+    throws<DynpinException.InvalidSetting>("auto-lock out of range", { auth.setAutoLockSeconds(1u) })
+    val backup = auth.exportBackup("backup passphrase 1")
+    throws<DynpinException.InvalidBackup>("backup, wrong password", { auth.importBackup(backup, "wrong passphrase 2", false) }) { it.problem == BackupProblem.WRONG_PASSWORD }
+    throws<DynpinException.InvalidBackup>("not a backup", { auth.importBackup(byteArrayOf(1, 2, 3), "backup passphrase 1", false) }) { it.problem == BackupProblem.NOT_A_BACKUP }
+    check("a backup's cards already present are skipped", auth.importBackup(backup, "backup passphrase 1", false).skipped == listOf(token.id))
 
     auth.setAmountCeiling(result.card.id, 1_000_000uL)
     throws<DynpinException.AmountAboveCeiling>("ceiling", { auth.amountBoundCode(result.card.id, 2_000_000uL, "6037991234567893") }) { it.ceiling == 1_000_000uL }

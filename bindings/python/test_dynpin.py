@@ -1,5 +1,5 @@
 """The app lifecycle through the generated Python bindings.
-Run by scripts/test-bindings with the generated module and libdynpin.so on sys.path;
+Run by scripts/test-bindings with the generated module and libdynpin_ffi.so on sys.path;
 prints "python: N passed, 0 failed"."""
 import json
 import shutil
@@ -46,7 +46,11 @@ def main(fixture_path, directory):
 
     check("no vault yet", not dynpin.vault_exists(directory))
     raises("common password refused", dynpin.DynpinError.WeakPassword,
-           lambda: dynpin.Authenticator.create_with_settings(directory, "123456", fast, clock))
+           lambda: dynpin.Authenticator.create_with_settings(directory, "123456", fast, clock),
+           lambda e: e.problem == dynpin.PasswordProblem.TOO_COMMON)
+    raises("short password refused", dynpin.DynpinError.WeakPassword,
+           lambda: dynpin.Authenticator.create_with_settings(directory, "a1", fast, clock),
+           lambda e: e.problem == dynpin.PasswordProblem.TOO_SHORT and e.limit == 6)
     auth = dynpin.Authenticator.create_with_settings(directory, "correct horse", fast, clock)
 
     details = auth.inspect_activation(fx["payload"])
@@ -68,6 +72,19 @@ def main(fixture_path, directory):
     check("otpauth token code", auth.pin(token.id, dynpin.PinType.TOKEN).digits == fx["otpauth_code"])
     raises("otpauth crasher", dynpin.DynpinError.InvalidToken, lambda: auth.import_otpauth("otpauth://totp/%2?secret=s"))
     raises("garbage payload", dynpin.DynpinError.InvalidPayload, lambda: auth.inspect_activation("DPIN:garbage"))
+    raises("empty label", dynpin.DynpinError.InvalidInput, lambda: auth.rename_card(token.id, "   "),
+           lambda e: e.problem == dynpin.InputProblem.INVALID_LABEL and e.limit == 64)
+    raises("order without every card", dynpin.DynpinError.InvalidOrder, lambda: auth.reorder_cards([token.id]))
+    raises("auto-lock out of range", dynpin.DynpinError.InvalidSetting, lambda: auth.set_auto_lock_seconds(1))
+    backup = auth.export_backup("backup passphrase 1")
+    raises("backup, wrong password", dynpin.DynpinError.InvalidBackup,
+           lambda: auth.import_backup(backup, "wrong passphrase 2", False),
+           lambda e: e.problem == dynpin.BackupProblem.WRONG_PASSWORD)
+    raises("not a backup", dynpin.DynpinError.InvalidBackup,
+           lambda: auth.import_backup(bytes([1, 2, 3]), "backup passphrase 1", False),
+           lambda e: e.problem == dynpin.BackupProblem.NOT_A_BACKUP)
+    check("a backup's cards already present are skipped",
+          auth.import_backup(backup, "backup passphrase 1", False).skipped == [token.id])
 
     key = bytes([7] * 32)
     auth.enrol_platform_key(key)

@@ -31,8 +31,11 @@ let fast = VaultSettings(kdfMemoryKib: 19456, kdfIterations: 2)
 
 do {
     check("no vault yet", try !vaultExists(directory: dir))
-    throwsError("common password refused", { if case .WeakPassword = $0 { true } else { false } }) {
+    throwsError("common password refused", { if case .WeakPassword(.tooCommon, _, _) = $0 { true } else { false } }) {
         _ = try Authenticator.createWithSettings(directory: dir, password: "123456", settings: fast, clock: clock)
+    }
+    throwsError("short password refused", { if case .WeakPassword(.tooShort, 6, _) = $0 { true } else { false } }) {
+        _ = try Authenticator.createWithSettings(directory: dir, password: "a1", settings: fast, clock: clock)
     }
     var auth: Authenticator? = try Authenticator.createWithSettings(directory: dir, password: "correct horse", settings: fast, clock: clock)
     let details = try auth!.inspectActivation(payload: s("payload"))
@@ -57,6 +60,22 @@ do {
     throwsError("garbage payload", { if case .InvalidPayload = $0 { true } else { false } }) {
         _ = try auth!.inspectActivation(payload: "DPIN:garbage")
     }
+    throwsError("empty label", { if case .InvalidInput(.invalidLabel, 64, _) = $0 { true } else { false } }) {
+        try auth!.renameCard(cardId: token.id, label: "   ")
+    }
+    throwsError("order without every card", { $0 == .InvalidOrder }) { try auth!.reorderCards(cardIds: [token.id]) }
+    throwsError("auto-lock out of range", { if case .InvalidSetting = $0 { true } else { false } }) {
+        try auth!.setAutoLockSeconds(seconds: 1)
+    }
+    let backup = try auth!.exportBackup(password: "backup passphrase 1")
+    throwsError("backup, wrong password", { if case .InvalidBackup(.wrongPassword, _) = $0 { true } else { false } }) {
+        _ = try auth!.importBackup(backup: backup, password: "wrong passphrase 2", replaceExisting: false)
+    }
+    throwsError("not a backup", { if case .InvalidBackup(.notABackup, _) = $0 { true } else { false } }) {
+        _ = try auth!.importBackup(backup: Data([1, 2, 3]), password: "backup passphrase 1", replaceExisting: false)
+    }
+    check("a backup's cards already present are skipped",
+          try auth!.importBackup(backup: backup, password: "backup passphrase 1", replaceExisting: false).skipped == [token.id])
 
     let key = Data(repeating: 7, count: 32)
     try auth!.enrolPlatformKey(key: key)

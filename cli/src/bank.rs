@@ -9,7 +9,7 @@
 //! cargo run --example bank -- --help
 //! ```
 //!
-//! It talks to `examples/phone.rs` only through what a person carries between
+//! It talks to the `phone` program only through what a person carries between
 //! them: the payload (QR code or text), the activation code, the confirmation
 //! code and the PINs. State lives in files under `--dir DIR` (default
 //! `$XDG_DATA_HOME/dynpin/bank` or `~/.local/share/dynpin/bank`):

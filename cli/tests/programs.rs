@@ -19,7 +19,7 @@ impl Scratch {
             .unwrap()
             .as_nanos();
         let dir = std::env::temp_dir().join(format!(
-            "dynpin-examples-{name}-{}-{nanos}",
+            "dynpin-programs-{name}-{}-{nanos}",
             std::process::id()
         ));
         std::fs::create_dir_all(&dir).unwrap();
@@ -46,7 +46,7 @@ fn program_path(name: &str) -> &'static str {
 }
 
 /// A command for one program, with a clean environment for its state.
-fn example(name: &str, scratch: &Scratch) -> Command {
+fn program(name: &str, scratch: &Scratch) -> Command {
     let mut command = Command::new(program_path(name));
     command
         .env("XDG_DATA_HOME", scratch.path("xdg"))
@@ -92,11 +92,11 @@ impl Run {
     }
 }
 
-/// The bank example in `dir` with `args`.
+/// The bank program in `dir` with `args`.
 fn bank(scratch: &Scratch, args: &[&str]) -> Run {
     let dir = scratch.path("bank");
     Run::of(
-        example("bank", scratch)
+        program("bank", scratch)
             .arg("--dir")
             .arg(&dir)
             .args(args)
@@ -105,10 +105,10 @@ fn bank(scratch: &Scratch, args: &[&str]) -> Run {
     )
 }
 
-/// The phone example with its own vault directory and `--fast-kdf`.
+/// The phone program with its own vault directory and `--fast-kdf`.
 fn phone(scratch: &Scratch, args: &[&str]) -> Run {
     Run::of(
-        example("phone", scratch)
+        program("phone", scratch)
             .arg("--dir")
             .arg(scratch.path("phone"))
             .arg("--fast-kdf")
@@ -119,7 +119,7 @@ fn phone(scratch: &Scratch, args: &[&str]) -> Run {
     )
 }
 
-/// Runs the bank example, waits for the line starting with `code_prefix`,
+/// Runs the bank program, waits for the line starting with `code_prefix`,
 /// types `answer(code)` on its standard input and returns the whole run.
 fn bank_interactive(
     scratch: &Scratch,
@@ -127,7 +127,7 @@ fn bank_interactive(
     code_prefix: &str,
     answer: impl Fn(&str) -> String,
 ) -> (Run, String) {
-    let mut child = example("bank", scratch)
+    let mut child = program("bank", scratch)
         .arg("--dir")
         .arg(scratch.path("bank"))
         .args(args)
@@ -276,7 +276,7 @@ fn bank_and_phone_complete_the_loop() {
     let first = code_of(&codes, "6780", "first");
     let racers: Vec<_> = (0..6)
         .map(|_| {
-            example("bank", &scratch)
+            program("bank", &scratch)
                 .arg("--dir")
                 .arg(scratch.path("bank"))
                 .args(["verify", "6780", "first", &first])
@@ -428,7 +428,7 @@ fn phone_keeps_cards_in_the_vault() {
 
     // The password comes from --password too; a wrong one is counted and refused.
     let wrong = Run::of(
-        example("phone", &scratch)
+        program("phone", &scratch)
             .arg("--dir")
             .arg(scratch.path("phone"))
             .args(["--password", "not the password", "list"])
@@ -438,7 +438,7 @@ fn phone_keeps_cards_in_the_vault() {
     .expect(1, "wrong password");
     assert!(wrong.stderr.contains("wrong password"), "{}", wrong.stderr);
     let right = Run::of(
-        example("phone", &scratch)
+        program("phone", &scratch)
             .arg("--dir")
             .arg(scratch.path("phone"))
             .args(["list", "--password", PASSWORD])
@@ -487,9 +487,9 @@ fn bad_input_prints_usage_and_exits_2() {
     phone(&scratch, &["--help"]).expect(0, "phone --help");
 
     // The default state directory is per user.
-    Run::of(example("bank", &scratch).arg("list").output().unwrap()).expect(0, "bank list");
+    Run::of(program("bank", &scratch).arg("list").output().unwrap()).expect(0, "bank list");
     let run = Run::of(
-        example("bank", &scratch)
+        program("bank", &scratch)
             .args(["issue", "6104 3371 2345 6780", "--fast-kdf"])
             .output()
             .unwrap(),

@@ -226,7 +226,6 @@ mod tests {
             4_294_967_280,
             20_000_000_040,
         ] {
-            assert_eq!(boundary % 60, 0);
             let before = totp.step_at(boundary - 1).unwrap();
             let at = totp.step_at(boundary).unwrap();
             assert_eq!(at.counter, before.counter + 1);

@@ -77,6 +77,7 @@ impl Authenticator {
         clock: Option<Arc<dyn MobileClock>>,
     ) -> Result<Arc<Self>, DynpinError> {
         std::fs::create_dir_all(&directory).map_err(|e| DynpinError::Storage {
+            disk_full: e.kind() == std::io::ErrorKind::StorageFull,
             reason: format!("cannot create the directory ({})", e.kind()),
         })?;
         let options = VaultOptions {

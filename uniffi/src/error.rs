@@ -181,12 +181,16 @@ pub enum DynpinError {
     /// The backup file is not a dynpin backup, is damaged, or its password is wrong.
     #[error("the backup cannot be read: {reason}")]
     InvalidBackup {
-        /// What is wrong.
+        /// What is wrong, for the UI to act on (ask for the password again, or not).
+        problem: BackupProblem,
+        /// What is wrong, in English.
         reason: String,
     },
     /// Reading or writing the vault file failed; the previous state is intact.
     #[error("storage error: {reason}")]
     Storage {
+        /// The device is out of space: the UI can ask the user to free some.
+        disk_full: bool,
         /// The operation and the OS error kind.
         reason: String,
     },
@@ -245,6 +249,26 @@ pub enum PasswordProblem {
     ControlCharacter,
     /// One of the most common PINs or passwords, or a trivial pattern.
     TooCommon,
+}
+
+/// What is wrong with a backup, for [`DynpinError::InvalidBackup`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum BackupProblem {
+    /// The file is not a dynpin backup.
+    NotABackup,
+    /// The backup is damaged (cut short, altered by accident).
+    Damaged,
+    /// The backup was written by a newer app.
+    NewerApp,
+    /// The backup password is wrong (or the backup was altered on purpose).
+    WrongPassword,
+}
+
+fn backup(problem: BackupProblem, e: &VaultError) -> DynpinError {
+    DynpinError::InvalidBackup {
+        problem,
+        reason: e.to_string(),
+    }
 }
 
 fn limit(n: usize) -> Option<u32> {
@@ -489,18 +513,19 @@ impl From<VaultError> for DynpinError {
             VaultError::Card(c) => c.into(),
             VaultError::InvalidOrder => DynpinError::InvalidOrder,
             VaultError::NothingToExport => DynpinError::NotExportable,
-            VaultError::NotABackup
-            | VaultError::CorruptBackup(_)
-            | VaultError::UnsupportedBackupVersion { .. }
-            | VaultError::WrongBackupPassword => DynpinError::InvalidBackup {
+            VaultError::NotABackup => backup(BackupProblem::NotABackup, &e),
+            VaultError::CorruptBackup(_) => backup(BackupProblem::Damaged, &e),
+            VaultError::UnsupportedBackupVersion { .. } => backup(BackupProblem::NewerApp, &e),
+            VaultError::WrongBackupPassword => backup(BackupProblem::WrongPassword, &e),
+            VaultError::Randomness(_) => internal(&e),
+            VaultError::Storage { kind, .. } => DynpinError::Storage {
+                disk_full: kind == std::io::ErrorKind::StorageFull,
                 reason: e.to_string(),
             },
-            VaultError::Randomness(_) => internal(&e),
-            VaultError::Storage { .. } | VaultError::VerifyFailed | VaultError::Conflict => {
-                DynpinError::Storage {
-                    reason: e.to_string(),
-                }
-            }
+            VaultError::VerifyFailed | VaultError::Conflict => DynpinError::Storage {
+                disk_full: false,
+                reason: e.to_string(),
+            },
         }
     }
 }

@@ -61,13 +61,14 @@ mod types;
 
 pub use authenticator::{Authenticator, vault_exists};
 pub use clock::MobileClock;
-pub use error::{DynpinError, InputProblem, PasswordProblem};
+pub use error::{BackupProblem, DynpinError, InputProblem, PasswordProblem};
 pub use types::{
     ActivationDetails, ActivationResult, BackupImport, CardCodes, CardInfo, CardKind, LockoutInfo,
     PinInfo, PinType, VaultSettings,
 };
 
-uniffi::setup_scaffolding!();
+// The namespace apps import: `dynpin` in Python, `dynpin.kt` in Kotlin.
+uniffi::setup_scaffolding!("dynpin");
 
 /// The version of the dynpin library.
 #[uniffi::export]

@@ -188,9 +188,3 @@ fn the_app_lifecycle() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
-
-#[test]
-fn safe_to_share_across_threads() {
-    fn assert_send_sync<T: Send + Sync>() {}
-    assert_send_sync::<Authenticator>();
-}

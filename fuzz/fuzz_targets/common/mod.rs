@@ -5,7 +5,7 @@ use dynpin::import::{parse_otpauth, to_otpauth, ImportError, ImportedToken};
 /// An imported token makes a card, and the card exports to one `otpauth://`
 /// URI that imports back to the same token (or is too long to export: long
 /// raw names can grow past the limit once escaped).
-pub fn round_trips(imported: ImportedToken) {
+pub(crate) fn round_trips(imported: ImportedToken) {
     let expected = imported.clone();
     let card = imported
         .into_card()
