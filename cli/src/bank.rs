@@ -937,7 +937,7 @@ fn run() -> Res<ExitCode> {
     }
 }
 
-/// Runs the program on the process\'s arguments; the exit status to return.
+/// Runs the program on the process's arguments; the exit status to return.
 pub fn main() -> ExitCode {
     crate::args::finish("bank", USAGE, &COMMANDS, run())
 }

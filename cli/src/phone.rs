@@ -166,6 +166,13 @@ impl Settings {
                     "wrong password; {remaining_attempts} attempts left, the next one in {wait_seconds} s"
                 )
                 .into()),
+                Err(DynpinError::TryLater {
+                    wait_seconds,
+                    remaining_attempts,
+                }) => Err(format!(
+                    "too many wrong passwords; try again in {wait_seconds} s ({remaining_attempts} attempts left)"
+                )
+                .into()),
                 Err(e) => Err(e.into()),
             }
         } else {
@@ -307,6 +314,9 @@ fn activate(settings: &Settings, mut args: Args) -> Res<ExitCode> {
         return usage(format!("the activation code is not valid: {e}"));
     }
 
+    // The payload is read before the vault is opened: a bad one is reported
+    // without asking for the password or counting an attempt.
+    dynpin::activation::inspect(&text)?;
     let auth = settings.authenticator()?;
     let info = auth.inspect_activation(text.clone())?;
     let now = dynpin::otp::unix_seconds(SystemClock.now_millis(), 0)?;
@@ -664,7 +674,26 @@ fn run() -> Res<ExitCode> {
     }
 }
 
-/// Runs the program on the process\'s arguments; the exit status to return.
+/// The message of a failure: for an error of the mobile API, what went wrong
+/// without the category its `Display` puts first (the program says it once).
+fn plain(error: Box<dyn std::error::Error>) -> Box<dyn std::error::Error> {
+    let Some(e) = error.downcast_ref::<DynpinError>() else {
+        return error;
+    };
+    match e {
+        DynpinError::InvalidInput { reason, .. }
+        | DynpinError::InvalidPayload { reason, .. }
+        | DynpinError::KdfParametersRejected { reason, .. }
+        | DynpinError::InvalidToken { reason }
+        | DynpinError::VaultCorrupt { reason }
+        | DynpinError::WeakPassword { reason, .. }
+        | DynpinError::InvalidBackup { reason, .. }
+        | DynpinError::Storage { reason, .. } => reason.clone().into(),
+        _ => error,
+    }
+}
+
+/// Runs the program on the process's arguments; the exit status to return.
 pub fn main() -> ExitCode {
-    crate::args::finish("phone", USAGE, &COMMANDS, run())
+    crate::args::finish("phone", USAGE, &COMMANDS, run().map_err(plain))
 }

@@ -2,7 +2,7 @@
 //!
 //! A bank card keeps one master seed (delivered once, at activation) and up to
 //! two PIN slots, each with its own algorithm, digits and period; the slot keys
-//! are derived from the seed (see [`derive`]). Of the card number only the BIN
+//! are derived from the seed with HKDF (docs/card-derivation.md). Of the card number only the BIN
 //! (for the bank's name) and the last four digits are kept.
 
 pub mod amount;

@@ -41,7 +41,7 @@
 //!   `issuer` parameter are given, they must be equal.
 //! - `secret` is required: base32 in any case, padded or not, at least
 //!   [`MIN_SECRET_LEN`] bytes once decoded. `algorithm` is `SHA1` (default),
-//!   `SHA256` or `SHA512`. `digits` is [`MIN_URI_DIGITS`]–[`MAX_URI_DIGITS`] (default
+//!   `SHA256` or `SHA512`. `digits` is [`URI_MIN_DIGITS`]–[`URI_MAX_DIGITS`] (default
 //!   [`URI_DEFAULT_DIGITS`]). `period` is 10–300 seconds (default
 //!   [`URI_DEFAULT_PERIOD`]). Numbers are plain ASCII decimal (no sign, no spaces).
 //! - `counter` is required for `hotp` and rejected for `totp`. A `period` on an
@@ -79,9 +79,9 @@ pub const MAX_MIGRATION_ENTRIES: usize = 1000;
 /// (RFC 4226 requires 128 and recommends 160).
 pub const MIN_SECRET_LEN: usize = 10;
 /// The fewest digits an imported token may have.
-pub const MIN_URI_DIGITS: u8 = 6;
+pub const URI_MIN_DIGITS: u8 = 6;
 /// The most digits an imported token may have.
-pub const MAX_URI_DIGITS: u8 = 8;
+pub const URI_MAX_DIGITS: u8 = 8;
 /// The digits of a token whose URI gives none.
 pub const URI_DEFAULT_DIGITS: u8 = 6;
 /// The period of a token whose URI gives none, and of every migration entry, in seconds.
@@ -449,11 +449,11 @@ fn check_secret_len(len: usize) -> Result<(), ImportError> {
     }
 }
 
-/// The error for digits out of [`MIN_URI_DIGITS`]–[`MAX_URI_DIGITS`].
+/// The error for digits out of [`URI_MIN_DIGITS`]–[`URI_MAX_DIGITS`].
 fn digits_out_of_range() -> ImportError {
     ImportError::DigitsOutOfRange {
-        min: MIN_URI_DIGITS,
-        max: MAX_URI_DIGITS,
+        min: URI_MIN_DIGITS,
+        max: URI_MAX_DIGITS,
     }
 }
 

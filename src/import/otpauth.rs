@@ -4,7 +4,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use zeroize::Zeroizing;
 
 use super::{
-    ImportError, ImportedToken, MAX_URI_DIGITS, MAX_URI_LEN, MIN_URI_DIGITS, TokenParts,
+    ImportError, ImportedToken, URI_MAX_DIGITS, MAX_URI_LEN, URI_MIN_DIGITS, TokenParts,
     URI_DEFAULT_DIGITS, URI_DEFAULT_PERIOD, assemble, check_escapes, check_secret_len,
     decode_component, digits_out_of_range, parse_decimal, query_pairs, set_once,
 };
@@ -156,7 +156,7 @@ fn parse_algorithm(name: &str) -> Result<Algorithm, ImportError> {
 fn parse_digits(text: &str) -> Result<u8, ImportError> {
     parse_decimal(text, "digits")?
         .and_then(|d| u8::try_from(d).ok())
-        .filter(|d| (MIN_URI_DIGITS..=MAX_URI_DIGITS).contains(d))
+        .filter(|d| (URI_MIN_DIGITS..=URI_MAX_DIGITS).contains(d))
         .ok_or_else(digits_out_of_range)
 }
 

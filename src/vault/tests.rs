@@ -242,8 +242,14 @@ fn contents_round_trip_and_are_canonical() {
 }
 
 #[test]
-fn contents_of_an_unknown_version_are_refused() {
+fn every_supported_version_decodes_and_others_are_refused() {
     let f = fixture();
+    for &v in SUPPORTED_VERSIONS {
+        assert!(
+            format::decode_contents(v, &f.plaintext).is_ok(),
+            "version {v}"
+        );
+    }
     assert_eq!(
         format::decode_contents(2, &f.plaintext).unwrap_err(),
         VaultError::UnsupportedVersion { version: 2 }

@@ -193,7 +193,8 @@ impl Authenticator {
     /// Activates a card from its payload and the activation code the bank
     /// sent by SMS or printed at the ATM (ASCII, Persian or Arabic-Indic
     /// digits; spaces and dashes allowed), and saves it. A card with the same
-    /// number is refused unless `replace_existing`.
+    /// number is refused unless `replace_existing`, before the slow key
+    /// derivation.
     pub fn activate(
         &self,
         payload: String,
@@ -202,7 +203,22 @@ impl Authenticator {
     ) -> Result<ActivationResult, DynpinError> {
         let code = ActivationCode::parse(&activation_code)?;
         // Check the vault is unlocked before the slow key derivation.
-        self.lock_vault().touch()?;
+        {
+            let mut vault = self.lock_vault();
+            vault.touch()?;
+            if !replace_existing {
+                let card_ref = activation::inspect(&payload)?.card_ref;
+                if let Some(present) = vault
+                    .cards()?
+                    .iter()
+                    .find(|c| c.card_ref() == Some(card_ref))
+                {
+                    return Err(DynpinError::CardAlreadyPresent {
+                        card_id: present.id().to_string(),
+                    });
+                }
+            }
+        }
         let activated = activation::activate(&payload, &code, &*self.clock)?;
         let confirmation_code = activated.confirmation_code.clone();
         let mut vault = self.lock_vault();

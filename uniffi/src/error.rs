@@ -17,6 +17,7 @@ use dynpin::vault::{PLATFORM_KEY_LEN, PasswordError, VaultError};
 /// and their fields are stable; new ones may be added. `reason` fields are
 /// for logs and developers, in English, and never contain secrets.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+#[non_exhaustive]
 pub enum DynpinError {
     /// Something the user typed or the app passed is not acceptable (a code,
     /// a label, a payee, a card number, a setting).
