@@ -4,9 +4,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use zeroize::Zeroizing;
 
 use super::{
-    ImportError, ImportedToken, URI_MAX_DIGITS, MAX_URI_LEN, URI_MIN_DIGITS, TokenParts,
-    URI_DEFAULT_DIGITS, URI_DEFAULT_PERIOD, assemble, check_escapes, check_secret_len,
-    decode_component, digits_out_of_range, parse_decimal, query_pairs, set_once,
+    ImportError, ImportedToken, MAX_URI_LEN, TokenParts, URI_DEFAULT_DIGITS, URI_DEFAULT_PERIOD,
+    URI_MAX_DIGITS, URI_MIN_DIGITS, assemble, check_escapes, check_secret_len, decode_component,
+    digits_out_of_range, parse_decimal, query_pairs, set_once,
 };
 use crate::card::derive::{KeyPurpose, derive_key};
 use crate::card::{Card, CardError, TokenMode};
