@@ -1024,3 +1024,33 @@ fn formatting_never_reveals_a_secret() {
         );
     }
 }
+
+/// Payloads are sealed under the activation code only, so anyone who knows a
+/// code can craft an authentic one. This one, sealed by an independent Python
+/// implementation of docs/activation-format.md (code `1234567890123456`,
+/// issued at 1 800 000 000 for a day), carries a BIN of 16 777 215: more than
+/// six digits. It used to activate and save, and the vault then refused to
+/// open: every card lost. Nothing a payload holds may damage the vault.
+const CRAFTED_BIN_PAYLOAD: &str = "DPIN:AEAP7777ATJAAAAAABVUTUQAAAAVDAFRWKZ3JNNWW64AAEYCAFSHS3TQNFXC243BNR2C2MBQGAZBA3IKWTOU7XVGQCS6GPMWBRSZQJOJZHZAXPFBYJCUP3KMBDD4LFRGW5ND424JCGBJYHSIO4ZZ2";
+
+#[test]
+fn a_crafted_payload_cannot_damage_the_vault() {
+    let (storage, clock, mut vault) = new_vault();
+    let kept = vault
+        .add_card(bank_card(1234, 7), OnExisting::Refuse)
+        .unwrap();
+    let code = activation::ActivationCode::parse("1234567890123456").unwrap();
+    let activated = activation::activate(CRAFTED_BIN_PAYLOAD, &code, &*clock);
+    if let Ok(activated) = activated.clone() {
+        let _ = vault.add_activated(activated, OnExisting::Refuse);
+    }
+    vault.lock();
+    let mut reopened = reopen(&storage, &clock);
+    reopened.unlock_with_password(PASSWORD).unwrap();
+    let ids: Vec<CardId> = reopened.cards().unwrap().iter().map(Card::id).collect();
+    assert_eq!(ids, [kept]);
+    assert_eq!(
+        activated.unwrap_err(),
+        activation::ActivationError::Malformed("card reference")
+    );
+}
