@@ -26,10 +26,7 @@ fn verify_no_match(c: &mut Criterion) {
         digits: 8,
         period: 60,
     };
-    let card_ref = CardRef {
-        bin: 610_433,
-        last_four: LastFour::parse("1234").unwrap(),
-    };
+    let card_ref = CardRef::new(610_433, LastFour::parse("1234").unwrap()).unwrap();
     let card = Card::bank_card(
         CardId::random().unwrap(),
         "bench",

@@ -34,7 +34,7 @@
 //! let card = Card::bank_card(
 //!     CardId::random()?,
 //!     "Salary",
-//!     CardRef { bin: 606_373, last_four: LastFour::parse("4321")? },
+//!     CardRef::new(606_373, LastFour::parse("4321")?)?,
 //!     SecretBytes::from(vec![7; 32]),
 //!     Some(PinPolicy::first_pin()),
 //!     Some(PinPolicy::second_pin()),

@@ -115,7 +115,7 @@ impl Validity {
 ///
 /// let card = Card::bank_card(CardId::random()?,
 ///     "Salary card",
-///     CardRef { bin: 610_433, last_four: LastFour::parse("1234")? },
+///     CardRef::new(610_433, LastFour::parse("1234")?)?,
 ///     SecretBytes::from(vec![0x42; 20]),
 ///     Some(PinPolicy::first_pin()),
 ///     Some(PinPolicy::second_pin()),

@@ -7,10 +7,7 @@ use dynpin::pin::PinKind;
 use dynpin::secret::SecretBytes;
 
 fn card() -> Card {
-    let card_ref = CardRef {
-        bin: 603_799,
-        last_four: LastFour::parse("7893").unwrap(),
-    };
+    let card_ref = CardRef::new(603_799, LastFour::parse("7893").unwrap()).unwrap();
     let seed = SecretBytes::from((0u8..20).collect::<Vec<_>>());
     Card::bank_card(
         CardId::random().unwrap(),

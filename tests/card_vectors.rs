@@ -8,10 +8,7 @@ use dynpin::secret::SecretBytes;
 fn documented_card_codes() {
     let doc = include_str!("../docs/card-derivation.md");
     let seed = SecretBytes::from((0u8..20).collect::<Vec<_>>());
-    let card_ref = CardRef {
-        bin: 610_433,
-        last_four: LastFour::parse("1234").unwrap(),
-    };
+    let card_ref = CardRef::new(610_433, LastFour::parse("1234").unwrap()).unwrap();
     let mut checked = 0;
     for line in doc
         .lines()

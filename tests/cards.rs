@@ -8,10 +8,7 @@ use dynpin::secret::SecretBytes;
 use proptest::prelude::*;
 
 fn card_ref() -> CardRef {
-    CardRef {
-        bin: 628_023,
-        last_four: LastFour::parse("0042").unwrap(),
-    }
+    CardRef::new(628_023, LastFour::parse("0042").unwrap()).unwrap()
 }
 
 fn seed() -> SecretBytes {

@@ -124,10 +124,7 @@ fn bank_card(bin: u32, first: PinPolicy, second: PinPolicy) -> Card {
     let mut card = Card::bank_card(
         CardId::random().unwrap(),
         "Salary",
-        CardRef {
-            bin,
-            last_four: LastFour::parse("0042").unwrap(),
-        },
+        CardRef::new(bin, LastFour::parse("0042").unwrap()).unwrap(),
         SecretBytes::from((100u8..132).collect::<Vec<_>>()),
         Some(first),
         Some(second),

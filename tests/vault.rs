@@ -4,12 +4,15 @@
 
 use std::sync::{Arc, Mutex};
 
+use proptest::prelude::*;
+
 use crate::vault_support::*;
 use dynpin::activation;
+use dynpin::activation::payload::{self, Header, PAYLOAD_VERSION_1, Secrets};
 use dynpin::card::{Card, CardError, CardId, CardRef, LastFour, PinPolicy};
 use dynpin::clock::ManualClock;
 use dynpin::kdf::{KdfError, KdfParams};
-use dynpin::otp::OtpError;
+use dynpin::otp::{Algorithm, OtpError};
 use dynpin::pin::PinKind;
 use dynpin::secret::SecretBytes;
 use dynpin::vault::OnExisting;
@@ -638,10 +641,7 @@ fn card_operations_are_saved_and_follow_the_activation_duplicate_rules() {
 #[test]
 fn cards_come_from_activation_and_from_otpauth_import() {
     let (_, clock, mut vault) = new_vault();
-    let card_ref = CardRef {
-        bin: 606_373,
-        last_four: LastFour::from_value(4321).unwrap(),
-    };
+    let card_ref = CardRef::new(606_373, LastFour::from_value(4321).unwrap()).unwrap();
     let now = u64::try_from(T0).unwrap();
     let issued = Sealed::new(card_ref, now);
     let activated = activation::activate(&issued.payload, &issued.code, &*clock).unwrap();
@@ -912,10 +912,7 @@ fn formatting_never_reveals_a_secret() {
     let mut bank = Card::bank_card(
         CardId::random().unwrap(),
         "Secret-free label",
-        CardRef {
-            bin: 610_433,
-            last_four: LastFour::from_value(1234).unwrap(),
-        },
+        CardRef::new(610_433, LastFour::from_value(1234).unwrap()).unwrap(),
         SecretBytes::from(seed.clone()),
         Some(PinPolicy::first_pin()),
         Some(PinPolicy::second_pin()),
@@ -968,10 +965,7 @@ fn formatting_never_reveals_a_secret() {
     texts.push(imported.to_string());
     {
         let issued = Sealed::new(
-            CardRef {
-                bin: 606_373,
-                last_four: LastFour::from_value(4321).unwrap(),
-            },
+            CardRef::new(606_373, LastFour::from_value(4321).unwrap()).unwrap(),
             u64::try_from(T0).unwrap(),
         );
         let activated = activation::activate(&issued.payload, &issued.code, &*clock).unwrap();
@@ -1053,4 +1047,80 @@ fn a_crafted_payload_cannot_damage_the_vault() {
         activated.unwrap_err(),
         activation::ActivationError::Malformed("card reference")
     );
+}
+
+fn any_policy() -> impl Strategy<Value = Option<PinPolicy>> {
+    proptest::option::of(
+        (
+            prop_oneof![
+                Just(Algorithm::Sha1),
+                Just(Algorithm::Sha256),
+                Just(Algorithm::Sha512)
+            ],
+            0u8..=12,
+            0u64..=400,
+        )
+            .prop_map(|(algorithm, digits, period)| PinPolicy {
+                algorithm,
+                digits,
+                period,
+            }),
+    )
+}
+
+proptest! {
+    // Each case derives two Argon2id keys at the minimum parameters.
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Through the public API: any payload an issuer can seal that activates
+    /// is saved, and the vault reopens to the same card.
+    #[test]
+    fn whatever_activates_saves_and_reopens_to_the_same_card(
+        bin in 0u32..=999_999,
+        last in 0u16..=9999,
+        label in proptest::option::of("\\PC{0,70}"),
+        exportable: bool,
+        first in any_policy(),
+        second in any_policy(),
+        seed_len in 0usize..=80,
+    ) {
+        let code = "1234567890123456";
+        let header = Header {
+            version: PAYLOAD_VERSION_1,
+            exportable,
+            card_ref: CardRef::new(bin, LastFour::from_value(last).unwrap()).unwrap(),
+            issued_at: u64::try_from(T0).unwrap(),
+            valid_for: 3600,
+            activation_id: [7; 8],
+            kdf: KdfParams::MINIMUM,
+            salt: [9; 16],
+            label,
+        };
+        let secrets = Secrets {
+            first,
+            second,
+            seed: SecretBytes::from(vec![0x5a; seed_len]),
+        };
+        let Ok(text) = payload::seal(&header, &secrets, code) else {
+            return Ok(());
+        };
+        let (storage, clock, mut vault) = new_vault();
+        let Ok(activated) = activation::activate(
+            &text,
+            &activation::ActivationCode::parse(code).unwrap(),
+            &*clock,
+        ) else {
+            return Ok(());
+        };
+        let card = activated.card.clone();
+        vault.add_activated(activated, OnExisting::Refuse).unwrap();
+        vault.lock();
+        let mut reopened = reopen(&storage, &clock);
+        reopened.unlock_with_password(PASSWORD).unwrap();
+        let stored = reopened.card(card.id()).unwrap();
+        prop_assert_eq!(stored.label(), card.label());
+        prop_assert_eq!(stored.card_ref(), card.card_ref());
+        prop_assert_eq!(stored.exportable(), card.exportable());
+        prop_assert_eq!(stored.pins(&*clock), card.pins(&*clock));
+    }
 }

@@ -18,10 +18,7 @@ fn fixed_card(n: u8) -> Card {
     Card::bank_card(
         CardId::from_bytes([n; 16]),
         &format!("Fixed {n}"),
-        CardRef {
-            bin: 603_799,
-            last_four: LastFour::from_value(u16::from(n)).unwrap(),
-        },
+        CardRef::new(603_799, LastFour::from_value(u16::from(n)).unwrap()).unwrap(),
         SecretBytes::from(vec![n; 20]),
         Some(PinPolicy::first_pin()),
         Some(PinPolicy::second_pin()),

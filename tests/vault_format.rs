@@ -44,10 +44,7 @@ fn expected_cards() -> Vec<Card> {
     let mut bank = Card::bank_card(
         CardId::parse("00112233445566778899aabbccddeeff").unwrap(),
         "کارت حقوق",
-        CardRef {
-            bin: 606_373,
-            last_four: LastFour::from_value(1234).unwrap(),
-        },
+        CardRef::new(606_373, LastFour::from_value(1234).unwrap()).unwrap(),
         SecretBytes::from((0u8..20).collect::<Vec<_>>()),
         Some(PinPolicy::first_pin()),
         Some(PinPolicy::second_pin()),

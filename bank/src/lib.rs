@@ -17,7 +17,7 @@
 //!
 //! let clock = FixedClock::from_unix_seconds(1_800_000_000);
 //! let issuer = Issuer::new().with_kdf(KdfParams::MINIMUM)?;
-//! let request = CardRequest::new(CardRef { bin: 606_373, last_four: LastFour::parse("1234")? });
+//! let request = CardRequest::new(CardRef::new(606_373, LastFour::parse("1234")?)?);
 //! let issued = issuer.provision(&request, &clock)?;
 //!
 //! // On the phone: the payload (from the QR) and the code (from the SMS).

@@ -242,7 +242,7 @@ pub struct Accepted {
 /// use dynpin::secret::SecretBytes;
 /// use dynpin_bank::verifier::{Verifier, VerifyError};
 ///
-/// let card_ref = CardRef { bin: 610_433, last_four: LastFour::parse("1234")? };
+/// let card_ref = CardRef::new(610_433, LastFour::parse("1234")?)?;
 /// let seed = SecretBytes::from(vec![9; 20]);
 /// let card = Card::bank_card(CardId::random()?, "c", card_ref, seed, None, Some(PinPolicy::second_pin()))?;
 /// let clock = FixedClock::from_unix_seconds(1_800_000_000);

@@ -57,7 +57,7 @@ fn qr_png_round_trip_gives_the_same_pins_as_the_bank() {
 
     let info = activation::inspect(&scanned).unwrap();
     assert_eq!(info.bank(), Some(Bank::Mellat));
-    assert_eq!(info.card_ref.last_four.to_string(), "6780");
+    assert_eq!(info.card_ref.last_four().to_string(), "6780");
     assert_eq!(info.expires_at - info.issued_at, 86_400);
     assert!(!info.exportable);
 
@@ -211,10 +211,7 @@ fn pasted_payloads_may_be_wrapped_and_lower_case() {
 fn cards_already_present_need_an_explicit_choice() {
     let first = provision(&CardRequest::new(mellat()));
     let again = provision(&CardRequest::new(mellat()));
-    let other = provision(&CardRequest::new(CardRef {
-        bin: 603_799,
-        last_four: LastFour::parse("0001").unwrap(),
-    }));
+    let other = provision(&CardRequest::new(CardRef::new(603_799, LastFour::parse("0001").unwrap()).unwrap()));
     let mut vault = Vault::create(
         MemoryStorage::new(),
         Arc::new(clock()),

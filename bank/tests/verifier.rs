@@ -10,10 +10,7 @@ use dynpin_bank::verifier::{Accepted, Verifier, VerifierConfig, VerifierStore, V
 const T: i64 = 1_800_000_000; // a multiple of 60
 
 fn card_with(first: Option<PinPolicy>, second: Option<PinPolicy>) -> Card {
-    let card_ref = CardRef {
-        bin: 610_433,
-        last_four: LastFour::parse("1234").unwrap(),
-    };
+    let card_ref = CardRef::new(610_433, LastFour::parse("1234").unwrap()).unwrap();
     Card::bank_card(
         CardId::random().unwrap(),
         "c",

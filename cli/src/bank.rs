@@ -290,8 +290,8 @@ impl BankCard {
             "card".to_owned(),
             format!("id={}", self.id),
             format!("activation={}", self.activation),
-            format!("bin={}", self.card_ref.bin),
-            format!("last4={}", self.card_ref.last_four),
+            format!("bin={}", self.card_ref.bin()),
+            format!("last4={}", self.card_ref.last_four()),
             format!("first={}", policy(self.first)),
             format!("second={}", policy(self.second)),
             format!("issued={}", self.issued_at),
@@ -338,10 +338,7 @@ impl BankCard {
         Some(Self {
             id: CardId::parse(get("id")?)?,
             activation: ActivationId(activation),
-            card_ref: CardRef {
-                bin: get("bin")?.parse().ok()?,
-                last_four: LastFour::parse(get("last4")?).ok()?,
-            },
+            card_ref: CardRef::new(get("bin")?.parse().ok()?, LastFour::parse(get("last4")?).ok()?).ok()?,
             label: get("label").map(str::to_owned),
             phone: get("phone").map(str::to_owned),
             first: policy("first")?,
@@ -403,7 +400,7 @@ fn find_card<'a>(cards: &'a mut [BankCard], selector: &str) -> Res<&'a mut BankC
         .filter(|(_, c)| {
             Some(c.id) == by_id
                 || by_activation.as_deref() == Some(c.activation.to_string().as_str())
-                || Some(c.card_ref.last_four) == by_last_four
+                || Some(c.card_ref.last_four()) == by_last_four
         })
         .map(|(i, _)| i)
         .collect();
@@ -592,7 +589,7 @@ fn require_confirmed(card: &BankCard) -> Option<ExitCode> {
     }
     println!(
         "rejected: the activation of card {} is not confirmed yet (bank confirm {} <CODE>)",
-        card.card_ref.last_four, card.card_ref.last_four
+        card.card_ref.last_four(), card.card_ref.last_four()
     );
     Some(ExitCode::FAILURE)
 }
@@ -659,7 +656,7 @@ fn issue(dir: &Path, fast_kdf: bool, mut args: Args) -> Res<ExitCode> {
     if cards.len() != before {
         eprintln!(
             "note: this replaces the earlier activation of card {}",
-            card_ref.last_four
+            card_ref.last_four()
         );
     }
     let (id, activation_id) = (record.id, record.activation);
@@ -674,7 +671,7 @@ fn issue(dir: &Path, fast_kdf: bool, mut args: Args) -> Res<ExitCode> {
     println!(
         "{} card **** {} — activation {}",
         bank_name(card_ref),
-        card_ref.last_four,
+        card_ref.last_four(),
         activation_id
     );
     println!("{}", qr::to_terminal(issued.payload())?);
@@ -697,7 +694,7 @@ fn issue(dir: &Path, fast_kdf: bool, mut args: Args) -> Res<ExitCode> {
     println!(
         "valid for {} s; once activated, check the app's code with: bank confirm {} <CODE>",
         expires_at.saturating_sub(issued_at),
-        card_ref.last_four
+        card_ref.last_four()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -796,7 +793,7 @@ fn reset(dir: &Path, args: Args) -> Res<ExitCode> {
     let (verifier, id) = verifier_for(dir, card)?;
     verifier.reset(id);
     verifier.store().save()?;
-    println!("card {}: dynamic PIN unlocked", card.card_ref.last_four);
+    println!("card {}: dynamic PIN unlocked", card.card_ref.last_four());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -812,7 +809,7 @@ fn list(dir: &Path, args: Args) -> Res<ExitCode> {
     for card in &cards {
         println!(
             "{}  {:<12} id {}  activation {}  {}  phone {}  label {}",
-            card.card_ref.last_four,
+            card.card_ref.last_four(),
             card.card_ref.bank().map_or("Unknown bank", Bank::name),
             card.id,
             card.activation,
@@ -887,7 +884,7 @@ fn sms_in(dir: &Path, mut args: Args) -> Res<ExitCode> {
     let service = SmsService::new(SmsConfig::default())?;
     for card in &cards {
         if let Some(registered) = &card.phone {
-            service.register_phone(registered, card.id, card.card_ref.last_four);
+            service.register_phone(registered, card.id, card.card_ref.last_four());
         }
     }
     let clock = SystemClock;

@@ -17,7 +17,7 @@
 //! # fn scanned_qr_text() -> String { String::new() }
 //! let text = scanned_qr_text();
 //! let info = activation::inspect(&text)?;
-//! println!("activate {} card ending {}?", info.bank_name(), info.card_ref.last_four);
+//! println!("activate {} card ending {}?", info.bank_name(), info.card_ref.last_four());
 //! let code = ActivationCode::parse("1234 5678 9012 3456")?;
 //! let activated = activation::activate(&text, &code, &SystemClock)?;
 //! println!("type {} into internet banking to finish", activated.confirmation_code);
@@ -148,6 +148,20 @@ pub struct ActivationInfo {
 }
 
 impl ActivationInfo {
+    /// The public part of a payload with header `h`.
+    pub(crate) fn of(h: &payload::Header) -> Self {
+        Self {
+            version: h.version,
+            card_ref: h.card_ref,
+            label: h.label.clone(),
+            issued_at: h.issued_at,
+            expires_at: h.expires_at().unwrap_or(u64::MAX),
+            activation_id: ActivationId(h.activation_id),
+            exportable: h.exportable,
+            kdf: h.kdf,
+        }
+    }
+
     /// The issuing bank, if its BIN is known.
     pub fn bank(&self) -> Option<Bank> {
         self.card_ref.bank()
@@ -185,17 +199,7 @@ impl ActivationPayload {
 
     /// The public part of the payload.
     pub fn info(&self) -> ActivationInfo {
-        let h = &self.parsed.header;
-        ActivationInfo {
-            version: h.version,
-            card_ref: h.card_ref,
-            label: h.label.clone(),
-            issued_at: h.issued_at,
-            expires_at: h.expires_at().unwrap_or(u64::MAX),
-            activation_id: ActivationId(h.activation_id),
-            exportable: h.exportable,
-            kdf: h.kdf,
-        }
+        ActivationInfo::of(&self.parsed.header)
     }
 
     /// Checks time and KDF parameters, then derives the key from `code`
@@ -224,34 +228,44 @@ impl ActivationPayload {
             });
         }
         let secrets = payload::open(&self.parsed, code.digits())?;
-        let default_label;
-        let label = match &info.label {
-            Some(label) => label.as_str(),
-            None => {
-                default_label = format!(
-                    "{} {}",
-                    info.bank().map_or("Card", Bank::name),
-                    info.card_ref.last_four
-                );
-                &default_label
-            }
-        };
-        let confirmation = confirmation_code(&secrets.seed, info.activation_id)?;
-        let mut card = Card::bank_card(
-            CardId::random()?,
-            label,
-            info.card_ref,
-            secrets.seed,
-            secrets.first,
-            secrets.second,
-        )?;
-        card.set_exportable(info.exportable);
-        Ok(Activated {
-            card,
-            activation_id: info.activation_id,
-            confirmation_code: confirmation.to_string(),
-        })
+        activated(&info, secrets)
     }
+}
+
+/// The card an activation makes of a payload's public part and its opened
+/// secrets: the one place both come together (activation, and the fuzz
+/// target that proves whatever activates saves and reopens).
+pub(crate) fn activated(
+    info: &ActivationInfo,
+    secrets: payload::Secrets,
+) -> Result<Activated, ActivationError> {
+    let default_label;
+    let label = match &info.label {
+        Some(label) => label.as_str(),
+        None => {
+            default_label = format!(
+                "{} {}",
+                info.bank().map_or("Card", Bank::name),
+                info.card_ref.last_four()
+            );
+            &default_label
+        }
+    };
+    let confirmation = confirmation_code(&secrets.seed, info.activation_id)?;
+    let mut card = Card::bank_card(
+        CardId::random()?,
+        label,
+        info.card_ref,
+        secrets.seed,
+        secrets.first,
+        secrets.second,
+    )?;
+    card.set_exportable(info.exportable);
+    Ok(Activated {
+        card,
+        activation_id: info.activation_id,
+        confirmation_code: confirmation.to_string(),
+    })
 }
 
 /// The outcome of an activation.

@@ -100,13 +100,11 @@ impl Header {
         if self.label.is_some() {
             flags |= FLAG_LABEL;
         }
-        if self.card_ref.bin > 0x00ff_ffff {
-            return Err(ActivationError::Malformed("card reference"));
-        }
+        // A CardRef's BIN has at most six digits, so it fits the field's 24 bits.
         out.push(self.version);
         out.push(flags);
-        out.extend_from_slice(self.card_ref.bin.to_be_bytes().get(1..).unwrap_or_default());
-        out.extend_from_slice(&self.card_ref.last_four.value().to_be_bytes());
+        out.extend_from_slice(self.card_ref.bin().to_be_bytes().get(1..).unwrap_or_default());
+        out.extend_from_slice(&self.card_ref.last_four().value().to_be_bytes());
         out.extend_from_slice(&self.issued_at.to_be_bytes());
         out.extend_from_slice(&self.valid_for.to_be_bytes());
         out.extend_from_slice(&self.activation_id);
@@ -165,7 +163,8 @@ impl Header {
         Ok(Self {
             version,
             exportable: flags & FLAG_EXPORTABLE != 0,
-            card_ref: CardRef { bin, last_four },
+            card_ref: CardRef::new(bin, last_four)
+                .map_err(|_| ActivationError::Malformed("card reference"))?,
             issued_at,
             valid_for,
             activation_id,
@@ -317,11 +316,11 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, ActivationError> {
     if !bool::from(checksum(body).ct_eq(sum)) {
         return Err(ActivationError::BadChecksum);
     }
-    let mut reader = Reader::new(body);
-    let header = Header::decode(&mut reader)?;
-    let header_len = body.len() - reader.remaining();
-    let header_bytes = body.get(..header_len).unwrap_or_default().to_vec();
-    let ciphertext = reader.rest().to_vec();
+    let (header, header_len) = decode_header(body)?;
+    let (header_bytes, ciphertext) = body
+        .split_at_checked(header_len)
+        .ok_or(ActivationError::Malformed("too short"))?;
+    let (header_bytes, ciphertext) = (header_bytes.to_vec(), ciphertext.to_vec());
     let plaintext_len = ciphertext
         .len()
         .checked_sub(TAG_LEN)
@@ -350,11 +349,26 @@ pub(crate) fn open(parsed: &Parsed, code: &str) -> Result<Secrets, ActivationErr
             )
             .map_err(|_| ActivationError::WrongActivationCode)?,
     );
-    let mut reader = Reader::new(&plaintext);
+    decode_secrets(&plaintext)
+}
+
+/// Reads a header from the front of `bytes`; returns it and its length.
+pub(crate) fn decode_header(bytes: &[u8]) -> Result<(Header, usize), ActivationError> {
+    let mut reader = Reader::new(bytes);
+    let header = Header::decode(&mut reader)?;
+    Ok((header, bytes.len() - reader.remaining()))
+}
+
+/// Reads the opened secrets: both policies, then the seed (20–64 bytes).
+pub(crate) fn decode_secrets(plaintext: &[u8]) -> Result<Secrets, ActivationError> {
+    let mut reader = Reader::new(plaintext);
     let first = decode_policy(&mut reader)?;
     let second = decode_policy(&mut reader)?;
     if first.is_none() && second.is_none() {
         return Err(ActivationError::Malformed("no PIN slot"));
+    }
+    if !(MIN_MASTER_SEED_LEN..=MAX_SEED_LEN).contains(&reader.remaining()) {
+        return Err(ActivationError::Malformed("seed length"));
     }
     let seed = SecretBytes::from_slice(reader.rest());
     Ok(Secrets {

@@ -12,10 +12,7 @@ pub(crate) fn vector_header() -> Header {
     Header {
         version: PAYLOAD_VERSION_1,
         exportable: false,
-        card_ref: CardRef {
-            bin: 606_373,
-            last_four: LastFour::parse("1234").unwrap(),
-        },
+        card_ref: CardRef::new(606_373, LastFour::parse("1234").unwrap()).unwrap(),
         issued_at: 1_800_000_000,
         valid_for: 86_400,
         activation_id: [0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8],

@@ -25,6 +25,8 @@ use derive::{KeyPurpose, derive_key};
 
 /// The shortest master seed accepted for a bank card: 160 bits (RFC 4226 §4 R6).
 pub const MIN_MASTER_SEED_LEN: usize = 20;
+/// The largest BIN: six decimal digits.
+pub const MAX_BIN: u32 = 999_999;
 /// The longest label accepted, in characters.
 pub const MAX_LABEL_CHARS: usize = 64;
 /// The largest time correction accepted: one year either way.
@@ -39,6 +41,9 @@ pub enum CardError {
     /// Typed digits were rejected.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// A BIN has at most six digits.
+    #[error("a BIN has at most six digits")]
+    InvalidBin,
     /// A card number must have 12 to 19 digits (Iranian cards have 16).
     #[error("a card number has 16 digits")]
     CardNumberLength,
@@ -145,22 +150,52 @@ impl fmt::Debug for CardId {
     }
 }
 
-/// Which card this is, without the card number: issuer BIN and last four digits.
+/// Which card this is, without the card number: issuer BIN and last four
+/// digits. Only a valid one can exist: the BIN has at most six digits.
+///
+/// ```
+/// use dynpin::card::{Bank, CardError, CardRef, LastFour};
+///
+/// let card_ref = CardRef::new(610_433, LastFour::parse("1234")?)?;
+/// assert_eq!(card_ref.bank(), Some(Bank::Mellat));
+/// assert_eq!(CardRef::new(1_000_000, card_ref.last_four()), Err(CardError::InvalidBin));
+/// # Ok::<(), CardError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CardRef {
-    /// The first six digits of the card number (the issuer's BIN).
-    pub bin: u32,
-    /// The last four digits of the card number.
-    pub last_four: LastFour,
+    bin: u32,
+    last_four: LastFour,
 }
 
 impl CardRef {
+    /// The reference of a card whose first six digits are `bin`.
+    ///
+    /// # Errors
+    /// [`CardError::InvalidBin`] above [`MAX_BIN`].
+    pub fn new(bin: u32, last_four: LastFour) -> Result<Self, CardError> {
+        if bin > MAX_BIN {
+            return Err(CardError::InvalidBin);
+        }
+        Ok(Self { bin, last_four })
+    }
+
     /// The reference of a typed card number; the number itself is not kept.
     pub fn of(number: &CardNumber) -> Self {
+        // A card number has at least 12 digits, so its first six are a valid BIN.
         Self {
-            bin: number.bin(),
+            bin: number.bin().min(MAX_BIN),
             last_four: number.last_four(),
         }
+    }
+
+    /// The first six digits of the card number (the issuer's BIN).
+    pub fn bin(&self) -> u32 {
+        self.bin
+    }
+
+    /// The last four digits of the card number.
+    pub fn last_four(&self) -> LastFour {
+        self.last_four
     }
 
     /// The issuing bank, if the BIN is a known Iranian one.
@@ -305,7 +340,7 @@ enum TokenEngine {
 ///
 /// let card = Card::bank_card(CardId::random()?,
 ///     "Mellat",
-///     CardRef { bin: 610_433, last_four: LastFour::parse("۱۲۳۴")? },
+///     CardRef::new(610_433, LastFour::parse("۱۲۳۴")?)?,
 ///     SecretBytes::random(32)?,
 ///     Some(PinPolicy::first_pin()),
 ///     Some(PinPolicy::second_pin()),

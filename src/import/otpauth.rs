@@ -367,10 +367,7 @@ mod tests {
         let mut card = Card::bank_card(
             CardId::random().unwrap(),
             "Salary",
-            CardRef {
-                bin: 628_023,
-                last_four: LastFour::parse("0042").unwrap(),
-            },
+            CardRef::new(628_023, LastFour::parse("0042").unwrap()).unwrap(),
             SecretBytes::from(vec![9; 32]),
             Some(PinPolicy::first_pin()),
             Some(PinPolicy::second_pin()),

@@ -49,6 +49,11 @@ pub(crate) fn seal_with<'a>(
     nonce: [u8; NONCE_LEN],
 ) -> Result<Vec<u8>, VaultError> {
     let plaintext = contents::encode_card_list(cards)?;
+    // What a backup holds must import back, as what the vault holds must reopen.
+    contents::decode_card_list(&plaintext).map_err(|e| match e {
+        VaultError::Corrupt(what) => VaultError::UnreadableContents(what),
+        other => other,
+    })?;
     let key = crypto::password_kek(password, &salt, params).map_err(kdf_error)?;
     let mut out = Vec::with_capacity(PREFIX_LEN + 4 + plaintext.len() + TAG_LEN + TRAILER_LEN);
     out.extend_from_slice(&BACKUP_MAGIC);

@@ -321,8 +321,8 @@ fn encode_card_fields(card: &Card, out: &mut dyn Out) -> Result<(), VaultError> 
             let card_ref = card
                 .card_ref()
                 .ok_or(VaultError::Unstorable("card reference"))?;
-            out.put(&card_ref.bin.to_be_bytes());
-            out.put(&card_ref.last_four.value().to_be_bytes());
+            out.put(&card_ref.bin().to_be_bytes());
+            out.put(&card_ref.last_four().value().to_be_bytes());
             encode_policy(card.policy(PinKind::First), out)?;
             encode_policy(card.policy(PinKind::Second), out)?;
             put_short(out, card.secret().expose(), MAX_SECRET_LEN, "seed")?;
@@ -419,15 +419,14 @@ fn decode_card(r: &mut Reader<'_>) -> Result<Card, VaultError> {
                 return Err(VaultError::Corrupt("card flags"));
             }
             let bin = r.u32()?;
-            if bin > 999_999 {
-                return Err(VaultError::Corrupt("card reference"));
-            }
             let last_four = LastFour::from_value(r.u16()?)
+                .map_err(|_| VaultError::Corrupt("card reference"))?;
+            let card_ref = CardRef::new(bin, last_four)
                 .map_err(|_| VaultError::Corrupt("card reference"))?;
             let first = decode_policy(&mut r)?;
             let second = decode_policy(&mut r)?;
             let seed = SecretBytes::from_slice(r.short_bytes(MAX_SECRET_LEN)?);
-            Card::bank_card(id, label, CardRef { bin, last_four }, seed, first, second)
+            Card::bank_card(id, label, card_ref, seed, first, second)
                 .map_err(|_| VaultError::Corrupt("bank card"))?
         }
         KIND_TOKEN => {

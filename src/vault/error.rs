@@ -107,6 +107,10 @@ pub enum VaultError {
     /// A card field is too long to be stored; names it.
     #[error("the card cannot be stored: its {0} is too long")]
     Unstorable(&'static str),
+    /// The new contents would not read back (a card that encodes but does not
+    /// decode); names the part. Nothing was saved: the vault is as it was.
+    #[error("the change was not saved: the vault's {0} would not read back")]
+    UnreadableContents(&'static str),
     /// A card could not be changed or rebuilt.
     #[error(transparent)]
     Card(#[from] CardError),

@@ -318,6 +318,7 @@ impl VaultFile {
         contents: &Contents,
     ) -> Result<(Self, Zeroizing<Vec<u8>>), VaultError> {
         let plaintext = contents::encode(contents)?;
+        prove_readable(&plaintext)?;
         let header_bytes = header.encode();
         // A plaintext copy is wiped if encryption fails; once encrypted in
         // place it is ciphertext and leaves the zeroizing wrapper.
@@ -382,6 +383,25 @@ impl VaultFile {
     pub(crate) fn open(&self, master: &MasterKey) -> Result<Contents, VaultError> {
         let plaintext = self.open_plaintext(master)?;
         decode_contents(self.version, &plaintext)
+    }
+}
+
+/// Proves that `plaintext` (contents about to be saved) reads back: it decodes,
+/// and the decoded contents encode to the same bytes. A card that encodes but
+/// does not decode would make the whole vault unreadable, so such a save is
+/// refused before anything is written.
+///
+/// # Errors
+/// [`VaultError::UnreadableContents`] naming the part that does not read back.
+pub(crate) fn prove_readable(plaintext: &[u8]) -> Result<(), VaultError> {
+    let reread = decode_contents(CURRENT_VERSION, plaintext).map_err(|e| match e {
+        VaultError::Corrupt(what) => VaultError::UnreadableContents(what),
+        other => other,
+    })?;
+    if *contents::encode(&reread)? == *plaintext {
+        Ok(())
+    } else {
+        Err(VaultError::UnreadableContents("contents"))
     }
 }
 

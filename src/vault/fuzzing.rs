@@ -8,7 +8,9 @@ use super::crypto::{self, MasterKey, PlatformKey};
 use super::format::{self, Checks, Header, PasswordSlot, PlatformSlot, VaultFile};
 use super::lockout::{LockoutPolicy, LockoutState};
 use super::storage::{FileRole, MemoryStorage};
-use super::{Vault, VaultError, backup, contents};
+use super::contents::Contents;
+use super::{OnExisting, Vault, VaultError, backup, contents};
+use crate::activation::{self, ActivationError, ActivationInfo, payload};
 use crate::clock::FixedClock;
 use crate::kdf::KdfParams;
 
@@ -57,6 +59,18 @@ pub fn decode_contents(plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
 /// # Errors
 /// What the vault reports.
 pub fn open_sealed(plaintext: &[u8]) -> Result<usize, VaultError> {
+    let (_, mut vault) = sealed_vault(plaintext)?;
+    let cards = vault.cards()?.len();
+    // Whatever opened also refreshes and saves.
+    vault.pins()?;
+    vault.set_auto_lock_seconds(60)?;
+    Ok(cards)
+}
+
+/// A vault whose body is `plaintext` sealed under a fixed master key, with a
+/// platform slot for [`PLATFORM_KEY`], opened and unlocked through the public
+/// API; and its storage.
+fn sealed_vault(plaintext: &[u8]) -> Result<(Arc<MemoryStorage>, Vault), VaultError> {
     let master = MasterKey::from_bytes(MASTER_KEY);
     let vault_id = [0x11; 16];
     let platform_key = PlatformKey::from_bytes(&PLATFORM_KEY)?;
@@ -93,18 +107,72 @@ pub fn open_sealed(plaintext: &[u8]) -> Result<usize, VaultError> {
         nonce,
         sealed,
     };
-    let storage = MemoryStorage::new();
+    let storage = Arc::new(MemoryStorage::new());
     storage.set(FileRole::Current, Some(file.encode()));
-    let mut vault = Vault::open(
-        storage,
-        Arc::new(FixedClock::from_unix_seconds(1_800_000_000)),
-    )?;
-    vault.unlock_with_platform_key(&platform_key)?;
-    let cards = vault.cards()?.len();
-    // Whatever opened also refreshes and saves.
-    vault.pins()?;
-    vault.set_auto_lock_seconds(60)?;
-    Ok(cards)
+    let vault = unlocked(&storage)?;
+    Ok((storage, vault))
+}
+
+/// The vault in `storage`, opened and unlocked with [`PLATFORM_KEY`].
+fn unlocked(storage: &Arc<MemoryStorage>) -> Result<Vault, VaultError> {
+    let mut vault = Vault::open(Arc::clone(storage), Arc::new(FixedClock::from_unix_seconds(NOW)))?;
+    vault.unlock_with_platform_key(&PlatformKey::from_bytes(&PLATFORM_KEY)?)?;
+    Ok(vault)
+}
+
+/// The time of every vault and activation here: 2027-01-15.
+const NOW: i64 = 1_800_000_000;
+
+/// What [`activate_save_reopen`] found wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoundTrip {
+    /// The input is not a payload header followed by opened secrets, or it
+    /// does not activate: nothing to check.
+    NotActivated(ActivationError),
+    /// It activated, and the vault refused to take the card (a typed error:
+    /// nothing was lost).
+    Refused(VaultError),
+    /// It activated and was saved, and the vault did not reopen: a bug.
+    Unreadable(VaultError),
+    /// It reopened, without the same card: a bug.
+    Changed,
+}
+
+/// `bytes` as a payload header (the real decoder) followed by the opened
+/// secrets (policies and seed, the real decoder): the card an activation of
+/// such a payload makes is added to a vault, which is then reopened. The
+/// payload's crypto is skipped — anyone who knows an activation code can seal
+/// any such header and secrets — so what matters is that whatever activates
+/// saves, and reopens to the same card.
+///
+/// # Errors
+/// [`RoundTrip`]: `Unreadable` and `Changed` are bugs.
+pub fn activate_save_reopen(bytes: &[u8]) -> Result<(), RoundTrip> {
+    let (header, len) = payload::decode_header(bytes).map_err(RoundTrip::NotActivated)?;
+    let secrets = payload::decode_secrets(bytes.get(len..).unwrap_or_default())
+        .map_err(RoundTrip::NotActivated)?;
+    let info = ActivationInfo::of(&header);
+    let activated = activation::activated(&info, secrets).map_err(RoundTrip::NotActivated)?;
+    let empty = Contents {
+        auto_lock_seconds: super::DEFAULT_AUTO_LOCK_SECONDS,
+        cards: contents::CardList::with_capacity(1),
+    };
+    let empty = contents::encode(&empty).map_err(RoundTrip::Unreadable)?;
+    let (storage, mut vault) = sealed_vault(&empty).map_err(RoundTrip::Unreadable)?;
+    let card = activated.card.clone();
+    let id = vault
+        .add_activated(activated, OnExisting::Refuse)
+        .map_err(RoundTrip::Refused)?;
+    drop(vault);
+    let mut reopened = unlocked(&storage).map_err(RoundTrip::Unreadable)?;
+    let stored = reopened.card(id).map_err(RoundTrip::Unreadable)?;
+    let clock = FixedClock::from_unix_seconds(NOW);
+    let same = stored.label() == card.label()
+        && stored.card_ref() == card.card_ref()
+        && stored.exportable() == card.exportable()
+        && stored.secret() == card.secret()
+        && stored.pins(&clock) == card.pins(&clock);
+    if same { Ok(()) } else { Err(RoundTrip::Changed) }
 }
 
 /// Recomputes a vault file's keyless checks (the lockout region's, when the

@@ -37,7 +37,7 @@
 //! let mut vault = Vault::create(storage.clone(), clock.clone(), "my vault password", options)?;
 //! let card = Card::bank_card(CardId::random()?,
 //!     "Salary",
-//!     CardRef { bin: 610_433, last_four: LastFour::parse("1234")? },
+//!     CardRef::new(610_433, LastFour::parse("1234")?)?,
 //!     SecretBytes::random(32)?,
 //!     Some(PinPolicy::first_pin()),
 //!     Some(PinPolicy::second_pin()),

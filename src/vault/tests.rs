@@ -29,10 +29,7 @@ pub(crate) fn fixture_cards() -> CardList {
     let mut bank = Card::bank_card(
         CardId::from_bytes(seq(0x00).map(|b: u8| b.wrapping_mul(0x11))),
         "کارت حقوق",
-        CardRef {
-            bin: 606_373,
-            last_four: LastFour::from_value(1234).unwrap(),
-        },
+        CardRef::new(606_373, LastFour::from_value(1234).unwrap()).unwrap(),
         SecretBytes::from((0u8..20).collect::<Vec<_>>()),
         Some(PinPolicy::first_pin()),
         Some(PinPolicy::second_pin()),

@@ -40,10 +40,7 @@ pub(crate) fn bank_card(n: u16, seed_byte: u8) -> Card {
     Card::bank_card(
         CardId::random().unwrap(),
         &format!("Card {n}"),
-        CardRef {
-            bin: 610_433,
-            last_four: LastFour::from_value(n).unwrap(),
-        },
+        CardRef::new(610_433, LastFour::from_value(n).unwrap()).unwrap(),
         SecretBytes::from(vec![seed_byte; 32]),
         Some(PinPolicy::first_pin()),
         Some(PinPolicy::second_pin()),

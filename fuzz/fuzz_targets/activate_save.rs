@@ -1,0 +1,24 @@
+//! A payload's public header followed by its opened secrets, on arbitrary
+//! input. The payload's crypto is skipped: anyone who knows an activation code
+//! can seal any header and secrets, so only what they hold matters. Whatever
+//! activates must save into the vault and reopen to the same card
+//! (`dynpin::vault::fuzzing::activate_save_reopen`); a refusal must be a
+//! typed error.
+#![no_main]
+// A fuzz target reports a bug by panicking: the panic-free lints are for library code.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use dynpin::vault::fuzzing::{RoundTrip, activate_save_reopen};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    match activate_save_reopen(data) {
+        Ok(()) | Err(RoundTrip::NotActivated(_) | RoundTrip::Refused(_)) => {}
+        Err(bug) => panic!("activated and saved, then: {bug:?}"),
+    }
+});
