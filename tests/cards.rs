@@ -395,3 +395,30 @@ fn amount_ceiling_is_a_plain_setting() {
     card.set_amount_ceiling(None);
     assert_eq!(card.amount_ceiling(), None);
 }
+
+/// What someone types can be a secret (a PIN, an activation code, a card
+/// number): no error repeats any part of rejected input, in `Display` or in
+/// `Debug`. Only where it went wrong (a position) and what kind of character
+/// it was may be said.
+#[test]
+fn no_error_repeats_rejected_input() {
+    use dynpin::activation::ActivationCode;
+    use dynpin::card::CardNumber;
+    use dynpin::text;
+
+    let cases: Vec<(&str, String)> = vec![
+        ("q", format!("{:?}", text::parse_code("12q4", 4).unwrap_err())),
+        ("q", text::parse_code("12q4", 4).unwrap_err().to_string()),
+        ("ژ", text::parse_code("۱۲ژ۴", 4).unwrap_err().to_string()),
+        ("ژ", format!("{:?}", text::normalize_digits("۱۲ژ۴", 10).unwrap_err())),
+        ("200C", text::parse_code("12\u{200C}4", 4).unwrap_err().to_string()),
+        ("Z", ActivationCode::parse("1234 5678 9012 345Z").unwrap_err().to_string()),
+        ("Z", format!("{:?}", ActivationCode::parse("1234 5678 9012 345Z").unwrap_err())),
+        ("k", CardNumber::parse("6104-3312-3456-789k").unwrap_err().to_string()),
+        ("k", format!("{:?}", CardNumber::parse("6104-3312-3456-789k").unwrap_err())),
+        ("w", format!("{:?}", LastFour::parse("12w4").unwrap_err())),
+    ];
+    for (secret, shown) in cases {
+        assert!(!shown.contains(secret), "{secret:?} repeated in {shown:?}");
+    }
+}
