@@ -16,11 +16,12 @@ pub enum InputError {
     /// Nothing but spaces and dashes was entered.
     #[error("nothing was entered")]
     Empty,
-    /// A character that is neither a digit nor a space or dash.
-    #[error("{} at position {position} is not a digit", CharName(*character))]
+    /// A character that is neither a digit nor a space or dash. What was
+    /// typed may be a secret, so only its kind and place are kept.
+    #[error("the character at position {position} is not a digit ({kind})")]
     NotADigit {
-        /// The offending character.
-        character: char,
+        /// What kind of character it is.
+        kind: CharKind,
         /// Its position among the characters typed, counting from 1.
         position: usize,
     },
@@ -43,17 +44,56 @@ pub enum InputError {
     Overflow,
 }
 
-/// Displays a character together with its code point, so invisible or
-/// look-alike characters (ZWNJ, Arabic vs Persian digits) are identifiable.
-struct CharName(char);
+/// What kind of character was typed where a digit belongs: enough for a
+/// user or a log to see what went wrong (a letter, an invisible zero-width
+/// non-joiner from a Persian keyboard, a decimal separator) without repeating
+/// what was typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CharKind {
+    /// A letter of any script.
+    Letter,
+    /// A digit of a script other than ASCII, Persian and Arabic-Indic (e.g. full-width).
+    OtherDigit,
+    /// An invisible character: a control, a formatting mark (the zero-width
+    /// non-joiner, direction marks) or a space not accepted between digits.
+    Invisible,
+    /// Punctuation or a symbol (`+`, a decimal separator, …).
+    Symbol,
+}
 
-impl fmt::Display for CharName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_control() || self.0.is_whitespace() {
-            write!(f, "U+{:04X}", u32::from(self.0))
+impl CharKind {
+    /// The kind of `c`.
+    pub fn of(c: char) -> Self {
+        let formatting = matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{FEFF}'
+        );
+        if formatting || c.is_control() || c.is_whitespace() {
+            CharKind::Invisible
+        } else if c.is_alphabetic() {
+            CharKind::Letter
+        } else if c.is_numeric() {
+            CharKind::OtherDigit
         } else {
-            write!(f, "'{}' (U+{:04X})", self.0, u32::from(self.0))
+            CharKind::Symbol
         }
+    }
+}
+
+impl fmt::Display for CharKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CharKind::Letter => "a letter",
+            CharKind::OtherDigit => "a digit of another script",
+            CharKind::Invisible => "an invisible character",
+            CharKind::Symbol => "a symbol",
+        })
     }
 }
 
@@ -110,7 +150,7 @@ pub fn normalize_digits(input: &str, max_digits: usize) -> Result<Zeroizing<Stri
             out.push(char::from(b'0' + value));
         } else if !is_separator(c) {
             return Err(InputError::NotADigit {
-                character: c,
+                kind: CharKind::of(c),
                 position: index + 1,
             });
         }
@@ -157,7 +197,7 @@ pub fn parse_code_value(input: &str, len: usize) -> Result<u64, InputError> {
             }
         } else if !is_separator(c) {
             return Err(InputError::NotADigit {
-                character: c,
+                kind: CharKind::of(c),
                 position: index + 1,
             });
         }
@@ -295,7 +335,7 @@ mod tests {
         assert_eq!(
             normalize_digits("12x4", 10),
             Err(InputError::NotADigit {
-                character: 'x',
+                kind: CharKind::Letter,
                 position: 3
             })
         );
@@ -304,25 +344,41 @@ mod tests {
         assert_eq!(
             err,
             InputError::NotADigit {
-                character: '\u{200C}',
+                kind: CharKind::Invisible,
                 position: 3
             }
         );
-        assert!(err.to_string().contains("U+200C"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "the character at position 3 is not a digit (an invisible character)"
+        );
         assert_eq!(
             normalize_digits("+123", 10).unwrap_err(),
             InputError::NotADigit {
-                character: '+',
+                kind: CharKind::Symbol,
                 position: 1
             }
         );
         assert_eq!(
             normalize_digits("١٫٢", 10).unwrap_err(),
             InputError::NotADigit {
-                character: '٫',
+                kind: CharKind::Symbol,
                 position: 2
             }
         );
+        for (c, kind) in [
+            ('ژ', CharKind::Letter),
+            ('x', CharKind::Letter),
+            ('\u{FF11}', CharKind::OtherDigit), // full-width 1
+            ('\u{0967}', CharKind::OtherDigit), // Devanagari 1
+            ('\u{200C}', CharKind::Invisible),
+            ('\u{200F}', CharKind::Invisible),
+            ('\u{0000}', CharKind::Invisible),
+            ('+', CharKind::Symbol),
+            ('٫', CharKind::Symbol),
+        ] {
+            assert_eq!(CharKind::of(c), kind, "{c:?}");
+        }
         assert_eq!(normalize_digits(" - ", 10), Err(InputError::Empty));
         assert_eq!(normalize_digits("", 10), Err(InputError::Empty));
         assert_eq!(
@@ -395,7 +451,7 @@ mod tests {
         assert_eq!(
             parse_code_value("12a4", 4),
             Err(InputError::NotADigit {
-                character: 'a',
+                kind: CharKind::Letter,
                 position: 3
             })
         );

@@ -207,7 +207,7 @@ mod tests {
         assert!(matches!(
             CardNumber::parse("6104-3312-3456-789x").unwrap_err(),
             CardError::Input(InputError::NotADigit {
-                character: 'x',
+                kind: crate::text::CharKind::Letter,
                 position: 19
             })
         ));
