@@ -311,3 +311,14 @@ fn nothing_secret_in_debug_or_errors() {
         .to_string();
     assert!(!shown.contains(&seed_list), "seed bytes leaked");
 }
+
+/// A caller's scale is untrusted arithmetic: a huge one is an error, never an
+/// overflow, a panic or an allocation the size of memory.
+#[test]
+fn qr_png_with_a_huge_scale_is_an_error() {
+    let issued = provision(&CardRequest::new(mellat()));
+    for scale in [usize::MAX, usize::MAX / 2, 1 << 40, 100_000] {
+        assert!(qr::to_png(issued.payload(), scale).is_err(), "scale {scale}");
+    }
+    assert!(qr::to_png(issued.payload(), 8).is_ok());
+}

@@ -660,6 +660,25 @@ mod tests {
     }
 
     #[test]
+    fn long_challenges_are_refused_at_once() {
+        // Decimal-to-hexadecimal conversion is quadratic in the length: a
+        // challenge too long for the 128-byte field is refused before it starts.
+        let o = ocra("OCRA-1:HOTP-SHA1-6:QN08", KEY20);
+        for challenge in ["9".repeat(50_000), "f".repeat(50_000)] {
+            let started = std::time::Instant::now();
+            let result = o.compute(&OcraInput {
+                challenge: &challenge,
+                ..Default::default()
+            });
+            assert_eq!(result, Err(OcraError::InvalidChallenge));
+            assert!(started.elapsed().as_millis() < 100, "{:?}", started.elapsed());
+        }
+        // The longest numeric challenge that fits: 2^1024 - 1 has 309 digits.
+        let fits = "1".repeat(308);
+        assert!(o.compute(&OcraInput { challenge: &fits, ..Default::default() }).is_ok());
+    }
+
+    #[test]
     fn suites_are_parsed_strictly() {
         for bad in [
             "",
