@@ -3,6 +3,8 @@
 //! Payload text is upper-case base32 with a `DPIN:` prefix, which the QR
 //! encoder carries in its compact alphanumeric mode; error correction is level
 //! M (15 % of the symbol may be lost), the usual choice for screens and paper.
+// Sizes here come from callers: no arithmetic may overflow silently.
+#![deny(clippy::arithmetic_side_effects)]
 
 use qrcode::render::{svg, unicode};
 use qrcode::{Color, EcLevel, QrCode};
@@ -17,6 +19,9 @@ pub enum QrError {
     /// The text does not fit any QR version.
     #[error("the text is too long for a QR code")]
     TooLong,
+    /// The PNG scale is outside 1 to [`MAX_PNG_SCALE`] pixels per module.
+    #[error("a QR code's PNG scale is 1 to {MAX_PNG_SCALE} pixels per module")]
+    Scale,
     /// The PNG encoder failed.
     #[error("the PNG image could not be written")]
     Png,
@@ -67,25 +72,42 @@ pub fn to_svg(text: &str) -> Result<String, QrError> {
         .build())
 }
 
-/// The symbol as an 8-bit greyscale PNG, `scale` pixels per module (at least 1).
+/// The most pixels per module [`to_png`] draws: 64 makes a version-6 symbol
+/// (41 modules and the quiet zone) 3,136 pixels wide, about 10 MB of pixels.
+pub const MAX_PNG_SCALE: usize = 64;
+
+/// The symbol as an 8-bit greyscale PNG, `scale` pixels per module (1 to
+/// [`MAX_PNG_SCALE`]).
 ///
 /// # Errors
-/// As [`encode`], or [`QrError::Png`].
+/// As [`encode`], [`QrError::Scale`] outside 1 to [`MAX_PNG_SCALE`], or [`QrError::Png`].
 pub fn to_png(text: &str, scale: usize) -> Result<Vec<u8>, QrError> {
+    if !(1..=MAX_PNG_SCALE).contains(&scale) {
+        return Err(QrError::Scale);
+    }
     let code = encode(text)?;
-    let scale = scale.max(1);
     let modules = code.width();
     let colors = code.to_colors();
-    let side = (modules + 2 * QUIET_ZONE) * scale;
-    let mut pixels = vec![255u8; side * side];
+    let side = modules
+        .checked_add(QUIET_ZONE.saturating_mul(2))
+        .and_then(|m| m.checked_mul(scale))
+        .ok_or(QrError::Scale)?;
+    let mut pixels = vec![255u8; side.checked_mul(side).ok_or(QrError::Scale)?];
     for (i, color) in colors.iter().enumerate() {
         if *color != Color::Dark {
             continue;
         }
-        let (mx, my) = (i % modules + QUIET_ZONE, i / modules + QUIET_ZONE);
-        for row in pixels.chunks_mut(side).skip(my * scale).take(scale) {
+        // Sizes are bounded above (scale ≤ 64, at most 177 modules), and the
+        // arithmetic saturates anyway: a wrong size draws nothing, never panics.
+        let mx = (i.checked_rem(modules).unwrap_or(0)).saturating_add(QUIET_ZONE);
+        let my = (i.checked_div(modules).unwrap_or(0)).saturating_add(QUIET_ZONE);
+        for row in pixels
+            .chunks_mut(side)
+            .skip(my.saturating_mul(scale))
+            .take(scale)
+        {
             row.iter_mut()
-                .skip(mx * scale)
+                .skip(mx.saturating_mul(scale))
                 .take(scale)
                 .for_each(|p| *p = 0);
         }

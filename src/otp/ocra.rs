@@ -303,6 +303,10 @@ pub struct Ocra {
     hotp: Hotp,
 }
 
+/// The most decimal digits of a numeric challenge: 2^1024 − 1, the largest
+/// value the 128-byte field holds, has 309.
+const MAX_NUMERIC_CHALLENGE_DIGITS: usize = 309;
+
 /// Bytes the challenge occupies in the data input (RFC 6287 §5.1).
 const CHALLENGE_BYTES: usize = 128;
 
@@ -400,7 +404,15 @@ fn hash_pin(algorithm: Algorithm, pin: &str) -> Vec<u8> {
 /// through `QA08`, as its reference code allows. What must hold is that the
 /// challenge fits the 128-byte field.
 fn challenge_bytes(format: ChallengeFormat, challenge: &str) -> Result<Vec<u8>, OcraError> {
-    if challenge.is_empty() {
+    // What fits the 128-byte field: 128 characters, 256 hexadecimal digits,
+    // or a decimal number below 2^1024 (at most 309 digits). Longer input is
+    // refused before any work, so the cost stays bounded.
+    let longest = match format {
+        ChallengeFormat::Alphanumeric => CHALLENGE_BYTES,
+        ChallengeFormat::Hex => 2 * CHALLENGE_BYTES,
+        ChallengeFormat::Numeric => MAX_NUMERIC_CHALLENGE_DIGITS,
+    };
+    if challenge.is_empty() || challenge.len() > longest {
         return Err(OcraError::InvalidChallenge);
     }
     let nibbles: Vec<u8> = match format {
