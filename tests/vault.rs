@@ -1124,3 +1124,27 @@ proptest! {
         prop_assert_eq!(stored.pins(&*clock), card.pins(&*clock));
     }
 }
+
+/// A backup leaves the phone: it is guessed offline, with no lockout and no
+/// device key. A password good enough for the app (six characters) is not
+/// good enough for a backup.
+#[test]
+fn backup_passwords_are_held_to_a_stronger_rule() {
+    let (_, _, mut vault) = new_vault();
+    vault
+        .add_card(totp_card("VPN", b"12345678901234567890"), OnExisting::Refuse)
+        .unwrap();
+    check_new_password("k3v!n9").unwrap();
+    for weak in ["k3v!n9", "short pass"] {
+        assert!(
+            matches!(
+                vault.export_backup_with(weak, KdfParams::MINIMUM),
+                Err(VaultError::Password(PasswordError::TooShort { .. }))
+            ),
+            "{weak:?}"
+        );
+    }
+    vault
+        .export_backup_with("a longer backup passphrase", KdfParams::MINIMUM)
+        .unwrap();
+}
