@@ -739,7 +739,7 @@ fn backups_hold_exportable_cards_only_and_import_with_the_duplicate_rules() {
 
     assert_eq!(
         source
-            .export_backup_with("123456", KdfParams::MINIMUM)
+            .export_backup_with("111111111111", KdfParams::MINIMUM)
             .unwrap_err(),
         VaultError::Password(PasswordError::TooCommon)
     );

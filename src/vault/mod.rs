@@ -87,7 +87,8 @@ pub use lockout::{
     MAX_DELAY_SECONDS, MIN_ATTEMPT_LIMIT, OnLimit, delay_after,
 };
 pub use password::{
-    MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, PasswordError, check_new_password, common_passwords,
+    MAX_PASSWORD_BYTES, MIN_BACKUP_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordError,
+    check_backup_password, check_new_password, common_passwords,
 };
 #[cfg(any(test, feature = "test-util"))]
 pub use storage::MemoryStorage;
@@ -956,7 +957,7 @@ impl Vault {
         password: &str,
         params: KdfParams,
     ) -> Result<Vec<u8>, VaultError> {
-        check_new_password(password)?;
+        check_backup_password(password)?;
         params.check()?;
         let now = self.now();
         let session = self.session()?;

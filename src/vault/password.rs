@@ -11,6 +11,11 @@ use crate::text::digit_value;
 
 /// The fewest characters a new password may have.
 pub const MIN_PASSWORD_CHARS: usize = 6;
+/// The fewest characters a backup password may have. A backup leaves the
+/// phone and is guessed offline with no lockout and no device key, so it
+/// needs what NIST SP 800-63B asks of a password that is the only factor:
+/// length (a passphrase of a few words).
+pub const MIN_BACKUP_PASSWORD_CHARS: usize = 12;
 /// The longest password accepted, in UTF-8 bytes.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
@@ -71,11 +76,22 @@ pub(crate) fn normalize(password: &str) -> Zeroizing<String> {
 /// # Errors
 /// The [`PasswordError`] of the first rule broken.
 pub fn check_new_password(password: &str) -> Result<(), PasswordError> {
+    check_password(password, MIN_PASSWORD_CHARS)
+}
+
+/// Checks a backup's password: the rules of [`check_new_password`], with at
+/// least [`MIN_BACKUP_PASSWORD_CHARS`] characters.
+///
+/// # Errors
+/// As [`check_new_password`].
+pub fn check_backup_password(password: &str) -> Result<(), PasswordError> {
+    check_password(password, MIN_BACKUP_PASSWORD_CHARS)
+}
+
+fn check_password(password: &str, min_chars: usize) -> Result<(), PasswordError> {
     let normalized = normalize(password);
-    if normalized.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(PasswordError::TooShort {
-            min: MIN_PASSWORD_CHARS,
-        });
+    if normalized.chars().count() < min_chars {
+        return Err(PasswordError::TooShort { min: min_chars });
     }
     if normalized.len() > MAX_PASSWORD_BYTES {
         return Err(PasswordError::TooLong {

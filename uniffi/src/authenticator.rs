@@ -362,7 +362,8 @@ impl Authenticator {
             .set_time_offset(self::card_id(&card_id)?, seconds)?)
     }
 
-    /// An encrypted backup of the exportable cards, under its own password.
+    /// An encrypted backup of the exportable cards, under its own password
+    /// (at least 12 characters: a backup is guessed offline, with no lockout).
     pub fn export_backup(&self, password: String) -> Result<Vec<u8>, DynpinError> {
         Ok(self.lock_vault().export_backup(&password)?)
     }
