@@ -11,7 +11,8 @@ use dynpin::card::{Card, CardId, CardRef, LastFour, PinPolicy};
 use dynpin::clock::ManualClock;
 use dynpin::secret::SecretBytes;
 use dynpin::vault::OnExisting;
-use dynpin::vault::{LockoutPolicy, OnLimit, StorageOp, Vault, VaultError};
+use dynpin::kdf::KdfParams;
+use dynpin::vault::{LockoutPolicy, OnLimit, StorageOp, Vault, VaultError, VaultOptions};
 
 /// A bank card with a fixed id, so that two runs reach equal states.
 fn fixed_card(n: u8) -> Card {
@@ -416,4 +417,72 @@ fn sigkill_at_random_moments_never_leaves_an_unreadable_vault() {
         "only {mid_save} kills landed during a save"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+const KDF_CHILD_DIR: &str = "DYNPIN_VAULT_KDF_CHILD_DIR";
+
+/// The child of the next test: one password attempt on the vault in
+/// `KDF_CHILD_DIR`, in a process whose address space is too small for the
+/// vault's key derivation. Does nothing (and passes) unless started by it.
+#[test]
+fn kdf_child_tries_the_password_once() {
+    use dynpin::vault::FileStorage;
+    let Ok(dir) = std::env::var(KDF_CHILD_DIR) else {
+        return;
+    };
+    let mut vault = Vault::open(FileStorage::new(&dir, "vault.bin"), clock()).unwrap();
+    let result = vault.unlock_with_password(PASSWORD);
+    println!("\nKDF-CHILD-RESULT {result:?}");
+}
+
+/// A phone that cannot spare the memory for the key derivation (the vault's
+/// Argon2id may ask up to 1 GiB; 32-bit phones ship) has not tried the
+/// password: the attempt must not count. Ten such failures used to wipe the
+/// vault. Here a child process under `ulimit -v` makes the attempt.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_key_derivation_without_memory_is_not_a_wrong_password() {
+    use dynpin::vault::FileStorage;
+    use std::process::Command;
+
+    let dir = std::env::temp_dir().join(format!("dynpin-vault-kdf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let storage = FileStorage::new(&dir, "vault.bin");
+    let _ = Vault::destroy(&storage);
+    let options = VaultOptions {
+        kdf: KdfParams {
+            memory_kib: 512 * 1024,
+            iterations: 2,
+            lanes: 1,
+        },
+        ..fast_options()
+    };
+    drop(Vault::create(storage.clone(), clock(), PASSWORD, options).unwrap());
+
+    let exe = std::env::current_exe().unwrap();
+    let output = Command::new("sh")
+        .arg("-c")
+        // 256 MiB of address space: the test binary runs, 512 MiB of Argon2id does not fit.
+        .arg("ulimit -v 262144 && exec \"$0\" \"$@\"")
+        .arg(&exe)
+        .args([
+            "vault_crash::kdf_child_tries_the_password_once",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(KDF_CHILD_DIR, &dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let result = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("KDF-CHILD-RESULT "))
+        .unwrap_or_else(|| panic!("the child reported nothing: {output:?}"));
+    assert!(result.contains("Kdf"), "{result}");
+
+    let vault = Vault::open(storage.clone(), clock()).unwrap();
+    assert_eq!(vault.lockout_status().unwrap().failures, 0);
+    let _ = Vault::destroy(&storage);
+    let _ = std::fs::remove_dir_all(&dir);
 }
