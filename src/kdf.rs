@@ -5,8 +5,8 @@
 //! against a floor (too weak: the data may have been made to be cracked) and a
 //! ceiling (too costly: a crafted file must not exhaust a phone's memory).
 
-use argon2::{Algorithm, Argon2, Params, Version};
-use zeroize::Zeroizing;
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use zeroize::{Zeroize, Zeroizing};
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,6 +92,10 @@ pub enum KdfError {
     /// Argon2 rejected the inputs (for example a salt under 8 bytes).
     #[error("the key derivation failed")]
     Failed,
+    /// The device could not spare the memory the parameters ask for; nothing
+    /// was derived (and, for a vault, no password attempt was counted).
+    #[error("not enough memory for the key derivation")]
+    OutOfMemory,
 }
 
 /// Derives `out_len` bytes from `password` and `salt` with Argon2id v1.3,
@@ -121,24 +125,71 @@ pub fn derive(
 /// parameters and for tests of the format at small costs.
 ///
 /// # Errors
-/// [`KdfError::Failed`] for inputs Argon2 refuses.
+/// [`KdfError::Failed`] for inputs Argon2 refuses, [`KdfError::OutOfMemory`].
 pub(crate) fn derive_unchecked(
     password: &[u8],
     salt: &[u8],
     params: KdfParams,
     out_len: usize,
 ) -> Result<Zeroizing<Vec<u8>>, KdfError> {
-    let argon_params = Params::new(
-        params.memory_kib,
-        params.iterations,
-        params.lanes,
-        Some(out_len),
-    )
-    .map_err(|_| KdfError::Failed)?;
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
+    let mut memory = KdfMemory::reserve(params)?;
+    derive_in(&mut memory, password, salt, params, out_len)
+}
+
+/// The working memory of one Argon2id derivation, reserved apart from the
+/// derivation so that a caller can find out the device can spare it before
+/// it commits to anything (a vault counts a password attempt in between).
+/// Wiped when dropped.
+pub(crate) struct KdfMemory(Vec<Block>);
+
+impl KdfMemory {
+    /// Memory for a derivation at `params`.
+    ///
+    /// # Errors
+    /// [`KdfError::Failed`] for parameters Argon2 refuses,
+    /// [`KdfError::OutOfMemory`] when the allocation fails.
+    pub(crate) fn reserve(params: KdfParams) -> Result<Self, KdfError> {
+        let blocks = argon2_params(params, None)?.block_count();
+        let mut memory = Vec::new();
+        memory
+            .try_reserve_exact(blocks)
+            .map_err(|_| KdfError::OutOfMemory)?;
+        memory.resize(blocks, Block::new());
+        Ok(Self(memory))
+    }
+}
+
+impl Drop for KdfMemory {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+fn argon2_params(params: KdfParams, out_len: Option<usize>) -> Result<Params, KdfError> {
+    Params::new(params.memory_kib, params.iterations, params.lanes, out_len)
+        .map_err(|_| KdfError::Failed)
+}
+
+/// Derives `out_len` bytes in `memory` (reserved for `params`), without the
+/// floor and ceiling.
+///
+/// # Errors
+/// [`KdfError::Failed`] for inputs Argon2 refuses or memory of another size.
+pub(crate) fn derive_in(
+    memory: &mut KdfMemory,
+    password: &[u8],
+    salt: &[u8],
+    params: KdfParams,
+    out_len: usize,
+) -> Result<Zeroizing<Vec<u8>>, KdfError> {
+    let argon = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        argon2_params(params, Some(out_len))?,
+    );
     let mut out = Zeroizing::new(vec![0u8; out_len]);
     argon
-        .hash_password_into(password, salt, &mut out)
+        .hash_password_into_with_memory(password, salt, &mut out, memory.0.as_mut_slice())
         .map_err(|_| KdfError::Failed)?;
     Ok(out)
 }

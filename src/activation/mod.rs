@@ -97,8 +97,9 @@ impl From<KdfError> for ActivationError {
     fn from(e: KdfError) -> Self {
         match e {
             KdfError::TooWeak => ActivationError::KdfTooWeak,
-            KdfError::TooCostly => ActivationError::KdfTooCostly,
-            _ => ActivationError::Malformed("kdf"),
+            // Too costly for this device, whatever the ceiling says.
+            KdfError::TooCostly | KdfError::OutOfMemory => ActivationError::KdfTooCostly,
+            KdfError::Failed => ActivationError::Malformed("kdf"),
         }
     }
 }

@@ -237,8 +237,7 @@ fn payload_cipher(
     code: &str,
     header: &Header,
 ) -> Result<(XChaCha20Poly1305, XNonce), ActivationError> {
-    let okm = kdf::derive_unchecked(code.as_bytes(), &header.salt, header.kdf, KDF_OUTPUT_LEN)
-        .map_err(|_| ActivationError::Malformed("kdf"))?;
+    let okm = kdf::derive_unchecked(code.as_bytes(), &header.salt, header.kdf, KDF_OUTPUT_LEN)?;
     let (key, nonce) = okm
         .split_at_checked(32)
         .ok_or(ActivationError::Malformed("kdf"))?;

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use super::VaultError;
 use super::password;
-use crate::kdf::{self, KdfError, KdfParams};
+use crate::kdf::{self, KdfError, KdfMemory, KdfParams};
 use crate::secret::{RandomnessUnavailable, fill_random};
 
 /// Bytes of the master key and of every KEK.
@@ -226,6 +226,18 @@ pub(crate) fn password_kek(
 ) -> Result<Zeroizing<Vec<u8>>, KdfError> {
     let normalized = password::normalize(password);
     kdf::derive(normalized.as_bytes(), salt, params, KEY_LEN)
+}
+
+/// As [`password_kek`], in memory already reserved for `params` (see
+/// [`KdfMemory`]); the caller checked `params`.
+pub(crate) fn password_kek_in(
+    memory: &mut KdfMemory,
+    password: &str,
+    salt: &[u8; SALT_LEN],
+    params: KdfParams,
+) -> Result<Zeroizing<Vec<u8>>, KdfError> {
+    let normalized = password::normalize(password);
+    kdf::derive_in(memory, normalized.as_bytes(), salt, params, KEY_LEN)
 }
 
 /// The platform slot's KEK: HKDF-SHA-256(salt, IKM = platform key, info =

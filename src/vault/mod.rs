@@ -97,7 +97,7 @@ pub use storage::{DEFAULT_FILE_NAME, FileRole, FileStorage, Storage};
 use crate::activation::Activated;
 use crate::card::{Card, CardError, CardId};
 use crate::clock::Clock;
-use crate::kdf::KdfParams;
+use crate::kdf::{KdfMemory, KdfParams};
 use crate::pin::PinCode;
 use contents::{Contents, check_auto_lock};
 use crypto::{MasterKey, random_array};
@@ -339,10 +339,14 @@ fn attempt_password(
     }
     let slot = file.header.password.clone();
     slot.kdf.check()?;
+    // The derivation's memory is reserved before the attempt is counted: a
+    // phone that cannot spare it has tried nothing.
+    let mut memory = KdfMemory::reserve(slot.kdf)?;
     state.failures = state.failures.saturating_add(1);
     state.last_attempt_ms = now_ms;
     write_lockout(storage, file, state)?;
-    let kek = crypto::password_kek(password, &slot.salt, slot.kdf)?;
+    let kek = crypto::password_kek_in(&mut memory, password, &slot.salt, slot.kdf)?;
+    drop(memory);
     match slot.open(&file.header.vault_id, &kek) {
         Some(key) => {
             reset_failures(storage, file);

@@ -326,10 +326,12 @@ impl From<OtpError> for DynpinError {
 impl From<KdfError> for DynpinError {
     fn from(e: KdfError) -> Self {
         match e {
-            KdfError::TooWeak | KdfError::TooCostly => DynpinError::KdfParametersRejected {
-                too_costly: e == KdfError::TooCostly,
-                reason: e.to_string(),
-            },
+            KdfError::TooWeak | KdfError::TooCostly | KdfError::OutOfMemory => {
+                DynpinError::KdfParametersRejected {
+                    too_costly: e != KdfError::TooWeak,
+                    reason: e.to_string(),
+                }
+            }
             KdfError::Failed => internal(&e),
         }
     }
