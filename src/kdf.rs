@@ -62,9 +62,31 @@ impl KdfParams {
     /// # Errors
     /// [`KdfError::TooWeak`] or [`KdfError::TooCostly`].
     pub fn check(&self) -> Result<(), KdfError> {
+        self.check_within(Self::MAXIMUM)
+    }
+
+    /// Checks the parameters against the floor and against `ceiling`, the
+    /// costliest a device accepts (itself never above [`KdfParams::MAXIMUM`]):
+    /// a phone with little memory refuses, before deriving, what it cannot afford.
+    ///
+    /// ```
+    /// use dynpin::kdf::{KdfError, KdfParams};
+    ///
+    /// let small_phone = KdfParams { memory_kib: 32 * 1024, ..KdfParams::MAXIMUM };
+    /// assert_eq!(KdfParams::DEFAULT.check_within(small_phone), Err(KdfError::TooCostly));
+    /// assert_eq!(KdfParams::MINIMUM.check_within(small_phone), Ok(()));
+    /// ```
+    ///
+    /// # Errors
+    /// [`KdfError::TooWeak`] or [`KdfError::TooCostly`].
+    pub fn check_within(&self, ceiling: KdfParams) -> Result<(), KdfError> {
         if self.is_too_weak() {
             Err(KdfError::TooWeak)
-        } else if self.is_too_costly() {
+        } else if self.is_too_costly()
+            || self.memory_kib > ceiling.memory_kib
+            || self.iterations > ceiling.iterations
+            || self.lanes > ceiling.lanes
+        {
             Err(KdfError::TooCostly)
         } else {
             Ok(())

@@ -1148,3 +1148,60 @@ fn backup_passwords_are_held_to_a_stronger_rule() {
         .export_backup_with("a longer backup passphrase", KdfParams::MINIMUM)
         .unwrap();
 }
+
+/// A phone with little memory sets the costliest key derivation it accepts:
+/// a vault file asking for more is refused before the attempt is counted,
+/// and so are backups and new passwords above it.
+#[test]
+fn a_device_kdf_ceiling_refuses_costlier_derivations_before_counting() {
+    let storage = Arc::new(MemoryStorage::new());
+    let clock = clock();
+    let options = VaultOptions {
+        kdf: KdfParams {
+            memory_kib: 32 * 1024,
+            ..KdfParams::MINIMUM
+        },
+        ..fast_options()
+    };
+    let mut vault = Vault::create(storage.clone(), clock.clone(), PASSWORD, options).unwrap();
+    vault
+        .add_card(totp_card("VPN", b"12345678901234567890"), OnExisting::Refuse)
+        .unwrap();
+    let small = KdfParams {
+        memory_kib: 24 * 1024,
+        ..KdfParams::MAXIMUM
+    };
+    vault.set_kdf_ceiling(small);
+    assert_eq!(
+        vault.export_backup_with("a longer backup passphrase", KdfParams::DEFAULT),
+        Err(VaultError::Kdf(KdfError::TooCostly))
+    );
+    assert_eq!(
+        vault.change_password_with(PASSWORD, "another good password", KdfParams::DEFAULT),
+        Err(VaultError::Kdf(KdfError::TooCostly))
+    );
+    let backup = vault
+        .export_backup_with("a longer backup passphrase", KdfParams::MINIMUM)
+        .unwrap();
+    vault.lock();
+
+    let mut reopened = reopen(&storage, &clock);
+    reopened.set_kdf_ceiling(small);
+    assert_eq!(
+        reopened.unlock_with_password(PASSWORD),
+        Err(VaultError::Kdf(KdfError::TooCostly))
+    );
+    assert_eq!(reopened.lockout_status().unwrap().failures, 0);
+    reopened.set_kdf_ceiling(KdfParams::MAXIMUM);
+    reopened.unlock_with_password(PASSWORD).unwrap();
+    reopened.set_kdf_ceiling(KdfParams {
+        memory_kib: 16 * 1024,
+        ..KdfParams::MAXIMUM
+    });
+    assert_eq!(
+        reopened
+            .import_backup(&backup, "a longer backup passphrase", OnExisting::Replace)
+            .unwrap_err(),
+        VaultError::Kdf(KdfError::TooCostly)
+    );
+}

@@ -37,6 +37,10 @@ fun main(args: Array<String>) {
     val details = auth.inspectActivation(fx.getValue("payload"))
     check("bank name", details.bankName == fx["bank_name"])
     check("last four", details.lastFour == fx["last_four"])
+    check("the payload's key-derivation cost", details.kdfMemoryKib == 19456u && details.kdfIterations == 2u)
+    auth.setKdfCeiling(16384u, 16u)
+    throws<DynpinException.KdfParametersRejected>("a costlier payload than the phone accepts", { auth.activate(fx.getValue("payload"), fx.getValue("activation_code"), false) }) { it.tooCostly }
+    auth.setKdfCeiling(UInt.MAX_VALUE, UInt.MAX_VALUE)
     throws<DynpinException.WrongActivationCode>("wrong activation code", { auth.activate(fx.getValue("payload"), "1234 5678 9012 3457", false) })
     val result = auth.activate(fx.getValue("payload"), fx.getValue("activation_code"), false)
     check("confirmation code", result.confirmationCode == fx["confirmation_code"])

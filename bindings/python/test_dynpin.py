@@ -55,6 +55,11 @@ def main(fixture_path, directory):
 
     details = auth.inspect_activation(fx["payload"])
     check("bank and last four", details.bank_name == fx["bank_name"] and details.last_four == fx["last_four"])
+    check("the payload's key-derivation cost", (details.kdf_memory_kib, details.kdf_iterations) == (19456, 2))
+    auth.set_kdf_ceiling(16384, 16)
+    raises("a costlier payload than the phone accepts", dynpin.DynpinError.KdfParametersRejected,
+           lambda: auth.activate(fx["payload"], fx["activation_code"], False), lambda e: e.too_costly)
+    auth.set_kdf_ceiling(2**32 - 1, 2**32 - 1)
     raises("wrong activation code", dynpin.DynpinError.WrongActivationCode,
            lambda: auth.activate(fx["payload"], "1234 5678 9012 3457", False))
     result = auth.activate(fx["payload"], fx["activation_code"], False)

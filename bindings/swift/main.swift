@@ -40,6 +40,12 @@ do {
     var auth: Authenticator? = try Authenticator.createWithSettings(directory: dir, password: "correct horse", settings: fast, clock: clock)
     let details = try auth!.inspectActivation(payload: s("payload"))
     check("bank and last four", details.bankName == s("bank_name") && details.lastFour == s("last_four"))
+    check("the payload's key-derivation cost", details.kdfMemoryKib == 19456 && details.kdfIterations == 2)
+    auth!.setKdfCeiling(memoryKib: 16384, iterations: 16)
+    throwsError("a costlier payload than the phone accepts", { if case .KdfParametersRejected(true, _) = $0 { true } else { false } }) {
+        _ = try auth!.activate(payload: s("payload"), activationCode: s("activation_code"), replaceExisting: false)
+    }
+    auth!.setKdfCeiling(memoryKib: UInt32.max, iterations: UInt32.max)
     throwsError("wrong activation code", { $0 == .WrongActivationCode }) {
         _ = try auth!.activate(payload: s("payload"), activationCode: "1234 5678 9012 3457", replaceExisting: false)
     }

@@ -215,8 +215,23 @@ impl ActivationPayload {
         code: &ActivationCode,
         clock: &dyn Clock,
     ) -> Result<Activated, ActivationError> {
+        self.activate_within(code, clock, KdfParams::MAXIMUM)
+    }
+
+    /// As [`ActivationPayload::activate`] on a device that accepts key
+    /// derivations up to `ceiling` (see [`KdfParams::check_within`]).
+    ///
+    /// # Errors
+    /// As [`ActivationPayload::activate`]; [`ActivationError::KdfTooCostly`]
+    /// above `ceiling`, before anything is derived.
+    pub fn activate_within(
+        &self,
+        code: &ActivationCode,
+        clock: &dyn Clock,
+        ceiling: KdfParams,
+    ) -> Result<Activated, ActivationError> {
         let info = self.info();
-        info.kdf.check()?;
+        info.kdf.check_within(ceiling)?;
         let now = otp::unix_seconds(clock.now_millis(), 0).map_err(CardError::from)?;
         if now.saturating_add(CLOCK_TOLERANCE_SECONDS) < info.issued_at {
             return Err(ActivationError::ClockBehind {
@@ -298,6 +313,20 @@ pub fn activate(
     clock: &dyn Clock,
 ) -> Result<Activated, ActivationError> {
     ActivationPayload::parse(text)?.activate(code, clock)
+}
+
+/// Reads and activates a payload in one call, on a device that accepts key
+/// derivations up to `ceiling`.
+///
+/// # Errors
+/// As [`ActivationPayload::parse`] and [`ActivationPayload::activate_within`].
+pub fn activate_within(
+    text: &str,
+    code: &ActivationCode,
+    clock: &dyn Clock,
+    ceiling: KdfParams,
+) -> Result<Activated, ActivationError> {
+    ActivationPayload::parse(text)?.activate_within(code, clock, ceiling)
 }
 
 /// The confirmation code of an activation: HOTP-SHA-256, 6 digits, keyed with

@@ -302,3 +302,35 @@ fn labels_travel_and_are_validated() {
     .unwrap();
     assert_eq!(plain.card.label(), "Gharz-al-Hasaneh Mehr Iran Bank 1234");
 }
+
+#[test]
+fn a_device_ceiling_refuses_a_costlier_payload_before_deriving() {
+    let header = Header {
+        kdf: KdfParams {
+            memory_kib: 64 * 1024,
+            ..KdfParams::MINIMUM
+        },
+        ..vector_header()
+    };
+    let text = payload::seal(&header, &vector_secrets(), VECTOR_CODE).unwrap();
+    let parsed = ActivationPayload::parse(&text).unwrap();
+    assert_eq!(parsed.info().kdf.memory_kib, 64 * 1024);
+    let small_phone = KdfParams {
+        memory_kib: 32 * 1024,
+        ..KdfParams::MAXIMUM
+    };
+    let started = std::time::Instant::now();
+    assert_eq!(
+        parsed
+            .activate_within(&code(), &at(1_800_000_100), small_phone)
+            .unwrap_err(),
+        ActivationError::KdfTooCostly
+    );
+    // Refused before a derivation of 64 MiB could start.
+    assert!(started.elapsed().as_millis() < 50, "{:?}", started.elapsed());
+    assert!(
+        parsed
+            .activate_within(&code(), &at(1_800_000_100), KdfParams::MAXIMUM)
+            .is_ok()
+    );
+}

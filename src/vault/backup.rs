@@ -130,13 +130,21 @@ pub(crate) fn parse(bytes: &[u8], checks: Checks) -> Result<Parsed<'_>, VaultErr
 
 /// Opens a backup with `password` (parameters checked against the floor and
 /// ceiling before any work) and decodes its cards.
-pub(crate) fn open(bytes: &[u8], password: &str) -> Result<CardList, VaultError> {
+pub(crate) fn open(
+    bytes: &[u8],
+    password: &str,
+    kdf_ceiling: KdfParams,
+) -> Result<CardList, VaultError> {
     let parsed = parse(bytes, Checks::Verify)?;
-    open_parsed(&parsed, password)
+    open_parsed(&parsed, password, kdf_ceiling)
 }
 
-pub(crate) fn open_parsed(parsed: &Parsed<'_>, password: &str) -> Result<CardList, VaultError> {
-    parsed.kdf.check()?;
+pub(crate) fn open_parsed(
+    parsed: &Parsed<'_>,
+    password: &str,
+    kdf_ceiling: KdfParams,
+) -> Result<CardList, VaultError> {
+    parsed.kdf.check_within(kdf_ceiling)?;
     let key = crypto::password_kek(password, &parsed.salt, parsed.kdf).map_err(kdf_error)?;
     let buf =
         crypto::open_sealed(&key, &parsed.nonce, parsed.ad, parsed.sealed).map_err(

@@ -207,6 +207,9 @@ pub struct Vault {
     storage: Box<dyn Storage>,
     clock: Arc<dyn Clock>,
     state: State,
+    /// The costliest key derivation this device accepts (not stored: it is
+    /// the device's, not the file's).
+    kdf_ceiling: KdfParams,
 }
 
 impl fmt::Debug for Vault {
@@ -323,6 +326,7 @@ fn attempt_password(
     file: &mut VaultFile,
     password: &str,
     now_ms: i64,
+    kdf_ceiling: KdfParams,
 ) -> Result<MasterKey, VaultError> {
     enforce_limit(storage, file)?;
     let policy = file.header.policy;
@@ -338,7 +342,7 @@ fn attempt_password(
         });
     }
     let slot = file.header.password.clone();
-    slot.kdf.check()?;
+    slot.kdf.check_within(kdf_ceiling)?;
     // The derivation's memory is reserved before the attempt is counted: a
     // phone that cannot spare it has tried nothing.
     let mut memory = KdfMemory::reserve(slot.kdf)?;
@@ -372,6 +376,25 @@ fn reset_failures(storage: &dyn Storage, file: &mut VaultFile) {
 }
 
 impl Vault {
+    /// The costliest key derivation this device accepts, for the password
+    /// slot (checked before an attempt is counted), new passwords and
+    /// backups; [`KdfParams::MAXIMUM`] unless set. Not stored in the file.
+    pub fn kdf_ceiling(&self) -> KdfParams {
+        self.kdf_ceiling
+    }
+
+    /// Sets the costliest key derivation this device accepts: an app on a
+    /// phone with little memory lowers it, so a file or backup asking for
+    /// more is refused with [`KdfError::TooCostly`](crate::kdf::KdfError)
+    /// before anything is derived or counted. Capped at [`KdfParams::MAXIMUM`].
+    pub fn set_kdf_ceiling(&mut self, ceiling: KdfParams) {
+        self.kdf_ceiling = KdfParams {
+            memory_kib: ceiling.memory_kib.min(KdfParams::MAXIMUM.memory_kib),
+            iterations: ceiling.iterations.min(KdfParams::MAXIMUM.iterations),
+            lanes: ceiling.lanes.min(KdfParams::MAXIMUM.lanes),
+        };
+    }
+
     /// Whether a vault exists in `storage` (its current or previous generation).
     ///
     /// # Errors
@@ -425,6 +448,7 @@ impl Vault {
         Ok(Self {
             storage,
             clock,
+            kdf_ceiling: KdfParams::MAXIMUM,
             state: State::Present(Box::new(Present {
                 file,
                 session: Some(Session {
@@ -459,6 +483,7 @@ impl Vault {
         Ok(Self {
             storage,
             clock,
+            kdf_ceiling: KdfParams::MAXIMUM,
             state: State::Present(Box::new(Present {
                 file,
                 session: None,
@@ -575,11 +600,12 @@ impl Vault {
     /// [`VaultError::Tampered`]/[`VaultError::Corrupt`] for an altered body, or
     /// a storage error (the attempt is then not made: counting must succeed first).
     pub fn unlock_with_password(&mut self, password: &str) -> Result<(), VaultError> {
+        let ceiling = self.kdf_ceiling;
         self.with_present(|storage, present, now| {
             if present.session.is_some() {
                 return Ok(());
             }
-            let key = attempt_password(storage, &mut present.file, password, now)?;
+            let key = attempt_password(storage, &mut present.file, password, now, ceiling)?;
             let contents = present.file.open(&key)?;
             present.session = Some(Session {
                 key,
@@ -729,13 +755,14 @@ impl Vault {
         params: KdfParams,
     ) -> Result<(), VaultError> {
         check_new_password(new)?;
-        params.check()?;
+        params.check_within(self.kdf_ceiling)?;
         self.session()?;
+        let ceiling = self.kdf_ceiling;
         self.with_present(|storage, present, now| {
             if present.session.is_none() {
                 return Err(VaultError::Locked);
             }
-            attempt_password(storage, &mut present.file, current, now)?;
+            attempt_password(storage, &mut present.file, current, now, ceiling)?;
             Ok(())
         })?;
         let salt = random_array()?;
@@ -962,7 +989,7 @@ impl Vault {
         params: KdfParams,
     ) -> Result<Vec<u8>, VaultError> {
         check_backup_password(password)?;
-        params.check()?;
+        params.check_within(self.kdf_ceiling)?;
         let now = self.now();
         let session = self.session()?;
         let exportable = session
@@ -995,7 +1022,7 @@ impl Vault {
         on_existing: OnExisting,
     ) -> Result<ImportSummary, VaultError> {
         self.session()?;
-        let cards = backup::open(backup, password)?;
+        let cards = backup::open(backup, password, self.kdf_ceiling)?;
         self.update(|c| {
             let mut summary = ImportSummary::default();
             for card in cards.as_slice() {

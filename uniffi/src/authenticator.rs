@@ -184,8 +184,23 @@ impl Authenticator {
         Ok(self.lock_vault().has_platform_key()?)
     }
 
+    /// The costliest key derivation (Argon2id memory in KiB and passes) this
+    /// device accepts for activation payloads, the vault's password and
+    /// backups; anything costlier is refused (`KdfParametersRejected`, with
+    /// `too_costly`) before any work. Default and upper bound: 1 GiB, 16
+    /// passes. A phone with little memory (a 32-bit one) lowers it at start.
+    pub fn set_kdf_ceiling(&self, memory_kib: u32, iterations: u32) {
+        self.lock_vault().set_kdf_ceiling(KdfParams {
+            memory_kib,
+            iterations,
+            lanes: KdfParams::MAXIMUM.lanes,
+        });
+    }
+
     /// Reads an activation payload (scanned QR text or pasted SMS) without the
-    /// code: bank, last four digits, label, expiry. Works while locked.
+    /// code: bank, last four digits, label, expiry, and what its key
+    /// derivation costs (to refuse it here rather than after the code is
+    /// typed). Works while locked.
     pub fn inspect_activation(&self, payload: String) -> Result<ActivationDetails, DynpinError> {
         Ok(activation::inspect(&payload)?.into())
     }
@@ -203,7 +218,7 @@ impl Authenticator {
     ) -> Result<ActivationResult, DynpinError> {
         let code = ActivationCode::parse(&activation_code)?;
         // Check the vault is unlocked before the slow key derivation.
-        {
+        let ceiling = {
             let mut vault = self.lock_vault();
             vault.touch()?;
             if !replace_existing {
@@ -218,8 +233,9 @@ impl Authenticator {
                     });
                 }
             }
-        }
-        let activated = activation::activate(&payload, &code, &*self.clock)?;
+            vault.kdf_ceiling()
+        };
+        let activated = activation::activate_within(&payload, &code, &*self.clock, ceiling)?;
         let confirmation_code = activated.confirmation_code.clone();
         let mut vault = self.lock_vault();
         let id = vault.add_activated(activated, on_existing(replace_existing))?;

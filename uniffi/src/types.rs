@@ -213,6 +213,12 @@ pub struct ActivationDetails {
     pub activation_id: String,
     /// Whether the bank allows the card's secret to be exported.
     pub exportable: bool,
+    /// The key derivation's memory in KiB (Argon2id `m`): what activating costs.
+    pub kdf_memory_kib: u32,
+    /// The key derivation's passes (Argon2id `t`).
+    pub kdf_iterations: u32,
+    /// The key derivation's lanes (Argon2id `p`).
+    pub kdf_lanes: u32,
 }
 
 impl From<ActivationInfo> for ActivationDetails {
@@ -227,6 +233,9 @@ impl From<ActivationInfo> for ActivationDetails {
             expires_at: info.expires_at,
             activation_id: info.activation_id.to_string(),
             exportable: info.exportable,
+            kdf_memory_kib: info.kdf.memory_kib,
+            kdf_iterations: info.kdf.iterations,
+            kdf_lanes: info.kdf.lanes,
         }
     }
 }

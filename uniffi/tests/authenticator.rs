@@ -111,6 +111,21 @@ fn the_app_lifecycle() {
         Some(fx.get("bank_name").as_str())
     );
     assert_eq!(details.last_four, fx.get("last_four"));
+    // The payload's cost is shown before the code is typed; a phone that
+    // cannot afford it refuses before deriving.
+    assert_eq!(
+        (details.kdf_memory_kib, details.kdf_iterations, details.kdf_lanes),
+        (19 * 1024, 2, 1)
+    );
+    auth.set_kdf_ceiling(16 * 1024, 16);
+    assert!(matches!(
+        auth.activate(fx.get("payload"), fx.get("activation_code"), false),
+        Err(DynpinError::KdfParametersRejected {
+            too_costly: true,
+            ..
+        })
+    ));
+    auth.set_kdf_ceiling(u32::MAX, u32::MAX);
     assert_eq!(
         auth.activate(fx.get("payload"), "1234 5678 9012 3457".into(), false),
         Err(DynpinError::WrongActivationCode)
