@@ -85,7 +85,9 @@ fun main(args: Array<String>) {
 
     val reopened = Authenticator.open(dir, clock)
     check("reopened locked", reopened.isLocked())
-    reopened.unlockWithPassword("correct horse")
+    val passwordBytes = "correct horse".toByteArray()
+    reopened.unlockWithPasswordBytes(passwordBytes)
+    java.util.Arrays.fill(passwordBytes, 0)
     check("cards survive a restart", reopened.cards().size == 2)
     check("same PIN after restart", reopened.codes()[0].pins[1].digits == fx["second_pin"])
 

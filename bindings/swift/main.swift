@@ -101,7 +101,7 @@ do {
 
     let reopened = try Authenticator.open(directory: dir, clock: clock)
     check("reopened locked", reopened.isLocked())
-    try reopened.unlockWithPassword(password: "correct horse")
+    try reopened.unlockWithPasswordBytes(password: Data("correct horse".utf8))
     check("cards survive a restart", try reopened.cards().count == 2)
     check("same PIN after restart", try reopened.codes()[0].pins[1].digits == s("second_pin"))
 } catch {

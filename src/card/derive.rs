@@ -14,8 +14,6 @@
 //! unrelated (HKDF outputs of different L with equal info share a prefix).
 //! `docs/card-derivation.md` has test vectors.
 
-use hkdf::Hkdf;
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::CardError;
@@ -73,10 +71,14 @@ pub(crate) fn derive_key(
     purpose: KeyPurpose,
     algorithm: Algorithm,
 ) -> Result<SecretBytes, CardError> {
-    let hkdf = Hkdf::<Sha256>::new(None, master_seed.expose());
     let mut okm = Zeroizing::new(vec![0u8; algorithm.output_len()]);
-    hkdf.expand(info(purpose, algorithm).as_bytes(), &mut okm)
-        .map_err(|_| CardError::KeyDerivation)?;
+    crate::secret::hkdf_sha256(
+        None,
+        master_seed.expose(),
+        info(purpose, algorithm).as_bytes(),
+        &mut okm,
+    )
+    .map_err(|()| CardError::KeyDerivation)?;
     Ok(SecretBytes::from(okm))
 }
 

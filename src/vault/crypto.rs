@@ -5,8 +5,6 @@ use core::fmt;
 
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
-use hkdf::Hkdf;
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::VaultError;
@@ -247,8 +245,7 @@ pub(crate) fn platform_kek(
     salt: &[u8; SALT_LEN],
 ) -> Result<Zeroizing<[u8; KEY_LEN]>, VaultError> {
     let mut okm = Zeroizing::new([0u8; KEY_LEN]);
-    Hkdf::<Sha256>::new(Some(salt), key.expose())
-        .expand(PLATFORM_INFO, okm.as_mut())
-        .map_err(|_| VaultError::Corrupt("key derivation"))?;
+    crate::secret::hkdf_sha256(Some(salt), key.expose(), PLATFORM_INFO, okm.as_mut())
+        .map_err(|()| VaultError::Corrupt("key derivation"))?;
     Ok(okm)
 }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::clock::{MobileClock, resolve};
-use super::error::DynpinError;
+use zeroize::Zeroizing;
+
+use super::error::{DynpinError, InputProblem};
 use super::types::{
     ActivationDetails, ActivationResult, BackupImport, CardCodes, CardInfo, LockoutInfo, PinInfo,
     PinType, VaultSettings,
@@ -50,6 +52,17 @@ fn on_existing(replace: bool) -> OnExisting {
     }
 }
 
+/// A secret passed as bytes, as text: wiped when dropped, whatever happens.
+fn utf8(bytes: Vec<u8>) -> Result<Zeroizing<String>, DynpinError> {
+    let bytes = Zeroizing::new(bytes);
+    let text = std::str::from_utf8(&bytes).map_err(|_| DynpinError::InvalidInput {
+        problem: InputProblem::NotUtf8,
+        limit: None,
+        reason: "the text is not UTF-8".to_owned(),
+    })?;
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
 fn platform_key(bytes: &[u8]) -> Result<PlatformKey, DynpinError> {
     Ok(PlatformKey::from_bytes(bytes)?)
 }
@@ -76,6 +89,7 @@ impl Authenticator {
         settings: VaultSettings,
         clock: Option<Arc<dyn MobileClock>>,
     ) -> Result<Arc<Self>, DynpinError> {
+        let password = Zeroizing::new(password);
         std::fs::create_dir_all(&directory).map_err(|e| DynpinError::Storage {
             disk_full: e.kind() == std::io::ErrorKind::StorageFull,
             reason: format!("cannot create the directory ({})", e.kind()),
@@ -129,6 +143,15 @@ impl Authenticator {
     /// the error says how long to wait; at the limit the vault is wiped (or
     /// locked for good, as configured).
     pub fn unlock_with_password(&self, password: String) -> Result<(), DynpinError> {
+        let password = Zeroizing::new(password);
+        Ok(self.lock_vault().unlock_with_password(&password)?)
+    }
+
+    /// As `unlock_with_password`, from the password's UTF-8 bytes: a careful
+    /// app keeps the password in a `ByteArray`/`Data` it wipes after the call,
+    /// which a Kotlin or Swift string cannot be (see bindings/README.md).
+    pub fn unlock_with_password_bytes(&self, password: Vec<u8>) -> Result<(), DynpinError> {
+        let password = utf8(password)?;
         Ok(self.lock_vault().unlock_with_password(&password)?)
     }
 
@@ -165,6 +188,17 @@ impl Authenticator {
         current: String,
         new_password: String,
     ) -> Result<(), DynpinError> {
+        let (current, new_password) = (Zeroizing::new(current), Zeroizing::new(new_password));
+        Ok(self.lock_vault().change_password(&current, &new_password)?)
+    }
+
+    /// As `change_password`, from UTF-8 bytes the app wipes after the call.
+    pub fn change_password_bytes(
+        &self,
+        current: Vec<u8>,
+        new_password: Vec<u8>,
+    ) -> Result<(), DynpinError> {
+        let (current, new_password) = (utf8(current)?, utf8(new_password)?);
         Ok(self.lock_vault().change_password(&current, &new_password)?)
     }
 
@@ -216,7 +250,7 @@ impl Authenticator {
         activation_code: String,
         replace_existing: bool,
     ) -> Result<ActivationResult, DynpinError> {
-        let code = ActivationCode::parse(&activation_code)?;
+        let code = ActivationCode::parse(&Zeroizing::new(activation_code))?;
         // Check the vault is unlocked before the slow key derivation.
         let ceiling = {
             let mut vault = self.lock_vault();
@@ -381,6 +415,7 @@ impl Authenticator {
     /// An encrypted backup of the exportable cards, under its own password
     /// (at least 12 characters: a backup is guessed offline, with no lockout).
     pub fn export_backup(&self, password: String) -> Result<Vec<u8>, DynpinError> {
+        let password = Zeroizing::new(password);
         Ok(self.lock_vault().export_backup(&password)?)
     }
 
@@ -391,6 +426,7 @@ impl Authenticator {
         password: String,
         replace_existing: bool,
     ) -> Result<BackupImport, DynpinError> {
+        let password = Zeroizing::new(password);
         Ok(self
             .lock_vault()
             .import_backup(&backup, &password, on_existing(replace_existing))?

@@ -228,6 +228,8 @@ pub enum InputProblem {
     TimeOffsetOutOfRange,
     /// A platform key that is not 32 bytes (`limit`: 32).
     InvalidPlatformKey,
+    /// Bytes meant as text (a password) that are not UTF-8.
+    NotUtf8,
     /// A counter operation on a card that is not a counter-based token.
     NotCounterBased,
     /// An amount-bound code asked of a card that is not a bank card.

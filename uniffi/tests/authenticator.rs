@@ -193,8 +193,16 @@ fn the_app_lifecycle() {
     // Reopen from disk, as after an app restart.
     let reopened = Authenticator::open(dir_s.clone(), Some(clock.clone())).unwrap();
     assert!(reopened.is_locked());
+    assert!(matches!(
+        reopened.unlock_with_password_bytes(vec![0xff, 0xfe]),
+        Err(DynpinError::InvalidInput {
+            problem: dynpin_ffi::InputProblem::NotUtf8,
+            ..
+        })
+    ));
+    assert_eq!(reopened.lockout_status().unwrap().failures, 0);
     reopened
-        .unlock_with_password("correct horse".into())
+        .unlock_with_password_bytes(b"correct horse".to_vec())
         .unwrap();
     assert_eq!(reopened.cards().unwrap().len(), 2);
     assert_eq!(
