@@ -107,7 +107,7 @@ def main(fixture_path, directory):
 
     reopened = dynpin.Authenticator.open(directory, clock)
     check("reopened locked", reopened.is_locked())
-    reopened.unlock_with_password_bytes(bytearray(b"correct horse"))
+    reopened.unlock_with_password_bytes(b"correct horse")
     check("cards survive a restart", len(reopened.cards()) == 2)
     check("same PIN after restart", reopened.codes()[0].pins[1].digits == fx["second_pin"])
     shutil.rmtree(directory, ignore_errors=True)
