@@ -252,3 +252,18 @@ fn every_supported_version_decodes_and_others_are_refused() {
         VaultError::UnsupportedVersion { version: 2 }
     );
 }
+
+#[test]
+fn contents_that_would_not_read_back_are_never_saved() {
+    let f = fixture();
+    assert_eq!(format::prove_readable(&f.plaintext), Ok(()));
+    // Cut short, or with a byte past the end: not what a reader accepts.
+    let mut longer = f.plaintext.clone();
+    longer.push(0);
+    for unreadable in [&f.plaintext[..f.plaintext.len() - 1], &longer[..], &[0u8; 3][..]] {
+        assert!(matches!(
+            format::prove_readable(unreadable),
+            Err(VaultError::UnreadableContents(_))
+        ));
+    }
+}

@@ -209,5 +209,17 @@ fn the_app_lifecycle() {
         reopened.codes().unwrap()[0].pins[1].digits,
         fx.get("second_pin")
     );
+    // The byte form of a password change: the new password opens the vault.
+    reopened
+        .change_password_bytes(b"correct horse".to_vec(), b"a new passphrase".to_vec())
+        .unwrap();
+    reopened.lock();
+    assert!(matches!(
+        reopened.unlock_with_password("correct horse".into()),
+        Err(DynpinError::WrongPassword { .. })
+    ));
+    reopened
+        .unlock_with_password("a new passphrase".into())
+        .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
