@@ -43,7 +43,11 @@ fn card(i: usize) -> Card {
         Card::bank_card(
             CardId::random().unwrap(),
             &format!("Card {i}"),
-            CardRef::new(603_799 + (i / 1000) as u32, LastFour::from_value((i % 10_000) as u16).unwrap()).unwrap(),
+            CardRef::new(
+                603_799 + (i / 1000) as u32,
+                LastFour::from_value((i % 10_000) as u16).unwrap(),
+            )
+            .unwrap(),
             SecretBytes::from(vec![i as u8; 20]),
             Some(PinPolicy::first_pin()),
             Some(PinPolicy::second_pin()),

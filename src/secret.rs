@@ -157,6 +157,26 @@ pub fn fill_random(buf: &mut [u8]) -> Result<(), RandomnessUnavailable> {
     getrandom::fill(buf).map_err(|_| RandomnessUnavailable)
 }
 
+/// HKDF-SHA-256 (RFC 5869) of `ikm` with `salt` and `info` into `okm`: the
+/// one place dynpin derives keys with HKDF. The extracted pseudorandom key is
+/// key-equivalent, and the `hkdf` crate does not wipe it, so it is overwritten
+/// in place before this returns (as `Hotp` scrubs its HMAC state).
+///
+/// # Errors
+/// `Err(())` when `okm` is longer than HKDF-SHA-256 allows (8,160 bytes).
+pub(crate) fn hkdf_sha256(
+    salt: Option<&[u8]>,
+    ikm: &[u8],
+    info: &[u8],
+    okm: &mut [u8],
+) -> Result<(), ()> {
+    let mut hkdf = hkdf::Hkdf::<sha2::Sha256>::new(salt, ikm);
+    let result = hkdf.expand(info, okm).map_err(drop);
+    hkdf = hkdf::Hkdf::<sha2::Sha256>::new(None, &[]);
+    std::hint::black_box(&mut hkdf);
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,24 +275,4 @@ mod tests {
         let s = SecretBytes::from(z);
         assert_eq!(s.expose(), &[1, 2, 3]);
     }
-}
-
-/// HKDF-SHA-256 (RFC 5869) of `ikm` with `salt` and `info` into `okm`: the
-/// one place dynpin derives keys with HKDF. The extracted pseudorandom key is
-/// key-equivalent, and the `hkdf` crate does not wipe it, so it is overwritten
-/// in place before this returns (as `Hotp` scrubs its HMAC state).
-///
-/// # Errors
-/// `Err(())` when `okm` is longer than HKDF-SHA-256 allows (8,160 bytes).
-pub(crate) fn hkdf_sha256(
-    salt: Option<&[u8]>,
-    ikm: &[u8],
-    info: &[u8],
-    okm: &mut [u8],
-) -> Result<(), ()> {
-    let mut hkdf = hkdf::Hkdf::<sha2::Sha256>::new(salt, ikm);
-    let result = hkdf.expand(info, okm).map_err(drop);
-    hkdf = hkdf::Hkdf::<sha2::Sha256>::new(None, &[]);
-    std::hint::black_box(&mut hkdf);
-    result
 }

@@ -1132,7 +1132,10 @@ proptest! {
 fn backup_passwords_are_held_to_a_stronger_rule() {
     let (_, _, mut vault) = new_vault();
     vault
-        .add_card(totp_card("VPN", b"12345678901234567890"), OnExisting::Refuse)
+        .add_card(
+            totp_card("VPN", b"12345678901234567890"),
+            OnExisting::Refuse,
+        )
         .unwrap();
     check_new_password("k3v!n9").unwrap();
     for weak in ["k3v!n9", "short pass"] {
@@ -1165,7 +1168,10 @@ fn a_device_kdf_ceiling_refuses_costlier_derivations_before_counting() {
     };
     let mut vault = Vault::create(storage.clone(), clock.clone(), PASSWORD, options).unwrap();
     vault
-        .add_card(totp_card("VPN", b"12345678901234567890"), OnExisting::Refuse)
+        .add_card(
+            totp_card("VPN", b"12345678901234567890"),
+            OnExisting::Refuse,
+        )
         .unwrap();
     let small = KdfParams {
         memory_kib: 24 * 1024,

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use crate::vault_support::*;
 use dynpin::card::{Card, CardId, CardRef, LastFour, PinPolicy};
 use dynpin::clock::ManualClock;
+use dynpin::kdf::KdfParams;
 use dynpin::secret::SecretBytes;
 use dynpin::vault::OnExisting;
-use dynpin::kdf::KdfParams;
 use dynpin::vault::{LockoutPolicy, OnLimit, StorageOp, Vault, VaultError, VaultOptions};
 
 /// A bank card with a fixed id, so that two runs reach equal states.

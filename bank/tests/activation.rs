@@ -211,7 +211,9 @@ fn pasted_payloads_may_be_wrapped_and_lower_case() {
 fn cards_already_present_need_an_explicit_choice() {
     let first = provision(&CardRequest::new(mellat()));
     let again = provision(&CardRequest::new(mellat()));
-    let other = provision(&CardRequest::new(CardRef::new(603_799, LastFour::parse("0001").unwrap()).unwrap()));
+    let other = provision(&CardRequest::new(
+        CardRef::new(603_799, LastFour::parse("0001").unwrap()).unwrap(),
+    ));
     let mut vault = Vault::create(
         MemoryStorage::new(),
         Arc::new(clock()),
@@ -318,7 +320,10 @@ fn nothing_secret_in_debug_or_errors() {
 fn qr_png_with_a_huge_scale_is_an_error() {
     let issued = provision(&CardRequest::new(mellat()));
     for scale in [usize::MAX, usize::MAX / 2, 1 << 40, 100_000] {
-        assert!(qr::to_png(issued.payload(), scale).is_err(), "scale {scale}");
+        assert!(
+            qr::to_png(issued.payload(), scale).is_err(),
+            "scale {scale}"
+        );
     }
     assert!(qr::to_png(issued.payload(), 8).is_ok());
 }

@@ -338,7 +338,11 @@ impl BankCard {
         Some(Self {
             id: CardId::parse(get("id")?)?,
             activation: ActivationId(activation),
-            card_ref: CardRef::new(get("bin")?.parse().ok()?, LastFour::parse(get("last4")?).ok()?).ok()?,
+            card_ref: CardRef::new(
+                get("bin")?.parse().ok()?,
+                LastFour::parse(get("last4")?).ok()?,
+            )
+            .ok()?,
             label: get("label").map(str::to_owned),
             phone: get("phone").map(str::to_owned),
             first: policy("first")?,
@@ -589,7 +593,8 @@ fn require_confirmed(card: &BankCard) -> Option<ExitCode> {
     }
     println!(
         "rejected: the activation of card {} is not confirmed yet (bank confirm {} <CODE>)",
-        card.card_ref.last_four(), card.card_ref.last_four()
+        card.card_ref.last_four(),
+        card.card_ref.last_four()
     );
     Some(ExitCode::FAILURE)
 }

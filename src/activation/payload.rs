@@ -103,7 +103,13 @@ impl Header {
         // A CardRef's BIN has at most six digits, so it fits the field's 24 bits.
         out.push(self.version);
         out.push(flags);
-        out.extend_from_slice(self.card_ref.bin().to_be_bytes().get(1..).unwrap_or_default());
+        out.extend_from_slice(
+            self.card_ref
+                .bin()
+                .to_be_bytes()
+                .get(1..)
+                .unwrap_or_default(),
+        );
         out.extend_from_slice(&self.card_ref.last_four().value().to_be_bytes());
         out.extend_from_slice(&self.issued_at.to_be_bytes());
         out.extend_from_slice(&self.valid_for.to_be_bytes());

@@ -327,7 +327,11 @@ fn a_device_ceiling_refuses_a_costlier_payload_before_deriving() {
         ActivationError::KdfTooCostly
     );
     // Refused before a derivation of 64 MiB could start.
-    assert!(started.elapsed().as_millis() < 50, "{:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_millis() < 50,
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         parsed
             .activate_within(&code(), &at(1_800_000_100), KdfParams::MAXIMUM)

@@ -683,11 +683,21 @@ mod tests {
                 ..Default::default()
             });
             assert_eq!(result, Err(OcraError::InvalidChallenge));
-            assert!(started.elapsed().as_millis() < 100, "{:?}", started.elapsed());
+            assert!(
+                started.elapsed().as_millis() < 100,
+                "{:?}",
+                started.elapsed()
+            );
         }
         // The longest numeric challenge that fits: 2^1024 - 1 has 309 digits.
         let fits = "1".repeat(308);
-        assert!(o.compute(&OcraInput { challenge: &fits, ..Default::default() }).is_ok());
+        assert!(
+            o.compute(&OcraInput {
+                challenge: &fits,
+                ..Default::default()
+            })
+            .is_ok()
+        );
     }
 
     #[test]

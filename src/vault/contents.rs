@@ -421,8 +421,8 @@ fn decode_card(r: &mut Reader<'_>) -> Result<Card, VaultError> {
             let bin = r.u32()?;
             let last_four = LastFour::from_value(r.u16()?)
                 .map_err(|_| VaultError::Corrupt("card reference"))?;
-            let card_ref = CardRef::new(bin, last_four)
-                .map_err(|_| VaultError::Corrupt("card reference"))?;
+            let card_ref =
+                CardRef::new(bin, last_four).map_err(|_| VaultError::Corrupt("card reference"))?;
             let first = decode_policy(&mut r)?;
             let second = decode_policy(&mut r)?;
             let seed = SecretBytes::from_slice(r.short_bytes(MAX_SECRET_LEN)?);

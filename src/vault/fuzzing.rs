@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
+use super::contents::Contents;
 use super::crypto::{self, MasterKey, PlatformKey};
 use super::format::{self, Checks, Header, PasswordSlot, PlatformSlot, VaultFile};
 use super::lockout::{LockoutPolicy, LockoutState};
 use super::storage::{FileRole, MemoryStorage};
-use super::contents::Contents;
 use super::{OnExisting, Vault, VaultError, backup, contents};
 use crate::activation::{self, ActivationError, ActivationInfo, payload};
 use crate::clock::FixedClock;
@@ -115,7 +115,10 @@ fn sealed_vault(plaintext: &[u8]) -> Result<(Arc<MemoryStorage>, Vault), VaultEr
 
 /// The vault in `storage`, opened and unlocked with [`PLATFORM_KEY`].
 fn unlocked(storage: &Arc<MemoryStorage>) -> Result<Vault, VaultError> {
-    let mut vault = Vault::open(Arc::clone(storage), Arc::new(FixedClock::from_unix_seconds(NOW)))?;
+    let mut vault = Vault::open(
+        Arc::clone(storage),
+        Arc::new(FixedClock::from_unix_seconds(NOW)),
+    )?;
     vault.unlock_with_platform_key(&PlatformKey::from_bytes(&PLATFORM_KEY)?)?;
     Ok(vault)
 }
@@ -172,7 +175,11 @@ pub fn activate_save_reopen(bytes: &[u8]) -> Result<(), RoundTrip> {
         && stored.exportable() == card.exportable()
         && stored.secret() == card.secret()
         && stored.pins(&clock) == card.pins(&clock);
-    if same { Ok(()) } else { Err(RoundTrip::Changed) }
+    if same {
+        Ok(())
+    } else {
+        Err(RoundTrip::Changed)
+    }
 }
 
 /// Recomputes a vault file's keyless checks (the lockout region's, when the

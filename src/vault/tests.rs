@@ -260,7 +260,11 @@ fn contents_that_would_not_read_back_are_never_saved() {
     // Cut short, or with a byte past the end: not what a reader accepts.
     let mut longer = f.plaintext.clone();
     longer.push(0);
-    for unreadable in [&f.plaintext[..f.plaintext.len() - 1], &longer[..], &[0u8; 3][..]] {
+    for unreadable in [
+        &f.plaintext[..f.plaintext.len() - 1],
+        &longer[..],
+        &[0u8; 3][..],
+    ] {
         assert!(matches!(
             format::prove_readable(unreadable),
             Err(VaultError::UnreadableContents(_))

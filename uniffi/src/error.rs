@@ -218,6 +218,8 @@ pub enum InputProblem {
     TooLarge,
     /// A card number without 16 digits.
     CardNumberLength,
+    /// A BIN (a card number's first digits) of more than six digits (`limit`: 6).
+    InvalidBin,
     /// A card number whose check digit is wrong: a typing mistake.
     CardNumberChecksum,
     /// A label that is empty, too long (`limit`: characters) or holds control characters.
@@ -366,6 +368,7 @@ impl From<CardError> for DynpinError {
             }
             CardError::KeyDerivation => internal(&e),
             CardError::CardNumberLength => invalid(InputProblem::CardNumberLength, limit(16), &e),
+            CardError::InvalidBin => invalid(InputProblem::InvalidBin, limit(6), &e),
             CardError::CardNumberChecksum => invalid(InputProblem::CardNumberChecksum, None, &e),
             CardError::InvalidLabel => {
                 invalid(InputProblem::InvalidLabel, limit(MAX_LABEL_CHARS), &e)

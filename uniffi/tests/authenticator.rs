@@ -114,7 +114,11 @@ fn the_app_lifecycle() {
     // The payload's cost is shown before the code is typed; a phone that
     // cannot afford it refuses before deriving.
     assert_eq!(
-        (details.kdf_memory_kib, details.kdf_iterations, details.kdf_lanes),
+        (
+            details.kdf_memory_kib,
+            details.kdf_iterations,
+            details.kdf_lanes
+        ),
         (19 * 1024, 2, 1)
     );
     auth.set_kdf_ceiling(16 * 1024, 16);
