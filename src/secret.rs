@@ -158,9 +158,11 @@ pub fn fill_random(buf: &mut [u8]) -> Result<(), RandomnessUnavailable> {
 }
 
 /// HKDF-SHA-256 (RFC 5869) of `ikm` with `salt` and `info` into `okm`: the
-/// one place dynpin derives keys with HKDF. The extracted pseudorandom key is
-/// key-equivalent, and the `hkdf` crate does not wipe it, so it is overwritten
-/// in place before this returns (as `Hotp` scrubs its HMAC state).
+/// one place dynpin derives keys with HKDF. The keyed state it leaves (the
+/// extracted key, as HMAC state) is overwritten in place before this returns,
+/// as `Hotp` scrubs its own. Temporaries inside the `hkdf` crate (the raw
+/// extracted key, per-block HMAC copies) are dropped unwiped: the hash crates'
+/// `zeroize` features would wipe them, at a cost on every code (see `Hotp`).
 ///
 /// # Errors
 /// `Err(())` when `okm` is longer than HKDF-SHA-256 allows (8,160 bytes).

@@ -1186,9 +1186,8 @@ fn a_device_kdf_ceiling_refuses_costlier_derivations_before_counting() {
         vault.change_password_with(PASSWORD, "another good password", KdfParams::DEFAULT),
         Err(VaultError::Kdf(KdfError::TooCostly))
     );
-    let backup = vault
-        .export_backup_with("a longer backup passphrase", KdfParams::MINIMUM)
-        .unwrap();
+    // Without parameters, a backup is made at the ceiling when it is below the default.
+    let backup = vault.export_backup("a longer backup passphrase").unwrap();
     vault.lock();
 
     let mut reopened = reopen(&storage, &clock);
@@ -1200,10 +1199,8 @@ fn a_device_kdf_ceiling_refuses_costlier_derivations_before_counting() {
     assert_eq!(reopened.lockout_status().unwrap().failures, 0);
     reopened.set_kdf_ceiling(KdfParams::MAXIMUM);
     reopened.unlock_with_password(PASSWORD).unwrap();
-    reopened.set_kdf_ceiling(KdfParams {
-        memory_kib: 16 * 1024,
-        ..KdfParams::MAXIMUM
-    });
+    // The floor's cost, 19 MiB, under the backup's 24.
+    reopened.set_kdf_ceiling(KdfParams::MINIMUM);
     assert_eq!(
         reopened
             .import_backup(&backup, "a longer backup passphrase", OnExisting::Replace)

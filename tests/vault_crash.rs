@@ -479,7 +479,7 @@ fn a_key_derivation_without_memory_is_not_a_wrong_password() {
         .lines()
         .find_map(|l| l.strip_prefix("KDF-CHILD-RESULT "))
         .unwrap_or_else(|| panic!("the child reported nothing: {output:?}"));
-    assert!(result.contains("Kdf"), "{result}");
+    assert!(result.contains("Kdf(OutOfMemory)"), "{result}");
 
     let vault = Vault::open(storage.clone(), clock()).unwrap();
     assert_eq!(vault.lockout_status().unwrap().failures, 0);

@@ -75,9 +75,13 @@ pub fn to_svg(text: &str) -> Result<String, QrError> {
 /// The most pixels per module [`to_png`] draws: 64 makes a version-6 symbol
 /// (41 modules and the quiet zone) 3,136 pixels wide, about 10 MB of pixels.
 pub const MAX_PNG_SCALE: usize = 64;
+/// The widest image [`to_png`] draws, in pixels: a larger symbol (up to
+/// version 40, 185 modules with the quiet zone) is drawn at a smaller scale,
+/// so an image never exceeds 16 million pixels.
+pub const MAX_PNG_SIDE: usize = 4096;
 
 /// The symbol as an 8-bit greyscale PNG, `scale` pixels per module (1 to
-/// [`MAX_PNG_SCALE`]).
+/// [`MAX_PNG_SCALE`]; less for a symbol too large for [`MAX_PNG_SIDE`]).
 ///
 /// # Errors
 /// As [`encode`], [`QrError::Scale`] outside 1 to [`MAX_PNG_SCALE`], or [`QrError::Png`].
@@ -88,10 +92,13 @@ pub fn to_png(text: &str, scale: usize) -> Result<Vec<u8>, QrError> {
     let code = encode(text)?;
     let modules = code.width();
     let colors = code.to_colors();
-    let side = modules
+    let span = modules
         .checked_add(QUIET_ZONE.saturating_mul(2))
-        .and_then(|m| m.checked_mul(scale))
         .ok_or(QrError::Scale)?;
+    // A long text makes a large symbol: lower the scale to stay within the budget.
+    let fitting = MAX_PNG_SIDE.checked_div(span).unwrap_or(1).max(1);
+    let scale = scale.min(fitting);
+    let side = span.checked_mul(scale).ok_or(QrError::Scale)?;
     let mut pixels = vec![255u8; side.checked_mul(side).ok_or(QrError::Scale)?];
     for (i, color) in colors.iter().enumerate() {
         if *color != Color::Dark {

@@ -319,11 +319,23 @@ fn nothing_secret_in_debug_or_errors() {
 #[test]
 fn qr_png_with_a_huge_scale_is_an_error() {
     let issued = provision(&CardRequest::new(mellat()));
-    for scale in [usize::MAX, usize::MAX / 2, 1 << 40, 100_000] {
-        assert!(
-            qr::to_png(issued.payload(), scale).is_err(),
+    for scale in [
+        usize::MAX,
+        usize::MAX / 2,
+        1 << 40,
+        100_000,
+        qr::MAX_PNG_SCALE + 1,
+        0,
+    ] {
+        assert_eq!(
+            qr::to_png(issued.payload(), scale),
+            Err(qr::QrError::Scale),
             "scale {scale}"
         );
     }
-    assert!(qr::to_png(issued.payload(), 8).is_ok());
+    assert!(qr::to_png(issued.payload(), qr::MAX_PNG_SCALE).is_ok());
+    // The largest symbol at the largest scale is drawn smaller, within the budget.
+    let big = qr::to_png(&"A".repeat(3000), qr::MAX_PNG_SCALE).unwrap();
+    let side = u32::from_be_bytes(big[16..20].try_into().unwrap());
+    assert!(side as usize <= qr::MAX_PNG_SIDE, "{side}");
 }

@@ -49,11 +49,15 @@ pub(crate) fn seal_with<'a>(
     nonce: [u8; NONCE_LEN],
 ) -> Result<Vec<u8>, VaultError> {
     let plaintext = contents::encode_card_list(cards)?;
-    // What a backup holds must import back, as what the vault holds must reopen.
-    contents::decode_card_list(&plaintext).map_err(|e| match e {
+    // What a backup holds must import back, as what the vault holds must
+    // reopen: it decodes, and the decoded cards encode to the same bytes.
+    let reread = contents::decode_card_list(&plaintext).map_err(|e| match e {
         VaultError::Corrupt(what) => VaultError::UnreadableContents(what),
         other => other,
     })?;
+    if *contents::encode_card_list(reread.as_slice().iter())? != *plaintext {
+        return Err(VaultError::UnreadableContents("backup"));
+    }
     let key = crypto::password_kek(password, &salt, params).map_err(kdf_error)?;
     let mut out = Vec::with_capacity(PREFIX_LEN + 4 + plaintext.len() + TAG_LEN + TRAILER_LEN);
     out.extend_from_slice(&BACKUP_MAGIC);

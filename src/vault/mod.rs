@@ -387,11 +387,15 @@ impl Vault {
     /// phone with little memory lowers it, so a file or backup asking for
     /// more is refused with [`KdfError::TooCostly`](crate::kdf::KdfError)
     /// before anything is derived or counted. Capped at [`KdfParams::MAXIMUM`].
+    /// A ceiling below [`KdfParams::MINIMUM`] refuses every derivation (a
+    /// device that cannot afford the floor can open nothing). Set it after
+    /// creating or opening the vault, and create vaults within it.
     pub fn set_kdf_ceiling(&mut self, ceiling: KdfParams) {
+        let high = KdfParams::MAXIMUM;
         self.kdf_ceiling = KdfParams {
-            memory_kib: ceiling.memory_kib.min(KdfParams::MAXIMUM.memory_kib),
-            iterations: ceiling.iterations.min(KdfParams::MAXIMUM.iterations),
-            lanes: ceiling.lanes.min(KdfParams::MAXIMUM.lanes),
+            memory_kib: ceiling.memory_kib.min(high.memory_kib),
+            iterations: ceiling.iterations.min(high.iterations),
+            lanes: ceiling.lanes.min(high.lanes),
         };
     }
 
@@ -976,7 +980,17 @@ impl Vault {
     /// [`VaultError::NothingToExport`], [`VaultError::Password`],
     /// [`VaultError::Locked`].
     pub fn export_backup(&mut self, password: &str) -> Result<Vec<u8>, VaultError> {
-        self.export_backup_with(password, KdfParams::DEFAULT)
+        // The default cost, or the device's ceiling where that is lower.
+        let params = KdfParams {
+            memory_kib: KdfParams::DEFAULT
+                .memory_kib
+                .min(self.kdf_ceiling.memory_kib),
+            iterations: KdfParams::DEFAULT
+                .iterations
+                .min(self.kdf_ceiling.iterations),
+            lanes: KdfParams::DEFAULT.lanes.min(self.kdf_ceiling.lanes),
+        };
+        self.export_backup_with(password, params)
     }
 
     /// As [`Vault::export_backup`] with chosen Argon2id parameters.

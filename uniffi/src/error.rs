@@ -515,11 +515,11 @@ impl From<VaultError> for DynpinError {
             VaultError::TooManyCards { max } => DynpinError::TooManyCards {
                 max: u32::try_from(max).unwrap_or(u32::MAX),
             },
-            VaultError::Unstorable(field) | VaultError::UnreadableContents(field) => {
-                DynpinError::CardNotStorable {
-                    field: field.to_owned(),
-                }
-            }
+            VaultError::Unstorable(field) => DynpinError::CardNotStorable {
+                field: field.to_owned(),
+            },
+            // Inputs are checked before they reach a save: this is a bug.
+            VaultError::UnreadableContents(_) => internal(&e),
             VaultError::Card(c) => c.into(),
             VaultError::InvalidOrder => DynpinError::InvalidOrder,
             VaultError::NothingToExport => DynpinError::NotExportable,
