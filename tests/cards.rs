@@ -137,42 +137,28 @@ fn far_future_clocks_work() {
 
 #[test]
 fn construction_errors_are_typed() {
-    let short = SecretBytes::from(vec![1u8; 19]);
-    assert_eq!(
+    let make = |label: &str, seed, first, second| {
         Card::bank_card(
             CardId::random().unwrap(),
-            "x",
+            label,
             card_ref(),
-            short,
-            Some(PinPolicy::first_pin()),
-            None
+            seed,
+            first,
+            second,
         )
-        .unwrap_err(),
+    };
+    let short = SecretBytes::from(vec![1u8; 19]);
+    assert_eq!(
+        make("x", short, Some(PinPolicy::first_pin()), None).unwrap_err(),
         CardError::SeedTooShort
     );
     assert_eq!(
-        Card::bank_card(
-            CardId::random().unwrap(),
-            "x",
-            card_ref(),
-            seed(),
-            None,
-            None
-        )
-        .unwrap_err(),
+        make("x", seed(), None, None).unwrap_err(),
         CardError::NoPinSlots
     );
     for label in ["", "   ", "a\nb", &"x".repeat(65)] {
         assert_eq!(
-            Card::bank_card(
-                CardId::random().unwrap(),
-                label,
-                card_ref(),
-                seed(),
-                Some(PinPolicy::first_pin()),
-                None
-            )
-            .unwrap_err(),
+            make(label, seed(), Some(PinPolicy::first_pin()), None).unwrap_err(),
             CardError::InvalidLabel,
             "{label:?}"
         );
@@ -182,15 +168,7 @@ fn construction_errors_are_typed() {
         ..PinPolicy::second_pin()
     };
     assert_eq!(
-        Card::bank_card(
-            CardId::random().unwrap(),
-            "x",
-            card_ref(),
-            seed(),
-            None,
-            Some(bad)
-        )
-        .unwrap_err(),
+        make("x", seed(), None, Some(bad)).unwrap_err(),
         CardError::Otp(OtpError::DigitsOutOfRange { digits: 11 })
     );
     let bad = PinPolicy {
@@ -198,26 +176,10 @@ fn construction_errors_are_typed() {
         ..PinPolicy::second_pin()
     };
     assert_eq!(
-        Card::bank_card(
-            CardId::random().unwrap(),
-            "x",
-            card_ref(),
-            seed(),
-            None,
-            Some(bad)
-        )
-        .unwrap_err(),
+        make("x", seed(), None, Some(bad)).unwrap_err(),
         CardError::Otp(OtpError::PeriodOutOfRange { period: 0 })
     );
-    let only_first = Card::bank_card(
-        CardId::random().unwrap(),
-        "x",
-        card_ref(),
-        seed(),
-        Some(PinPolicy::first_pin()),
-        None,
-    )
-    .unwrap();
+    let only_first = make("x", seed(), Some(PinPolicy::first_pin()), None).unwrap();
     assert_eq!(
         only_first.pin_at_millis(PinKind::Second, 0).unwrap_err(),
         CardError::NoSuchPin(PinKind::Second)

@@ -5,13 +5,6 @@
 //! (`dynpin::vault::fuzzing::activate_save_reopen`); a refusal must be a
 //! typed error.
 #![no_main]
-// A fuzz target reports a bug by panicking: the panic-free lints are for library code.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use dynpin::vault::VaultError;
 use dynpin::vault::fuzzing::{RoundTrip, activate_save_reopen};

@@ -3,13 +3,6 @@
 //! derivation is not run (it is deliberately slow); the header, checksum and
 //! layout checks before it are what untrusted QR codes reach.
 #![no_main]
-// A fuzz target reports a bug by panicking: the panic-free lints are for library code.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use dynpin::activation::{inspect, ActivationPayload};
 use libfuzzer_sys::fuzz_target;

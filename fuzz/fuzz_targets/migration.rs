@@ -5,13 +5,6 @@
 //! accepted entry must make a card and export to an `otpauth://` URI that
 //! imports back to the same token (or be too long to export).
 #![no_main]
-// A fuzz target reports a bug by panicking: the panic-free lints are for library code.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 mod common;
 

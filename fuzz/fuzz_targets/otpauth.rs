@@ -2,13 +2,6 @@
 //! string always. Besides "never panics", an accepted URI must make a card and
 //! export to a URI that imports back to the same token (or be too long to export).
 #![no_main]
-// A fuzz target reports a bug by panicking: the panic-free lints are for library code.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 mod common;
 

@@ -11,13 +11,6 @@
 //!   refresh, a save) exactly when the decoder accepts it;
 //! - as a backup (no key derived) and as a backup's card list.
 #![no_main]
-// A fuzz target reports a bug by panicking: the panic-free lints are for library code.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use dynpin::vault::{fuzzing, VaultError};
 use libfuzzer_sys::fuzz_target;

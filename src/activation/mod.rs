@@ -315,20 +315,6 @@ pub fn activate(
     ActivationPayload::parse(text)?.activate(code, clock)
 }
 
-/// Reads and activates a payload in one call, on a device that accepts key
-/// derivations up to `ceiling`.
-///
-/// # Errors
-/// As [`ActivationPayload::parse`] and [`ActivationPayload::activate_within`].
-pub fn activate_within(
-    text: &str,
-    code: &ActivationCode,
-    clock: &dyn Clock,
-    ceiling: KdfParams,
-) -> Result<Activated, ActivationError> {
-    ActivationPayload::parse(text)?.activate_within(code, clock, ceiling)
-}
-
 /// The confirmation code of an activation: HOTP-SHA-256, 6 digits, keyed with
 /// the master seed's `activation-confirmation` key, at the activation id read as
 /// a big-endian counter. Domain-separated from both PINs by its own key.

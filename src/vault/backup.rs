@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use super::contents::{self, CardList};
 use super::crypto::{self, NONCE_LEN, SALT_LEN, TAG_LEN, random_array};
 use super::error::{Reader, VaultError};
-use super::format::{Checks, TRAILER_LEN, open_container};
+use super::format::{Checks, TRAILER_LEN, open_container, prove_round_trip};
 use crate::card::Card;
 use crate::kdf::{KdfError, KdfParams};
 
@@ -49,15 +49,10 @@ pub(crate) fn seal_with<'a>(
     nonce: [u8; NONCE_LEN],
 ) -> Result<Vec<u8>, VaultError> {
     let plaintext = contents::encode_card_list(cards)?;
-    // What a backup holds must import back, as what the vault holds must
-    // reopen: it decodes, and the decoded cards encode to the same bytes.
-    let reread = contents::decode_card_list(&plaintext).map_err(|e| match e {
-        VaultError::Corrupt(what) => VaultError::UnreadableContents(what),
-        other => other,
+    // What a backup holds must import back, as what the vault holds must reopen.
+    prove_round_trip(&plaintext, "backup", contents::decode_card_list, |cards| {
+        contents::encode_card_list(cards.as_slice().iter())
     })?;
-    if *contents::encode_card_list(reread.as_slice().iter())? != *plaintext {
-        return Err(VaultError::UnreadableContents("backup"));
-    }
     let key = crypto::password_kek(password, &salt, params).map_err(kdf_error)?;
     let mut out = Vec::with_capacity(PREFIX_LEN + 4 + plaintext.len() + TAG_LEN + TRAILER_LEN);
     out.extend_from_slice(&BACKUP_MAGIC);

@@ -394,14 +394,35 @@ impl VaultFile {
 /// # Errors
 /// [`VaultError::UnreadableContents`] naming the part that does not read back.
 pub(crate) fn prove_readable(plaintext: &[u8]) -> Result<(), VaultError> {
-    let reread = decode_contents(CURRENT_VERSION, plaintext).map_err(|e| match e {
-        VaultError::Corrupt(what) => VaultError::UnreadableContents(what),
+    prove_round_trip(
+        plaintext,
+        "contents",
+        |p| decode_contents(CURRENT_VERSION, p),
+        contents::encode,
+    )
+}
+
+/// The read-back proof of anything about to be written (vault contents, a
+/// backup's card list): `decode` accepts `plaintext`, and `encode` of what it
+/// decoded gives the same bytes.
+///
+/// # Errors
+/// [`VaultError::UnreadableContents`] naming the part that does not read
+/// back, or `what` when it reads back differently.
+pub(crate) fn prove_round_trip<T>(
+    plaintext: &[u8],
+    what: &'static str,
+    decode: impl FnOnce(&[u8]) -> Result<T, VaultError>,
+    encode: impl FnOnce(&T) -> Result<Zeroizing<Vec<u8>>, VaultError>,
+) -> Result<(), VaultError> {
+    let reread = decode(plaintext).map_err(|e| match e {
+        VaultError::Corrupt(part) => VaultError::UnreadableContents(part),
         other => other,
     })?;
-    if *contents::encode(&reread)? == *plaintext {
+    if *encode(&reread)? == *plaintext {
         Ok(())
     } else {
-        Err(VaultError::UnreadableContents("contents"))
+        Err(VaultError::UnreadableContents(what))
     }
 }
 

@@ -11,7 +11,7 @@ use super::types::{
     ActivationDetails, ActivationResult, BackupImport, CardCodes, CardInfo, LockoutInfo, PinInfo,
     PinType, VaultSettings,
 };
-use dynpin::activation::{self, ActivationCode};
+use dynpin::activation::{self, ActivationCode, ActivationPayload};
 use dynpin::card::{Card, CardId};
 use dynpin::clock::Clock;
 use dynpin::import;
@@ -251,12 +251,13 @@ impl Authenticator {
         replace_existing: bool,
     ) -> Result<ActivationResult, DynpinError> {
         let code = ActivationCode::parse(&Zeroizing::new(activation_code))?;
+        let payload = ActivationPayload::parse(&payload)?;
         // Check the vault is unlocked before the slow key derivation.
         let ceiling = {
             let mut vault = self.lock_vault();
             vault.touch()?;
             if !replace_existing {
-                let card_ref = activation::inspect(&payload)?.card_ref;
+                let card_ref = payload.info().card_ref;
                 if let Some(present) = vault
                     .cards()?
                     .iter()
@@ -269,7 +270,7 @@ impl Authenticator {
             }
             vault.kdf_ceiling()
         };
-        let activated = activation::activate_within(&payload, &code, &*self.clock, ceiling)?;
+        let activated = payload.activate_within(&code, &*self.clock, ceiling)?;
         let confirmation_code = activated.confirmation_code.clone();
         let mut vault = self.lock_vault();
         let id = vault.add_activated(activated, on_existing(replace_existing))?;

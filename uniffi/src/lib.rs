@@ -44,16 +44,6 @@
 //! let codes = try auth.codes()
 //! ```
 
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )
-)]
-
 mod authenticator;
 mod clock;
 mod error;
