@@ -15,4 +15,5 @@ mod import;
 mod vault;
 mod vault_crash;
 mod vault_format;
+mod vault_sharing;
 mod vault_support;

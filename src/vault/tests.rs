@@ -271,3 +271,52 @@ fn contents_that_would_not_read_back_are_never_saved() {
         ));
     }
 }
+
+/// The master key of an unlocked vault (what someone who guessed the
+/// password of an old copy of the file would hold).
+fn master_key_of(vault: &Vault) -> MasterKey {
+    match &vault.state {
+        State::Present(p) => p.session.as_ref().unwrap().key.clone(),
+        State::Wiped => panic!("wiped"),
+    }
+}
+
+fn stored_file(storage: &crate::vault::MemoryStorage) -> VaultFile {
+    format::parse(&storage.get(FileRole::Current).unwrap(), Checks::Verify).unwrap()
+}
+
+#[test]
+fn an_old_file_and_its_old_password_open_no_later_file() {
+    use crate::clock::ManualClock;
+    use std::sync::Arc;
+    let storage = Arc::new(crate::vault::MemoryStorage::new());
+    let clock = Arc::new(ManualClock::from_unix_seconds(1_800_000_000));
+    let options = VaultOptions {
+        kdf: KdfParams::MINIMUM,
+        ..VaultOptions::default()
+    };
+    let mut vault = Vault::create(storage.clone(), clock, FIXTURE_PASSWORD, options).unwrap();
+    // Someone copies the file now and later learns this password: they hold
+    // this master key.
+    let old_key = master_key_of(&vault);
+    assert!(stored_file(&storage).open(&old_key).is_ok());
+
+    vault
+        .change_password(FIXTURE_PASSWORD, "a new password 1404")
+        .unwrap();
+    assert!(
+        stored_file(&storage).open(&old_key).is_err(),
+        "the master key survived a password change"
+    );
+    let rotated = master_key_of(&vault);
+    assert!(stored_file(&storage).open(&rotated).is_ok());
+
+    vault.enrol_platform_key(&fixture_platform_key(), b"wrapped by the keystore").unwrap();
+    let with_platform = master_key_of(&vault);
+    vault.remove_platform_key("a new password 1404").unwrap();
+    assert!(
+        stored_file(&storage).open(&with_platform).is_err(),
+        "the master key survived the platform key's removal"
+    );
+    assert!(stored_file(&storage).open(&master_key_of(&vault)).is_ok());
+}
