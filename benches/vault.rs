@@ -66,7 +66,7 @@ fn big_vault() -> (Vec<u8>, PlatformKey) {
     };
     let mut vault = Vault::create(storage.clone(), clock, "bench password 1", options).unwrap();
     let key = PlatformKey::from_bytes(&[7; 32]).unwrap();
-    vault.enrol_platform_key(&key).unwrap();
+    vault.enrol_platform_key(&key, b"wrapped").unwrap();
     for i in 0..CARDS {
         vault.add_card(card(i), OnExisting::Refuse).unwrap();
     }

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Independent reconstruction of docs/vault-format.md's version-1 fixture and
-test vectors with Python libraries only: argon2-cffi (the reference Argon2 C
-code), PyNaCl (libsodium's XChaCha20-Poly1305), hashlib and hmac. No dynpin
-code is used: this is the format as a second implementer reads it.
+"""Independent reconstruction of docs/vault-format.md's version-1 and
+version-2 fixtures and test vectors with Python libraries only: argon2-cffi
+(the reference Argon2 C code), PyNaCl (libsodium's XChaCha20-Poly1305),
+hashlib and hmac. No dynpin code is used: this is the format as a second
+implementer reads it.
 
-usage: vault-vectors.py                  prints the vectors, as lines of the doc
-       vault-vectors.py --write FILE     also writes the fixture's bytes to FILE
+usage: vault-vectors.py                              prints the vectors, as lines of the doc
+       vault-vectors.py --write FILE [--write-v2 FILE2]  also writes the fixtures' bytes
 Needs: pip install argon2-cffi pynacl"""
 import hashlib
 import hmac
@@ -109,6 +110,45 @@ body = body_nonce + struct.pack(">I", len(sealed)) + sealed
 file = header + lockout + body
 file += hashlib.sha256(file).digest()
 
+
+def hkdf_sha256(salt, ikm, info, length=32):
+    prk = hmac.new(salt, ikm, hashlib.sha256).digest()                 # Extract
+    out, block = b"", b""
+    for i in range((length + 31) // 32):                              # Expand
+        block = hmac.new(prk, block + info + bytes([i + 1]), hashlib.sha256).digest()
+        out += block
+    return out[:length]
+
+
+# ---- version 2 (docs/vault-format.md, "Version-2 fixture") ------------------
+generation = 7
+device_secret = seq(0xC0, 32)
+device_blob = b"device-wrapped-secret-01"
+app_blob = b"keystore-wrapped-platform-key-01"
+
+
+def blob(b):
+    return struct.pack(">H", len(b)) + b
+
+
+v2_argon2 = pw_kek                                # the same Argon2id inputs as version 1
+v2_pw_kek = hkdf_sha256(pw_salt, v2_argon2 + device_secret, b"dynpin/v2/vault/device-password-slot")
+v2_pw_fields = pw_salt + kdf + pw_nonce + blob(device_blob)
+v2_pw_ad = MAGIC + vault_id + b"\x03" + v2_pw_fields
+v2_pw_wrapped = crypto_aead_xchacha20poly1305_ietf_encrypt(master_key, v2_pw_ad, pw_nonce, v2_pw_kek)
+v2_pk_fields = pk_salt + pk_nonce + blob(app_blob)
+v2_pk_ad = MAGIC + vault_id + b"\x04" + v2_pk_fields
+v2_pk_wrapped = crypto_aead_xchacha20poly1305_ietf_encrypt(master_key, v2_pk_ad, pk_nonce, pk_kek)
+
+v2_header = MAGIC + bytes([2, 0]) + vault_id + struct.pack(">Q", generation)
+v2_header += bytes([max_attempts, on_limit, 2])
+v2_header += b"\x03" + struct.pack(">H", len(v2_pw_fields) + 48) + v2_pw_fields + v2_pw_wrapped
+v2_header += b"\x04" + struct.pack(">H", len(v2_pk_fields) + 48) + v2_pk_fields + v2_pk_wrapped
+v2_lockout = lockout                               # no failures, never, state 0
+v2_sealed = crypto_aead_xchacha20poly1305_ietf_encrypt(contents, v2_header, body_nonce, master_key)
+v2_file = v2_header + v2_lockout + body_nonce + struct.pack(">I", len(v2_sealed)) + v2_sealed
+v2_file += hashlib.sha256(v2_file).digest()
+
 for name, value in [("password-slot KEK", pw_kek), ("password-slot associated data", pw_ad),
                     ("password-slot wrapped key", pw_wrapped), ("platform-slot KEK", pk_kek),
                     ("platform-slot wrapped key", pk_wrapped),
@@ -121,8 +161,25 @@ h = file.hex()
 for i in range(0, len(h), 64):
     print(h[i:i + 64])
 
-if len(sys.argv) == 3 and sys.argv[1] == "--write":
-    with open(sys.argv[2], "wb") as f:
-        f.write(file)
-elif len(sys.argv) != 1:
+for name, value in [("v2 Argon2id output", v2_argon2), ("v2 password-slot KEK", v2_pw_kek),
+                    ("v2 password-slot associated data", v2_pw_ad),
+                    ("v2 password-slot wrapped key", v2_pw_wrapped),
+                    ("v2 platform-slot KEK", pk_kek),
+                    ("v2 platform-slot associated data", v2_pk_ad),
+                    ("v2 platform-slot wrapped key", v2_pk_wrapped),
+                    ("v2 header (body associated data)", v2_header),
+                    ("v2 lockout region", v2_lockout), ("v2 contents (plaintext)", contents)]:
+    print(f"| {name} | `{value.hex()}` |")
+print(f"| v2 fixture size | {len(v2_file)} bytes |")
+print(f"| v2 fixture SHA-256 | `{hashlib.sha256(v2_file).hexdigest()}` |")
+h = v2_file.hex()
+for i in range(0, len(h), 64):
+    print(h[i:i + 64])
+
+args = sys.argv[1:]
+writes = {"--write": file, "--write-v2": v2_file}
+if len(args) % 2 or any(a not in writes for a in args[::2]):
     sys.exit(__doc__)
+for flag, path in zip(args[::2], args[1::2]):
+    with open(path, "wb") as f:
+        f.write(writes[flag])

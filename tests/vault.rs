@@ -308,7 +308,7 @@ fn the_right_password_resets_the_count_and_a_clock_set_back_waits_one_delay() {
 #[test]
 fn lock_for_good_keeps_the_file_but_refuses_every_unlock() {
     let (storage, clock, mut vault) = new_vault();
-    vault.enrol_platform_key(&platform_key()).unwrap();
+    vault.enrol_platform_key(&platform_key(), b"wrapped").unwrap();
     let policy = LockoutPolicy {
         max_attempts: 6,
         on_limit: OnLimit::LockForGood,
@@ -380,8 +380,10 @@ fn attempts_are_counted_before_they_are_tried() {
     disk.clear_fault();
     vault.lock();
     let mut vault = Vault::open(disk.clone(), clock.clone()).unwrap();
+    // Calls: the reload's read, the save's read of the current file, then
+    // the write of the count.
     disk.inject(
-        disk.calls() + 1,
+        disk.calls() + 2,
         crate::vault_support::Fault::Error(std::io::ErrorKind::StorageFull),
     );
     assert_eq!(
@@ -398,7 +400,7 @@ fn attempts_are_counted_before_they_are_tried() {
 fn the_platform_key_unlocks_until_invalidated_and_the_password_always_does() {
     let (storage, clock, mut vault) = new_vault();
     assert!(!vault.has_platform_key().unwrap());
-    vault.enrol_platform_key(&platform_key()).unwrap();
+    vault.enrol_platform_key(&platform_key(), b"wrapped").unwrap();
     assert!(vault.has_platform_key().unwrap());
     vault.add_card(bank_card(1, 1), OnExisting::Refuse).unwrap();
     let before = snapshot(&mut vault);
@@ -416,14 +418,14 @@ fn the_platform_key_unlocks_until_invalidated_and_the_password_always_does() {
     );
     assert_eq!(vault.lockout_status().unwrap().failures, 0, "not a guess");
     vault.unlock_with_password(PASSWORD).unwrap();
-    vault.enrol_platform_key(&new_key).unwrap();
+    vault.enrol_platform_key(&new_key, b"wrapped").unwrap();
     vault.lock();
     assert_eq!(
         vault.unlock_with_platform_key(&platform_key()).unwrap_err(),
         VaultError::PlatformKeyInvalidated
     );
     vault.unlock_with_platform_key(&new_key).unwrap();
-    vault.remove_platform_key().unwrap();
+    vault.remove_platform_key(PASSWORD).unwrap();
     vault.lock();
     assert_eq!(
         vault.unlock_with_platform_key(&new_key).unwrap_err(),
@@ -442,7 +444,7 @@ fn the_platform_key_unlocks_until_invalidated_and_the_password_always_does() {
 #[test]
 fn the_platform_key_works_during_a_password_delay_and_resets_it() {
     let (storage, clock, mut vault) = new_vault();
-    vault.enrol_platform_key(&platform_key()).unwrap();
+    vault.enrol_platform_key(&platform_key(), b"wrapped").unwrap();
     vault.lock();
     for _ in 0..5 {
         vault.unlock_with_password("wrong one").unwrap_err();
@@ -457,9 +459,9 @@ fn the_platform_key_works_during_a_password_delay_and_resets_it() {
 }
 
 #[test]
-fn change_password_checks_the_current_one_and_keeps_the_platform_key() {
+fn change_password_checks_the_current_one_and_drops_the_platform_key_it_cannot_rewrap() {
     let (storage, clock, mut vault) = new_vault();
-    vault.enrol_platform_key(&platform_key()).unwrap();
+    vault.enrol_platform_key(&platform_key(), b"wrapped").unwrap();
     assert_eq!(
         vault
             .change_password("wrong one", "new password 1")
@@ -485,9 +487,14 @@ fn change_password_checks_the_current_one_and_keeps_the_platform_key() {
         vault.unlock_with_password(PASSWORD).unwrap_err(),
         wrong(9, 0)
     );
+    // The master key was rotated: the old platform slot could not follow,
+    // so the app offers to enrol the biometric unlock again.
+    assert!(!vault.has_platform_key().unwrap());
+    assert_eq!(
+        vault.unlock_with_platform_key(&platform_key()),
+        Err(VaultError::NoPlatformKey)
+    );
     vault.unlock_with_password("new password 1").unwrap();
-    vault.lock();
-    vault.unlock_with_platform_key(&platform_key()).unwrap();
     vault.lock();
     assert_eq!(
         vault
@@ -908,7 +915,7 @@ fn formatting_never_reveals_a_secret() {
     let mut vault =
         Vault::create(storage.clone(), clock.clone(), password, fast_options()).unwrap();
     let platform = PlatformKey::from_bytes(&platform_bytes).unwrap();
-    vault.enrol_platform_key(&platform).unwrap();
+    vault.enrol_platform_key(&platform, b"wrapped").unwrap();
     let mut bank = Card::bank_card(
         CardId::random().unwrap(),
         "Secret-free label",

@@ -24,6 +24,8 @@ pub(crate) const WRAPPED_LEN: usize = KEY_LEN + TAG_LEN;
 pub(crate) const SALT_LEN: usize = 16;
 /// The HKDF `info` of the platform-key slot's KEK.
 pub(crate) const PLATFORM_INFO: &[u8] = b"dynpin/v1/vault/platform-slot";
+/// The HKDF `info` of a device-bound password slot's KEK.
+pub(crate) const DEVICE_PASSWORD_INFO: &[u8] = b"dynpin/v2/vault/device-password-slot";
 
 /// The random 256-bit key that encrypts the vault's contents.
 #[derive(Clone)]
@@ -246,6 +248,25 @@ pub(crate) fn platform_kek(
 ) -> Result<Zeroizing<[u8; KEY_LEN]>, VaultError> {
     let mut okm = Zeroizing::new([0u8; KEY_LEN]);
     crate::secret::hkdf_sha256(Some(salt), key.expose(), PLATFORM_INFO, okm.as_mut())
+        .map_err(|()| VaultError::Corrupt("key derivation"))?;
+    Ok(okm)
+}
+
+/// A device-bound password slot's KEK: HKDF-SHA-256(salt = slot salt,
+/// IKM = Argon2id output || device secret, info =
+/// `dynpin/v2/vault/device-password-slot`, L = 32). Without the device
+/// secret, which only the phone's key store can unwrap, no password guess can
+/// be checked.
+pub(crate) fn device_bound_kek(
+    argon2_output: &[u8],
+    device_secret: &[u8],
+    salt: &[u8; SALT_LEN],
+) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    let mut ikm = Zeroizing::new(Vec::with_capacity(argon2_output.len() + device_secret.len()));
+    ikm.extend_from_slice(argon2_output);
+    ikm.extend_from_slice(device_secret);
+    let mut okm = Zeroizing::new(vec![0u8; KEY_LEN]);
+    crate::secret::hkdf_sha256(Some(salt), &ikm, DEVICE_PASSWORD_INFO, &mut okm)
         .map_err(|()| VaultError::Corrupt("key derivation"))?;
     Ok(okm)
 }

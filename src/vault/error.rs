@@ -7,6 +7,7 @@ use crate::card::{CardError, CardId};
 use crate::kdf::KdfError;
 use crate::secret::RandomnessUnavailable;
 
+use super::device::DeviceKeyError;
 use super::password::PasswordError;
 
 /// Why a vault operation failed.
@@ -151,6 +152,24 @@ pub enum VaultError {
     /// or damaged since): it was not overwritten.
     #[error("the vault file changed on storage since it was opened; it was not overwritten")]
     Conflict,
+    /// The file on storage is an older generation than one this instance
+    /// already saw: an old copy was put back. It was not used or overwritten.
+    #[error("the vault file was replaced by an older copy (generation {found}, seen {seen})")]
+    RolledBack {
+        /// The newest generation this instance saw.
+        seen: u64,
+        /// The generation found on storage.
+        found: u64,
+    },
+    /// The password slot is bound to this device, and no device key was
+    /// given ([`Vault::set_device_key`](super::Vault::set_device_key)).
+    /// Nothing was counted.
+    #[error("this vault is bound to the device's key store, which was not provided")]
+    DeviceKeyMissing,
+    /// The device key store could not unwrap or wrap the device secret.
+    /// Nothing was counted.
+    #[error(transparent)]
+    DeviceKey(#[from] DeviceKeyError),
     /// The operating system's random generator failed.
     #[error(transparent)]
     Randomness(#[from] RandomnessUnavailable),
@@ -171,10 +190,12 @@ pub enum StorageOp {
     SyncDir,
     /// Removing a file.
     Remove,
+    /// Taking the lock that serialises saves between instances.
+    Lock,
 }
 
 impl StorageOp {
-    /// A lower-case verb: `read`, `write`, `sync`, `rename`, `sync the directory of`, `remove`.
+    /// A lower-case verb: `read`, `write`, `sync`, `rename`, `sync the directory of`, `remove`, `lock`.
     pub fn verb(self) -> &'static str {
         match self {
             StorageOp::Read => "read",
@@ -183,6 +204,7 @@ impl StorageOp {
             StorageOp::Rename => "rename",
             StorageOp::SyncDir => "sync the directory of",
             StorageOp::Remove => "remove",
+            StorageOp::Lock => "lock",
         }
     }
 }

@@ -1,9 +1,9 @@
-//! The vault file, version 1: header, lockout region, encrypted body, trailer.
+//! The vault file, versions 1 and 2: header, lockout region, encrypted body, trailer.
 //! The normative description with test vectors is docs/vault-format.md.
 //!
 //! ```text
 //! file    = header || lockout region || body || trailer
-//! header  = magic "DPNVAULT" || version || flags || vault id || lockout policy || slots
+//! header  = magic "DPNVAULT" || version || flags || vault id || generation (v2) || lockout policy || slots
 //! lockout = failures || last attempt || state || check (keyless: written while locked)
 //! body    = nonce || length || XChaCha20-Poly1305(master key, contents, AD = header)
 //! trailer = SHA-256(every byte before it)
@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use super::contents::{self, Contents};
 use super::crypto::{self, MasterKey, NONCE_LEN, SALT_LEN, TAG_LEN, WRAPPED_LEN};
+use super::device::{DeviceKeyError, MAX_DEVICE_BLOB_LEN};
 use super::error::{Reader, VaultError};
 use super::lockout::{LockoutPolicy, LockoutState, MAX_ATTEMPT_LIMIT, MIN_ATTEMPT_LIMIT, OnLimit};
 use crate::kdf::KdfParams;
@@ -23,10 +24,13 @@ use crate::kdf::KdfParams;
 pub const MAGIC: [u8; 8] = *b"DPNVAULT";
 /// Format version 1.
 pub const VAULT_VERSION_1: u8 = 1;
+/// Format version 2: a save generation, the device-bound password slot, the
+/// platform slot with the app's wrapped key, the invalidation flag.
+pub const VAULT_VERSION_2: u8 = 2;
 /// The version this code writes.
-pub const CURRENT_VERSION: u8 = VAULT_VERSION_1;
+pub const CURRENT_VERSION: u8 = VAULT_VERSION_2;
 /// Every version this code reads (and upgrades to [`CURRENT_VERSION`] on the next save).
-pub const SUPPORTED_VERSIONS: &[u8] = &[VAULT_VERSION_1];
+pub const SUPPORTED_VERSIONS: &[u8] = &[VAULT_VERSION_1, VAULT_VERSION_2];
 /// The largest vault file accepted, in bytes.
 pub const MAX_FILE_LEN: usize = 16 * 1024 * 1024;
 
@@ -36,8 +40,8 @@ pub(crate) const TRAILER_LEN: usize = 32;
 pub(crate) const VAULT_ID_LEN: usize = 16;
 const SLOT_PASSWORD: u8 = 1;
 const SLOT_PLATFORM: u8 = 2;
-const PASSWORD_SLOT_LEN: u16 = 100;
-const PLATFORM_SLOT_LEN: u16 = 88;
+const SLOT_DEVICE_PASSWORD: u8 = 3;
+const SLOT_PLATFORM_WITH_BLOB: u8 = 4;
 const ON_LIMIT_WIPE: u8 = 1;
 const ON_LIMIT_LOCK: u8 = 2;
 /// Bytes of the lockout region's fields, before its check.
@@ -47,12 +51,16 @@ const LOCKOUT_CHECK_LEN: usize = 8;
 /// The domain prefix of the lockout region's check.
 const LOCKOUT_CHECK_DOMAIN: &[u8] = b"dynpin/v1/vault/lockout";
 
-/// The password slot: the master key wrapped under Argon2id(password).
+/// The password slot: the master key wrapped under Argon2id(password), or,
+/// when `device` is set, under HKDF(Argon2id(password) || device secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PasswordSlot {
     pub salt: [u8; SALT_LEN],
     pub kdf: KdfParams,
     pub nonce: [u8; NONCE_LEN],
+    /// The device secret as the device key wrapped it (kind 3), or `None`
+    /// for a slot that needs the password alone (kind 1).
+    pub device: Option<Vec<u8>>,
     pub wrapped: [u8; WRAPPED_LEN],
 }
 
@@ -61,6 +69,10 @@ pub(crate) struct PasswordSlot {
 pub(crate) struct PlatformSlot {
     pub salt: [u8; SALT_LEN],
     pub nonce: [u8; NONCE_LEN],
+    /// The platform key as the app's biometric-bound hardware key wrapped it,
+    /// kept for the app to read while the vault is locked (kind 4); `None` in
+    /// a slot carried over from version 1 (kind 2).
+    pub app_blob: Option<Vec<u8>>,
     pub wrapped: [u8; WRAPPED_LEN],
 }
 
@@ -68,25 +80,75 @@ pub(crate) struct PlatformSlot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Header {
     pub vault_id: [u8; VAULT_ID_LEN],
+    /// One more on every save of the body (0 in a version-1 file).
+    pub generation: u64,
     pub policy: LockoutPolicy,
     pub password: PasswordSlot,
     pub platform: Option<PlatformSlot>,
 }
 
+/// A slot's associated data: magic, vault id, kind, then the slot's fields
+/// before the wrapped key, exactly as stored. No version byte: a later
+/// version carries a slot over unchanged (the platform slot cannot be
+/// re-wrapped without the platform key).
+fn slot_ad(vault_id: &[u8; VAULT_ID_LEN], kind: u8, fields: &[u8]) -> Vec<u8> {
+    let mut ad = Vec::with_capacity(MAGIC.len() + VAULT_ID_LEN + 1 + fields.len());
+    ad.extend_from_slice(&MAGIC);
+    ad.extend_from_slice(vault_id);
+    ad.push(kind);
+    ad.extend_from_slice(fields);
+    ad
+}
+
+/// A length-prefixed blob (`u16` length).
+fn put_blob(out: &mut Vec<u8>, blob: &[u8]) {
+    // Blobs are checked against MAX_DEVICE_BLOB_LEN before they get here.
+    let len = u16::try_from(blob.len()).unwrap_or(u16::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(blob);
+}
+
+fn take_blob(r: &mut Reader<'_>) -> Result<Vec<u8>, VaultError> {
+    let len = usize::from(r.u16()?);
+    if len > MAX_DEVICE_BLOB_LEN {
+        return Err(VaultError::Corrupt("slot blob length"));
+    }
+    Ok(r.take(len)?.to_vec())
+}
+
+/// Checks a blob's size before it is sealed into a slot.
+pub(crate) fn check_blob(blob: &[u8]) -> Result<(), DeviceKeyError> {
+    if blob.len() > MAX_DEVICE_BLOB_LEN {
+        Err(DeviceKeyError::WrongSize)
+    } else {
+        Ok(())
+    }
+}
+
 impl PasswordSlot {
-    /// The slot's associated data: magic, vault id, kind, then the slot's
-    /// fields up to the wrapped key. No version byte: a later version can
-    /// carry a slot over unchanged (the platform slot cannot be re-wrapped
-    /// without the platform key).
+    fn kind(&self) -> u8 {
+        if self.device.is_some() {
+            SLOT_DEVICE_PASSWORD
+        } else {
+            SLOT_PASSWORD
+        }
+    }
+
+    /// The fields before the wrapped key, as stored.
+    fn fields(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(SALT_LEN + 12 + NONCE_LEN + 2);
+        out.extend_from_slice(&self.salt);
+        put_kdf(&mut out, self.kdf);
+        out.extend_from_slice(&self.nonce);
+        if let Some(device) = &self.device {
+            put_blob(&mut out, device);
+        }
+        out
+    }
+
+    /// See [`slot_ad`].
     pub(crate) fn ad(&self, vault_id: &[u8; VAULT_ID_LEN]) -> Vec<u8> {
-        let mut ad = Vec::with_capacity(77);
-        ad.extend_from_slice(&MAGIC);
-        ad.extend_from_slice(vault_id);
-        ad.push(SLOT_PASSWORD);
-        ad.extend_from_slice(&self.salt);
-        put_kdf(&mut ad, self.kdf);
-        ad.extend_from_slice(&self.nonce);
-        ad
+        slot_ad(vault_id, self.kind(), &self.fields())
     }
 
     /// Seals a new slot for `master` under `kek`.
@@ -95,13 +157,18 @@ impl PasswordSlot {
         salt: [u8; SALT_LEN],
         kdf: KdfParams,
         nonce: [u8; NONCE_LEN],
+        device: Option<Vec<u8>>,
         kek: &[u8],
         master: &MasterKey,
     ) -> Result<Self, VaultError> {
+        if let Some(blob) = &device {
+            check_blob(blob)?;
+        }
         let mut slot = Self {
             salt,
             kdf,
             nonce,
+            device,
             wrapped: [0; WRAPPED_LEN],
         };
         slot.wrapped = crypto::wrap(kek, &nonce, &slot.ad(vault_id), master)?;
@@ -111,30 +178,65 @@ impl PasswordSlot {
     pub(crate) fn open(&self, vault_id: &[u8; VAULT_ID_LEN], kek: &[u8]) -> Option<MasterKey> {
         crypto::unwrap(kek, &self.nonce, &self.ad(vault_id), &self.wrapped)
     }
+
+    fn decode(kind: u8, r: &mut Reader<'_>) -> Result<Self, VaultError> {
+        Ok(Self {
+            salt: r.array()?,
+            kdf: KdfParams {
+                memory_kib: r.u32()?,
+                iterations: r.u32()?,
+                lanes: r.u32()?,
+            },
+            nonce: r.array()?,
+            device: if kind == SLOT_DEVICE_PASSWORD {
+                Some(take_blob(r)?)
+            } else {
+                None
+            },
+            wrapped: r.array()?,
+        })
+    }
 }
 
 impl PlatformSlot {
-    /// As [`PasswordSlot::ad`].
+    fn kind(&self) -> u8 {
+        if self.app_blob.is_some() {
+            SLOT_PLATFORM_WITH_BLOB
+        } else {
+            SLOT_PLATFORM
+        }
+    }
+
+    fn fields(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(SALT_LEN + NONCE_LEN + 2);
+        out.extend_from_slice(&self.salt);
+        out.extend_from_slice(&self.nonce);
+        if let Some(blob) = &self.app_blob {
+            put_blob(&mut out, blob);
+        }
+        out
+    }
+
+    /// See [`slot_ad`].
     pub(crate) fn ad(&self, vault_id: &[u8; VAULT_ID_LEN]) -> Vec<u8> {
-        let mut ad = Vec::with_capacity(65);
-        ad.extend_from_slice(&MAGIC);
-        ad.extend_from_slice(vault_id);
-        ad.push(SLOT_PLATFORM);
-        ad.extend_from_slice(&self.salt);
-        ad.extend_from_slice(&self.nonce);
-        ad
+        slot_ad(vault_id, self.kind(), &self.fields())
     }
 
     pub(crate) fn seal(
         vault_id: &[u8; VAULT_ID_LEN],
         salt: [u8; SALT_LEN],
         nonce: [u8; NONCE_LEN],
+        app_blob: Option<Vec<u8>>,
         kek: &[u8],
         master: &MasterKey,
     ) -> Result<Self, VaultError> {
+        if let Some(blob) = &app_blob {
+            check_blob(blob)?;
+        }
         let mut slot = Self {
             salt,
             nonce,
+            app_blob,
             wrapped: [0; WRAPPED_LEN],
         };
         slot.wrapped = crypto::wrap(kek, &nonce, &slot.ad(vault_id), master)?;
@@ -143,6 +245,19 @@ impl PlatformSlot {
 
     pub(crate) fn open(&self, vault_id: &[u8; VAULT_ID_LEN], kek: &[u8]) -> Option<MasterKey> {
         crypto::unwrap(kek, &self.nonce, &self.ad(vault_id), &self.wrapped)
+    }
+
+    fn decode(kind: u8, r: &mut Reader<'_>) -> Result<Self, VaultError> {
+        Ok(Self {
+            salt: r.array()?,
+            nonce: r.array()?,
+            app_blob: if kind == SLOT_PLATFORM_WITH_BLOB {
+                Some(take_blob(r)?)
+            } else {
+                None
+            },
+            wrapped: r.array()?,
+        })
     }
 }
 
@@ -152,14 +267,43 @@ fn put_kdf(out: &mut Vec<u8>, kdf: KdfParams) {
     out.extend_from_slice(&kdf.lanes.to_be_bytes());
 }
 
+/// A slot as stored: kind, `u16` length, fields, wrapped key.
+fn put_slot(out: &mut Vec<u8>, kind: u8, fields: &[u8], wrapped: &[u8; WRAPPED_LEN]) {
+    out.push(kind);
+    // At most 16 + 12 + 24 + 2 + 1024 + 48 bytes.
+    let len = u16::try_from(fields.len() + WRAPPED_LEN).unwrap_or(u16::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(fields);
+    out.extend_from_slice(wrapped);
+}
+
+/// Reads one slot's kind and length, and hands its exact bytes to `decode`.
+fn take_slot<T>(
+    r: &mut Reader<'_>,
+    kinds: &[u8],
+    what: &'static str,
+    decode: impl FnOnce(u8, &mut Reader<'_>) -> Result<T, VaultError>,
+) -> Result<T, VaultError> {
+    let kind = r.u8()?;
+    if !kinds.contains(&kind) {
+        return Err(VaultError::Corrupt(what));
+    }
+    let len = usize::from(r.u16()?);
+    let mut slot = Reader::new(r.take(len)?);
+    let out = decode(kind, &mut slot).map_err(|_| VaultError::Corrupt(what))?;
+    slot.finish(what)?;
+    Ok(out)
+}
+
 impl Header {
     /// The header in the current version's layout.
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(29 + 103 + 91);
+        let mut out = Vec::with_capacity(37 + 103 + 91);
         out.extend_from_slice(&MAGIC);
         out.push(CURRENT_VERSION);
         out.push(0); // flags
         out.extend_from_slice(&self.vault_id);
+        out.extend_from_slice(&self.generation.to_be_bytes());
         out.push(self.policy.max_attempts);
         out.push(match self.policy.on_limit {
             OnLimit::Wipe => ON_LIMIT_WIPE,
@@ -167,34 +311,31 @@ impl Header {
         });
         out.push(if self.platform.is_some() { 2 } else { 1 });
         let p = &self.password;
-        out.push(SLOT_PASSWORD);
-        out.extend_from_slice(&PASSWORD_SLOT_LEN.to_be_bytes());
-        out.extend_from_slice(&p.salt);
-        put_kdf(&mut out, p.kdf);
-        out.extend_from_slice(&p.nonce);
-        out.extend_from_slice(&p.wrapped);
+        put_slot(&mut out, p.kind(), &p.fields(), &p.wrapped);
         if let Some(s) = &self.platform {
-            out.push(SLOT_PLATFORM);
-            out.extend_from_slice(&PLATFORM_SLOT_LEN.to_be_bytes());
-            out.extend_from_slice(&s.salt);
-            out.extend_from_slice(&s.nonce);
-            out.extend_from_slice(&s.wrapped);
+            put_slot(&mut out, s.kind(), &s.fields(), &s.wrapped);
         }
         out
     }
 
-    fn decode_v1(r: &mut Reader<'_>) -> Result<Self, VaultError> {
+    /// Reads a header of `version` (1 or 2; the caller dispatched on it).
+    fn decode(r: &mut Reader<'_>, version: u8) -> Result<Self, VaultError> {
         if r.array::<8>()? != MAGIC {
             return Err(VaultError::NotAVault);
         }
-        let version = r.u8()?;
-        if version != VAULT_VERSION_1 {
-            return Err(VaultError::UnsupportedVersion { version });
+        let found = r.u8()?;
+        if found != version {
+            return Err(VaultError::UnsupportedVersion { version: found });
         }
         if r.u8()? != 0 {
             return Err(VaultError::Corrupt("header flags"));
         }
         let vault_id = r.array()?;
+        let generation = if version == VAULT_VERSION_1 {
+            0
+        } else {
+            r.u64()?
+        };
         let max_attempts = r.u8()?;
         if !(MIN_ATTEMPT_LIMIT..=MAX_ATTEMPT_LIMIT).contains(&max_attempts) {
             return Err(VaultError::Corrupt("lockout policy"));
@@ -208,33 +349,30 @@ impl Header {
         if !(1..=2).contains(&slots) {
             return Err(VaultError::Corrupt("slot count"));
         }
-        if (r.u8()?, r.u16()?) != (SLOT_PASSWORD, PASSWORD_SLOT_LEN) {
-            return Err(VaultError::Corrupt("password slot"));
-        }
-        let password = PasswordSlot {
-            salt: r.array()?,
-            kdf: KdfParams {
-                memory_kib: r.u32()?,
-                iterations: r.u32()?,
-                lanes: r.u32()?,
-            },
-            nonce: r.array()?,
-            wrapped: r.array()?,
+        // Version 1 knows only the fixed-size slots; version 2 adds the
+        // device-bound password slot and the platform slot with its blob.
+        let (password_kinds, platform_kinds): (&[u8], &[u8]) = if version == VAULT_VERSION_1 {
+            (&[SLOT_PASSWORD], &[SLOT_PLATFORM])
+        } else {
+            (
+                &[SLOT_PASSWORD, SLOT_DEVICE_PASSWORD],
+                &[SLOT_PLATFORM, SLOT_PLATFORM_WITH_BLOB],
+            )
         };
+        let password = take_slot(r, password_kinds, "password slot", PasswordSlot::decode)?;
         let platform = if slots == 2 {
-            if (r.u8()?, r.u16()?) != (SLOT_PLATFORM, PLATFORM_SLOT_LEN) {
-                return Err(VaultError::Corrupt("platform slot"));
-            }
-            Some(PlatformSlot {
-                salt: r.array()?,
-                nonce: r.array()?,
-                wrapped: r.array()?,
-            })
+            Some(take_slot(
+                r,
+                platform_kinds,
+                "platform slot",
+                PlatformSlot::decode,
+            )?)
         } else {
             None
         };
         Ok(Self {
             vault_id,
+            generation,
             policy: LockoutPolicy {
                 max_attempts,
                 on_limit,
@@ -252,7 +390,8 @@ fn lockout_fields(state: &LockoutState) -> [u8; LOCKOUT_FIELDS_LEN] {
     let (last, flag) = rest.split_at_mut(8);
     failures.copy_from_slice(&state.failures.to_be_bytes());
     last.copy_from_slice(&state.last_attempt_ms.to_be_bytes());
-    flag.copy_from_slice(&[u8::from(state.locked_for_good)]);
+    flag.copy_from_slice(&[u8::from(state.locked_for_good)
+        | (u8::from(state.platform_invalidated) << 1)]);
     out
 }
 
@@ -282,15 +421,16 @@ fn decode_lockout(r: &mut Reader<'_>, check: bool) -> Result<LockoutState, Vault
     let mut f = Reader::new(fields);
     let failures = f.u32()?;
     let last_attempt_ms = f.i64()?;
-    let locked_for_good = match f.u8()? {
-        0 => false,
-        1 => true,
-        _ => return Err(VaultError::Corrupt("lockout state")),
-    };
+    // Bit 0: locked for good; bit 1: the platform key was invalidated.
+    let state = f.u8()?;
+    if state > 0b11 {
+        return Err(VaultError::Corrupt("lockout state"));
+    }
     Ok(LockoutState {
         failures,
         last_attempt_ms,
-        locked_for_good,
+        locked_for_good: state & 1 != 0,
+        platform_invalidated: state & 0b10 != 0,
     })
 }
 
@@ -431,7 +571,8 @@ pub(crate) fn prove_round_trip<T>(
 /// version 1's, and the v1 fixture test keeps passing.
 pub(crate) fn decode_contents(version: u8, plaintext: &[u8]) -> Result<Contents, VaultError> {
     match version {
-        VAULT_VERSION_1 => contents::decode_v1(plaintext),
+        // Version 2 changed the file around the contents, not the contents.
+        VAULT_VERSION_1 | VAULT_VERSION_2 => contents::decode_v1(plaintext),
         version => Err(VaultError::UnsupportedVersion { version }),
     }
 }
@@ -446,7 +587,7 @@ pub(crate) fn forge_checksums(bytes: &mut [u8]) {
     };
     let start = bytes.get(..body_len).and_then(|body| {
         let mut r = Reader::new(body);
-        Header::decode_v1(&mut r).ok()?;
+        Header::decode(&mut r, *body.get(MAGIC.len())?).ok()?;
         Some(body_len - r.remaining())
     });
     if let Some(start) = start {
@@ -537,15 +678,15 @@ pub(crate) fn parse(bytes: &[u8], checks: Checks) -> Result<VaultFile, VaultErro
     let body = open_container(bytes, &MAGIC, checks)
         .map_err(|e| e.into_vault_error(VaultError::NotAVault, VaultError::Corrupt))?;
     match body.get(MAGIC.len()).copied() {
-        Some(VAULT_VERSION_1) => parse_v1(body, checks),
+        Some(version @ (VAULT_VERSION_1 | VAULT_VERSION_2)) => parse_version(body, version, checks),
         Some(version) => Err(VaultError::UnsupportedVersion { version }),
         None => Err(VaultError::Corrupt("truncated")),
     }
 }
 
-fn parse_v1(body: &[u8], checks: Checks) -> Result<VaultFile, VaultError> {
+fn parse_version(body: &[u8], version: u8, checks: Checks) -> Result<VaultFile, VaultError> {
     let mut r = Reader::new(body);
-    let header = Header::decode_v1(&mut r)?;
+    let header = Header::decode(&mut r, version)?;
     let header_len = body.len() - r.remaining();
     let header_bytes = body.get(..header_len).unwrap_or_default().to_vec();
     let lockout = decode_lockout(&mut r, checks == Checks::Verify)?;
@@ -557,7 +698,7 @@ fn parse_v1(body: &[u8], checks: Checks) -> Result<VaultFile, VaultError> {
     let sealed = r.take(len)?.to_vec();
     r.finish("trailing bytes")?;
     Ok(VaultFile {
-        version: VAULT_VERSION_1,
+        version,
         header,
         header_bytes,
         lockout,

@@ -77,12 +77,14 @@ fn sealed_vault(plaintext: &[u8]) -> Result<(Arc<MemoryStorage>, Vault), VaultEr
     let platform_kek = crypto::platform_kek(&platform_key, &[0x22; 16])?;
     let header = Header {
         vault_id,
+        generation: 1,
         policy: LockoutPolicy::default(),
         password: PasswordSlot::seal(
             &vault_id,
             [0x33; 16],
             KdfParams::MINIMUM,
             [0x44; 24],
+            None,
             &[0x55; 32],
             &master,
         )?,
@@ -90,6 +92,7 @@ fn sealed_vault(plaintext: &[u8]) -> Result<(Arc<MemoryStorage>, Vault), VaultEr
             &vault_id,
             [0x22; 16],
             [0x66; 24],
+            Some(b"wrapped by the app".to_vec()),
             platform_kek.as_ref(),
             &master,
         )?),
@@ -100,7 +103,7 @@ fn sealed_vault(plaintext: &[u8]) -> Result<(Arc<MemoryStorage>, Vault), VaultEr
     let tag = crypto::seal_in_place(&MASTER_KEY, &nonce, &header_bytes, &mut sealed)?;
     sealed.extend_from_slice(&tag);
     let file = VaultFile {
-        version: format::VAULT_VERSION_1,
+        version: format::CURRENT_VERSION,
         header,
         header_bytes,
         lockout: LockoutState::default(),

@@ -110,6 +110,10 @@ pub(crate) struct LockoutState {
     pub last_attempt_ms: i64,
     /// The vault refuses every unlock.
     pub locked_for_good: bool,
+    /// The app reported, while the vault was locked, that the platform key's
+    /// hardware key is gone: the platform slot no longer counts, and is
+    /// removed at the next password unlock.
+    pub platform_invalidated: bool,
 }
 
 impl LockoutState {
@@ -166,7 +170,7 @@ mod tests {
         let state = LockoutState {
             failures: 5,
             last_attempt_ms: 1_000_000,
-            locked_for_good: false,
+            ..LockoutState::default()
         };
         assert_eq!(state.wait_millis(1_000_000), 30_000);
         assert_eq!(state.wait_millis(1_029_500), 500);

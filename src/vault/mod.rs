@@ -58,6 +58,7 @@
 mod backup;
 mod contents;
 mod crypto;
+mod device;
 mod error;
 mod format;
 mod lockout;
@@ -74,14 +75,21 @@ mod tests;
 use core::fmt;
 use std::sync::Arc;
 
+use zeroize::Zeroizing;
+
 pub use backup::{BACKUP_MAGIC, BACKUP_VERSION_1};
 pub use contents::{
     MAX_AUTO_LOCK_SECONDS, MAX_CARDS, MAX_SECRET_LEN, MAX_TEXT_LEN, MIN_AUTO_LOCK_SECONDS,
     OnExisting,
 };
 pub use crypto::{PLATFORM_KEY_LEN, PlatformKey};
+#[cfg(any(test, feature = "test-util"))]
+pub use device::SoftwareDeviceKey;
+pub use device::{DEVICE_SECRET_LEN, DeviceKey, DeviceKeyError, MAX_DEVICE_BLOB_LEN};
 pub use error::{StorageOp, VaultError};
-pub use format::{CURRENT_VERSION, MAGIC, MAX_FILE_LEN, SUPPORTED_VERSIONS, VAULT_VERSION_1};
+pub use format::{
+    CURRENT_VERSION, MAGIC, MAX_FILE_LEN, SUPPORTED_VERSIONS, VAULT_VERSION_1, VAULT_VERSION_2,
+};
 pub use lockout::{
     BASE_DELAY_SECONDS, FREE_ATTEMPTS, LockoutPolicy, LockoutStatus, MAX_ATTEMPT_LIMIT,
     MAX_DELAY_SECONDS, MIN_ATTEMPT_LIMIT, OnLimit, delay_after,
@@ -92,13 +100,14 @@ pub use password::{
 };
 #[cfg(any(test, feature = "test-util"))]
 pub use storage::MemoryStorage;
-pub use storage::{DEFAULT_FILE_NAME, FileRole, FileStorage, Storage};
+pub use storage::{DEFAULT_FILE_NAME, FileRole, FileStorage, Storage, StorageLock};
 
 use crate::activation::Activated;
 use crate::card::{Card, CardError, CardId};
 use crate::clock::Clock;
 use crate::kdf::{KdfMemory, KdfParams};
 use crate::pin::PinCode;
+use crate::secret::SecretBytes;
 use contents::{Contents, check_auto_lock};
 use crypto::{MasterKey, random_array};
 use format::{Checks, Header, PasswordSlot, PlatformSlot, VaultFile};
@@ -197,12 +206,16 @@ enum State {
     Wiped,
 }
 
-/// The card vault. Create one with [`Vault::create`] or open the existing one
-/// with [`Vault::open`] (locked), then unlock it.
+/// The card vault. Create one with [`Vault::create`] (or
+/// [`Vault::create_bound`], bound to the device's key store) or open the
+/// existing one with [`Vault::open`] (locked), then unlock it.
 ///
 /// Every change is saved before the call returns; if the save fails, the
 /// vault in memory is unchanged too. `Vault` is `Send + Sync`: share it
-/// between threads behind a `Mutex`.
+/// between threads behind a `Mutex`. Several `Vault`s (in this process or in
+/// others: an app, its widget, a share extension) may open one directory:
+/// every change takes the storage's lock and first reloads what another
+/// instance saved, so none overwrites a change it did not see.
 pub struct Vault {
     storage: Box<dyn Storage>,
     clock: Arc<dyn Clock>,
@@ -210,6 +223,8 @@ pub struct Vault {
     /// The costliest key derivation this device accepts (not stored: it is
     /// the device's, not the file's).
     kdf_ceiling: KdfParams,
+    /// The device's key store, for device-bound password slots.
+    device: Option<Arc<dyn DeviceKey>>,
 }
 
 impl fmt::Debug for Vault {
@@ -227,6 +242,8 @@ impl fmt::Debug for Vault {
                     },
                 )
                 .field("version", &p.file.version)
+                .field("generation", &p.file.header.generation)
+                .field("device_bound", &p.file.header.password.device.is_some())
                 .field("platform_key", &p.file.header.platform.is_some())
                 .field("failures", &p.file.lockout.failures)
                 .field("cards", &p.session.as_ref().map(|s| s.contents.cards.len())),
@@ -250,26 +267,35 @@ fn write_lockout(
     lockout: LockoutState,
 ) -> Result<(), VaultError> {
     let bytes = file.encode_with(&lockout);
-    storage::save(storage, &bytes, &file.header.vault_id, &|back| {
-        format::parse(back, Checks::Verify).map(drop)
-    })?;
+    let generation = file.header.generation;
+    storage::save(
+        storage,
+        &bytes,
+        &file.header.vault_id,
+        generation,
+        &|back| format::parse(back, Checks::Verify).map(drop),
+    )?;
     file.lockout = lockout;
     Ok(())
 }
 
-/// Seals `contents` under `header` with a fresh nonce and saves the file;
-/// returns it once the save is verified.
+/// Seals `contents` under `header` with a fresh nonce as the next generation
+/// and saves the file; returns it once the save is verified.
 fn seal_and_save(
     storage: &dyn Storage,
-    header: Header,
+    mut header: Header,
     lockout: LockoutState,
     key: &MasterKey,
     contents: &Contents,
 ) -> Result<VaultFile, VaultError> {
+    let base = header.generation;
+    header.generation = base
+        .checked_add(1)
+        .ok_or(VaultError::Corrupt("generation"))?;
     let nonce = random_array()?;
     let (next, plaintext) = VaultFile::seal(header, lockout, key, nonce, contents)?;
     let bytes = next.encode();
-    storage::save(storage, &bytes, &next.header.vault_id, &|back| {
+    storage::save(storage, &bytes, &next.header.vault_id, base, &|back| {
         let reread = format::parse(back, Checks::Verify)?;
         let opened = reread.open_plaintext(key)?;
         if *opened == *plaintext {
@@ -293,9 +319,58 @@ fn commit(
     Ok(())
 }
 
+/// Brings `present` up to what is on storage, under the storage's lock:
+/// another instance may have saved (a card, a failure count, a new password)
+/// since this one last read the file.
+///
+/// # Errors
+/// [`VaultError::Wiped`] when the vault was erased meanwhile,
+/// [`VaultError::Conflict`] when the file is another vault or damaged,
+/// [`VaultError::RolledBack`] when it is an older generation than this
+/// instance saw (an old copy put back).
+fn reload(storage: &dyn Storage, present: &mut Present) -> Result<(), VaultError> {
+    let bytes = storage::load(storage)?.ok_or(VaultError::Wiped)?;
+    let disk = format::parse(&bytes, Checks::Verify).map_err(|_| VaultError::Conflict)?;
+    let file = &mut present.file;
+    if disk.header.vault_id != file.header.vault_id {
+        return Err(VaultError::Conflict);
+    }
+    if disk.header.generation < file.header.generation {
+        return Err(VaultError::RolledBack {
+            seen: file.header.generation,
+            found: disk.header.generation,
+        });
+    }
+    if disk.header_bytes == file.header_bytes
+        && disk.nonce == file.nonce
+        && disk.sealed == file.sealed
+    {
+        // Only the keyless region may have changed: a failure counted or
+        // reset by another instance.
+        file.lockout = disk.lockout;
+        return Ok(());
+    }
+    if let Some(session) = &mut present.session {
+        match disk.open(&session.key) {
+            Ok(contents) => session.contents = contents,
+            // The master key was rotated elsewhere (a new password): this
+            // instance must be unlocked again.
+            Err(VaultError::Tampered) => present.session = None,
+            Err(e) => return Err(e),
+        }
+    }
+    present.file = disk;
+    Ok(())
+}
+
 /// Applies the policy's limit when the failures reached it: wipes (an error
-/// either way: [`VaultError::Wiped`] or the storage error) or locks for good.
-fn enforce_limit(storage: &dyn Storage, file: &mut VaultFile) -> Result<(), VaultError> {
+/// either way: [`VaultError::Wiped`] or the storage error; the device key is
+/// destroyed too) or locks for good.
+fn enforce_limit(
+    storage: &dyn Storage,
+    file: &mut VaultFile,
+    device: Option<&dyn DeviceKey>,
+) -> Result<(), VaultError> {
     if file.lockout.locked_for_good {
         return Err(VaultError::LockedForGood);
     }
@@ -305,6 +380,11 @@ fn enforce_limit(storage: &dyn Storage, file: &mut VaultFile) -> Result<(), Vaul
     match file.header.policy.on_limit {
         OnLimit::Wipe => {
             storage::destroy(storage)?;
+            // The file is gone; a device key that cannot be deleted now only
+            // protects copies, which the wipe already made pointless to keep.
+            if let Some(device) = device {
+                let _ = device.destroy();
+            }
             Err(VaultError::Wiped)
         }
         OnLimit::LockForGood => {
@@ -318,17 +398,61 @@ fn enforce_limit(storage: &dyn Storage, file: &mut VaultFile) -> Result<(), Vaul
     }
 }
 
+/// The device secret of a device-bound password slot, unwrapped by the
+/// device's key store (nothing is counted if it fails).
+fn unwrap_device_secret(
+    device: Option<&dyn DeviceKey>,
+    blob: &[u8],
+) -> Result<SecretBytes, VaultError> {
+    let device = device.ok_or(VaultError::DeviceKeyMissing)?;
+    let secret = device.unwrap(blob)?;
+    if secret.len() != DEVICE_SECRET_LEN {
+        return Err(DeviceKeyError::WrongSize.into());
+    }
+    Ok(secret)
+}
+
+/// A new password slot for `master`: Argon2id of `password` under a fresh
+/// salt, and, with a device key, a fresh device secret wrapped by it (and
+/// unwrapped once to prove the key store gives it back).
+fn seal_password_slot(
+    vault_id: &[u8; format::VAULT_ID_LEN],
+    password: &str,
+    kdf: KdfParams,
+    device: Option<&dyn DeviceKey>,
+    master: &MasterKey,
+) -> Result<PasswordSlot, VaultError> {
+    let salt = random_array()?;
+    let argon2 = crypto::password_kek(password, &salt, kdf)?;
+    let (blob, kek) = match device {
+        None => (None, argon2),
+        Some(device) => {
+            let secret = SecretBytes::random(DEVICE_SECRET_LEN)?;
+            let blob = device.wrap(secret.expose())?;
+            format::check_blob(&blob)?;
+            let back = unwrap_device_secret(Some(device), &blob)?;
+            if back != secret {
+                return Err(DeviceKeyError::Rejected.into());
+            }
+            let kek = crypto::device_bound_kek(&argon2, secret.expose(), &salt)?;
+            (Some(blob), kek)
+        }
+    };
+    PasswordSlot::seal(vault_id, salt, kdf, random_array()?, blob, &kek, master)
+}
+
 /// One counted password attempt: refused while a delay runs, counted on
 /// storage *before* the key is derived (killing the app mid-attempt does not
-/// save it), reset on success.
+/// save it), reset on success. Returns the master key and the slot's KEK.
 fn attempt_password(
     storage: &dyn Storage,
     file: &mut VaultFile,
     password: &str,
     now_ms: i64,
     kdf_ceiling: KdfParams,
-) -> Result<MasterKey, VaultError> {
-    enforce_limit(storage, file)?;
+    device: Option<&dyn DeviceKey>,
+) -> Result<(MasterKey, Zeroizing<Vec<u8>>), VaultError> {
+    enforce_limit(storage, file, device)?;
     let policy = file.header.policy;
     let mut state = file.lockout;
     if state.wait_millis(now_ms) > 0 {
@@ -343,21 +467,30 @@ fn attempt_password(
     }
     let slot = file.header.password.clone();
     slot.kdf.check_within(kdf_ceiling)?;
+    // The device's share first: a missing or refusing key store is not a guess.
+    let device_secret = match &slot.device {
+        Some(blob) => Some(unwrap_device_secret(device, blob)?),
+        None => None,
+    };
     // The derivation's memory is reserved before the attempt is counted: a
     // phone that cannot spare it has tried nothing.
     let mut memory = KdfMemory::reserve(slot.kdf)?;
     state.failures = state.failures.saturating_add(1);
     state.last_attempt_ms = now_ms;
     write_lockout(storage, file, state)?;
-    let kek = crypto::password_kek_in(&mut memory, password, &slot.salt, slot.kdf)?;
+    let argon2 = crypto::password_kek_in(&mut memory, password, &slot.salt, slot.kdf)?;
     drop(memory);
+    let kek = match &device_secret {
+        Some(secret) => crypto::device_bound_kek(&argon2, secret.expose(), &slot.salt)?,
+        None => argon2,
+    };
     match slot.open(&file.header.vault_id, &kek) {
         Some(key) => {
             reset_failures(storage, file);
-            Ok(key)
+            Ok((key, kek))
         }
         None => {
-            enforce_limit(storage, file)?;
+            enforce_limit(storage, file, device)?;
             Err(wrong_password(policy, &file.lockout))
         }
     }
@@ -369,10 +502,57 @@ fn reset_failures(storage: &dyn Storage, file: &mut VaultFile) {
     if file.lockout.failures == 0 {
         return;
     }
-    let state = LockoutState::default();
+    let state = LockoutState {
+        failures: 0,
+        last_attempt_ms: 0,
+        ..file.lockout
+    };
     if write_lockout(storage, file, state).is_err() {
         file.lockout = state;
     }
+}
+
+/// Re-keys the vault: a new master key for the contents, the password slot
+/// from `seal_password` (given the vault id and the new key), the platform
+/// slot dropped (its key is not at hand) and its invalidation mark cleared.
+/// An old copy of the file, even with the password or platform key that
+/// opened it, then opens no later file.
+fn rotate(
+    storage: &dyn Storage,
+    file: &mut VaultFile,
+    session: &mut Session,
+    seal_password: impl FnOnce(&[u8; format::VAULT_ID_LEN], &MasterKey) -> Result<PasswordSlot, VaultError>,
+) -> Result<(), VaultError> {
+    let master = MasterKey::random()?;
+    let mut header = file.header.clone();
+    header.password = seal_password(&header.vault_id, &master)?;
+    header.platform = None;
+    let lockout = LockoutState {
+        platform_invalidated: false,
+        ..file.lockout
+    };
+    *file = seal_and_save(storage, header, lockout, &master, &session.contents)?;
+    session.key = master;
+    Ok(())
+}
+
+/// The same password slot (salt, parameters, device secret) wrapping
+/// `master` under the KEK the password just derived, with a new nonce.
+fn rewrap_password(
+    old: &PasswordSlot,
+    kek: &[u8],
+    vault_id: &[u8; format::VAULT_ID_LEN],
+    master: &MasterKey,
+) -> Result<PasswordSlot, VaultError> {
+    PasswordSlot::seal(
+        vault_id,
+        old.salt,
+        old.kdf,
+        random_array()?,
+        old.device.clone(),
+        kek,
+        master,
+    )
 }
 
 impl Vault {
@@ -420,39 +600,98 @@ impl Vault {
         password: &str,
         options: VaultOptions,
     ) -> Result<Self, VaultError> {
+        Self::create_with(Box::new(storage), clock, password, options, None)
+    }
+
+    /// As [`Vault::create`], with the password slot bound to this device:
+    /// its key depends on the password *and* on a secret that only `device`
+    /// (the Android Keystore, the iOS Secure Enclave) can unwrap, so a copy of
+    /// the file cannot be attacked anywhere else. Opening it later needs
+    /// [`Vault::set_device_key`] before the password unlock.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use dynpin::clock::ManualClock;
+    /// use dynpin::kdf::KdfParams;
+    /// use dynpin::vault::{MemoryStorage, SoftwareDeviceKey, Vault, VaultError, VaultOptions};
+    ///
+    /// let storage = Arc::new(MemoryStorage::new());
+    /// let clock = Arc::new(ManualClock::from_unix_seconds(1_800_000_000));
+    /// let phone = Arc::new(SoftwareDeviceKey::new()?);
+    /// let options = VaultOptions { kdf: KdfParams::MINIMUM, ..VaultOptions::default() };
+    /// Vault::create_bound(storage.clone(), clock.clone(), "my vault password", options, phone.clone())?;
+    ///
+    /// // The same file and the right password, on another phone: nothing opens.
+    /// let mut elsewhere = Vault::open(storage.clone(), clock.clone())?;
+    /// elsewhere.set_device_key(Arc::new(SoftwareDeviceKey::new()?));
+    /// assert!(elsewhere.unlock_with_password("my vault password").is_err());
+    /// // Without a device key at all, the app is told what is missing.
+    /// let mut bare = Vault::open(storage.clone(), clock.clone())?;
+    /// assert_eq!(bare.unlock_with_password("my vault password"), Err(VaultError::DeviceKeyMissing));
+    ///
+    /// let mut vault = Vault::open(storage, clock)?;
+    /// vault.set_device_key(phone);
+    /// vault.unlock_with_password("my vault password")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Vault::create`], and [`VaultError::DeviceKey`] when the key
+    /// store cannot wrap the device secret or does not give it back.
+    pub fn create_bound(
+        storage: impl Storage + 'static,
+        clock: Arc<dyn Clock>,
+        password: &str,
+        options: VaultOptions,
+        device: Arc<dyn DeviceKey>,
+    ) -> Result<Self, VaultError> {
+        Self::create_with(Box::new(storage), clock, password, options, Some(device))
+    }
+
+    fn create_with(
+        storage: Box<dyn Storage>,
+        clock: Arc<dyn Clock>,
+        password: &str,
+        options: VaultOptions,
+        device: Option<Arc<dyn DeviceKey>>,
+    ) -> Result<Self, VaultError> {
         check_new_password(password)?;
         options.validate()?;
-        let storage: Box<dyn Storage> = Box::new(storage);
-        if storage::exists(&*storage)? {
-            return Err(VaultError::AlreadyExists);
-        }
-        let key = MasterKey::random()?;
-        let vault_id = random_array()?;
-        let salt = random_array()?;
-        let kek = crypto::password_kek(password, &salt, options.kdf)?;
-        let header = Header {
-            vault_id,
-            policy: options.lockout,
-            password: PasswordSlot::seal(
-                &vault_id,
-                salt,
-                options.kdf,
-                random_array()?,
-                &kek,
-                &key,
-            )?,
-            platform: None,
+        let file = {
+            let _lock = storage::lock(&*storage)?;
+            if storage::exists(&*storage)? {
+                return Err(VaultError::AlreadyExists);
+            }
+            let key = MasterKey::random()?;
+            let vault_id = random_array()?;
+            let header = Header {
+                vault_id,
+                generation: 0,
+                policy: options.lockout,
+                password: seal_password_slot(
+                    &vault_id,
+                    password,
+                    options.kdf,
+                    device.as_deref(),
+                    &key,
+                )?,
+                platform: None,
+            };
+            let contents = Contents {
+                auto_lock_seconds: options.auto_lock_seconds,
+                cards: contents::CardList::with_capacity(4),
+            };
+            let file =
+                seal_and_save(&*storage, header, LockoutState::default(), &key, &contents)?;
+            (file, key, contents)
         };
-        let contents = Contents {
-            auto_lock_seconds: options.auto_lock_seconds,
-            cards: contents::CardList::with_capacity(4),
-        };
-        let file = seal_and_save(&*storage, header, LockoutState::default(), &key, &contents)?;
+        let (file, key, contents) = file;
         let now = clock.now_millis();
         Ok(Self {
             storage,
             clock,
             kdf_ceiling: KdfParams::MAXIMUM,
+            device,
             state: State::Present(Box::new(Present {
                 file,
                 session: Some(Session {
@@ -478,16 +717,23 @@ impl Vault {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, VaultError> {
         let storage: Box<dyn Storage> = Box::new(storage);
-        let bytes = storage::load(&*storage)?.ok_or(VaultError::NotFound)?;
-        let mut file = format::parse(&bytes, Checks::Verify)?;
-        match enforce_limit(&*storage, &mut file) {
-            Ok(()) | Err(VaultError::LockedForGood) => {}
-            Err(e) => return Err(e),
-        }
+        let file = {
+            let _lock = storage::lock(&*storage)?;
+            let bytes = storage::load(&*storage)?.ok_or(VaultError::NotFound)?;
+            let mut file = format::parse(&bytes, Checks::Verify)?;
+            // No device key yet: a wipe due now cannot delete it (the app
+            // resets its key store when it sees `Wiped`).
+            match enforce_limit(&*storage, &mut file, None) {
+                Ok(()) | Err(VaultError::LockedForGood) => {}
+                Err(e) => return Err(e),
+            }
+            file
+        };
         Ok(Self {
             storage,
             clock,
             kdf_ceiling: KdfParams::MAXIMUM,
+            device: None,
             state: State::Present(Box::new(Present {
                 file,
                 session: None,
@@ -495,22 +741,62 @@ impl Vault {
         })
     }
 
+    /// Gives the vault the device's key store: needed before a password
+    /// unlock of a device-bound vault ([`Vault::is_device_bound`]); with it,
+    /// a password change binds the new password slot to this device, and a
+    /// wipe deletes the key.
+    pub fn set_device_key(&mut self, device: Arc<dyn DeviceKey>) {
+        self.device = Some(device);
+    }
+
+    /// Whether the password slot is bound to a device key (readable while
+    /// locked).
+    ///
+    /// # Errors
+    /// [`VaultError::Wiped`].
+    pub fn is_device_bound(&self) -> Result<bool, VaultError> {
+        Ok(self.present()?.file.header.password.device.is_some())
+    }
+
+    /// The file's save generation: one more on every save of the contents or
+    /// keys (0 for a version-1 file not yet saved). An app that keeps the
+    /// highest value it saw somewhere a file restore cannot reach (a
+    /// hardware-backed counter) can detect a rolled-back file; this instance
+    /// itself refuses one with [`VaultError::RolledBack`].
+    ///
+    /// # Errors
+    /// [`VaultError::Wiped`].
+    pub fn generation(&self) -> Result<u64, VaultError> {
+        Ok(self.present()?.file.header.generation)
+    }
+
     /// Removes every generation of the vault in `storage`, whatever state it
-    /// is in (even damaged or locked for good): the app's "reset" action.
+    /// is in (even damaged or locked for good): the app's "reset" action. An
+    /// app with a device key deletes it too ([`DeviceKey::destroy`]).
     ///
     /// # Errors
     /// A storage error.
     pub fn destroy(storage: &dyn Storage) -> Result<(), VaultError> {
+        let _lock = storage::lock(storage)?;
         storage::destroy(storage)
     }
 
-    /// Erases this vault from storage and memory.
+    /// Erases this vault from storage and memory, and deletes the device key
+    /// if one was given.
     ///
     /// # Errors
-    /// A storage error (the vault stays as it was in memory).
+    /// A storage error (the vault stays as it was in memory), or
+    /// [`VaultError::DeviceKey`] when the file was erased but the device key
+    /// could not be deleted.
     pub fn wipe(&mut self) -> Result<(), VaultError> {
-        storage::destroy(&*self.storage)?;
+        {
+            let _lock = storage::lock(&*self.storage)?;
+            storage::destroy(&*self.storage)?;
+        }
         self.state = State::Wiped;
+        if let Some(device) = &self.device {
+            device.destroy()?;
+        }
         Ok(())
     }
 
@@ -525,18 +811,23 @@ impl Vault {
         }
     }
 
-    /// Runs `f` on the storage and the present vault; a [`VaultError::Wiped`]
-    /// from it marks this vault as wiped.
+    /// Runs `f` on the storage and the present vault under the storage's
+    /// lock, after reloading what another instance saved; a
+    /// [`VaultError::Wiped`] from either marks this vault as wiped.
     fn with_present<T>(
         &mut self,
-        f: impl FnOnce(&dyn Storage, &mut Present, i64) -> Result<T, VaultError>,
+        f: impl FnOnce(&dyn Storage, &mut Present, i64, Option<&dyn DeviceKey>) -> Result<T, VaultError>,
     ) -> Result<T, VaultError> {
         let now = self.now();
         let State::Present(present) = &mut self.state else {
             return Err(VaultError::Wiped);
         };
         present.expire_if_idle(now);
-        let result = f(&*self.storage, present, now);
+        let result = {
+            let storage = &*self.storage;
+            let _lock = storage::lock(storage)?;
+            reload(storage, present).and_then(|()| f(storage, present, now, self.device.as_deref()))
+        };
         if matches!(result, Err(VaultError::Wiped)) {
             self.state = State::Wiped;
         }
@@ -553,13 +844,26 @@ impl Vault {
         present.session.as_mut().ok_or(VaultError::Locked)
     }
 
+    /// Brings this instance up to what another one (a widget, a share
+    /// extension) saved: cards, settings, the failure count. Every change
+    /// does this first by itself; call it when the app resumes so that the
+    /// screen shows the same cards. A vault unlocked here stays unlocked
+    /// unless its password was changed elsewhere (then it locks).
+    ///
+    /// # Errors
+    /// [`VaultError::Wiped`] when the vault was erased elsewhere,
+    /// [`VaultError::Conflict`], [`VaultError::RolledBack`], or a storage error.
+    pub fn refresh(&mut self) -> Result<(), VaultError> {
+        self.with_present(|_, _, _, _| Ok(()))
+    }
+
     /// Changes a copy of the contents with `change`, saves it, and keeps it
     /// only if the save succeeded. Counts as user activity.
     fn update<T>(
         &mut self,
         change: impl FnOnce(&mut Contents) -> Result<T, VaultError>,
     ) -> Result<T, VaultError> {
-        self.with_present(|storage, present, now| {
+        self.with_present(|storage, present, now, _| {
             let Present { file, session } = present;
             let session = session.as_mut().ok_or(VaultError::Locked)?;
             let mut next = session.contents.clone();
@@ -577,7 +881,7 @@ impl Vault {
         &mut self,
         change: impl FnOnce(&mut Header, &MasterKey) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
-        self.with_present(|storage, present, now| {
+        self.with_present(|storage, present, now, _| {
             let Present { file, session } = present;
             let session = session.as_mut().ok_or(VaultError::Locked)?;
             let mut header = file.header.clone();
@@ -591,7 +895,9 @@ impl Vault {
     // ---- unlocking ---------------------------------------------------------
 
     /// Unlocks with the app password (Persian and Arabic-Indic digits are read
-    /// as ASCII). Does nothing if already unlocked.
+    /// as ASCII). Does nothing if already unlocked. If the app reported the
+    /// platform key invalidated ([`Vault::record_platform_key_invalidated`]),
+    /// this unlock also removes its slot and rotates the master key.
     ///
     /// The attempt is counted on storage before the key is derived and the
     /// count is reset on success.
@@ -601,46 +907,62 @@ impl Vault {
     /// wait before the next one, [`VaultError::TryLater`] while a delay runs
     /// (not counted), [`VaultError::Wiped`] or [`VaultError::LockedForGood`] at
     /// the limit, [`VaultError::Kdf`] for stored parameters out of range,
+    /// [`VaultError::DeviceKeyMissing`]/[`VaultError::DeviceKey`] for a
+    /// device-bound vault whose key store is missing or refuses (not counted),
     /// [`VaultError::Tampered`]/[`VaultError::Corrupt`] for an altered body, or
     /// a storage error (the attempt is then not made: counting must succeed first).
     pub fn unlock_with_password(&mut self, password: &str) -> Result<(), VaultError> {
         let ceiling = self.kdf_ceiling;
-        self.with_present(|storage, present, now| {
-            if present.session.is_some() {
-                return Ok(());
-            }
-            let key = attempt_password(storage, &mut present.file, password, now, ceiling)?;
-            let contents = present.file.open(&key)?;
-            present.session = Some(Session {
-                key,
-                contents,
-                last_activity_ms: now,
-            });
-            Ok(())
-        })
-    }
-
-    /// Unlocks with the platform key the app got from the Keystore/Keychain
-    /// after a successful biometric prompt. Allowed while a password delay
-    /// runs (the key cannot be guessed); resets the failure count.
-    ///
-    /// # Errors
-    /// [`VaultError::NoPlatformKey`] if none is enrolled,
-    /// [`VaultError::PlatformKeyInvalidated`] if this key does not open the
-    /// slot (re-enrol after unlocking with the password),
-    /// [`VaultError::LockedForGood`]/[`VaultError::Wiped`] past the limit.
-    pub fn unlock_with_platform_key(&mut self, key: &PlatformKey) -> Result<(), VaultError> {
-        self.with_present(|storage, present, now| {
+        self.with_present(|storage, present, now, device| {
             if present.session.is_some() {
                 return Ok(());
             }
             let file = &mut present.file;
-            enforce_limit(storage, file)?;
+            let (key, kek) = attempt_password(storage, file, password, now, ceiling, device)?;
+            let contents = file.open(&key)?;
+            let mut session = Session {
+                key,
+                contents,
+                last_activity_ms: now,
+            };
+            if file.lockout.platform_invalidated && file.header.platform.is_some() {
+                let old = file.header.password.clone();
+                // Best effort: until it succeeds, the mark keeps the slot unused.
+                let _ = rotate(storage, file, &mut session, |id, master| {
+                    rewrap_password(&old, &kek, id, master)
+                });
+            }
+            present.session = Some(session);
+            Ok(())
+        })
+    }
+
+    /// Unlocks with the platform key: the 32 bytes the app's biometric-bound
+    /// hardware key unwrapped from [`Vault::platform_key_blob`] after a
+    /// successful prompt. Allowed while a password delay runs (the key cannot
+    /// be guessed); resets the failure count.
+    ///
+    /// # Errors
+    /// [`VaultError::NoPlatformKey`] if none is enrolled,
+    /// [`VaultError::PlatformKeyInvalidated`] if this key does not open the
+    /// slot or the app reported it invalidated (re-enrol after unlocking with
+    /// the password), [`VaultError::LockedForGood`]/[`VaultError::Wiped`]
+    /// past the limit. Nothing is counted.
+    pub fn unlock_with_platform_key(&mut self, key: &PlatformKey) -> Result<(), VaultError> {
+        self.with_present(|storage, present, now, device| {
+            if present.session.is_some() {
+                return Ok(());
+            }
+            let file = &mut present.file;
+            enforce_limit(storage, file, device)?;
             let slot = file
                 .header
                 .platform
                 .clone()
                 .ok_or(VaultError::NoPlatformKey)?;
+            if file.lockout.platform_invalidated {
+                return Err(VaultError::PlatformKeyInvalidated);
+            }
             let kek = crypto::platform_kek(key, &slot.salt)?;
             let master = slot
                 .open(&file.header.vault_id, kek.as_ref())
@@ -707,13 +1029,64 @@ impl Vault {
         Ok(self.present()?.file.header.policy)
     }
 
-    /// Whether a platform key is enrolled (readable while locked, to offer
-    /// the biometric prompt).
+    /// Whether a usable platform key is enrolled (readable while locked, to
+    /// offer the biometric prompt): false once the app reported it
+    /// invalidated ([`Vault::record_platform_key_invalidated`]).
     ///
     /// # Errors
     /// [`VaultError::Wiped`].
     pub fn has_platform_key(&self) -> Result<bool, VaultError> {
-        Ok(self.present()?.file.header.platform.is_some())
+        let file = &self.present()?.file;
+        Ok(file.header.platform.is_some() && !file.lockout.platform_invalidated)
+    }
+
+    /// The platform key as the app's biometric-bound hardware key wrapped it
+    /// at enrolment ([`Vault::enrol_platform_key`]), readable while locked:
+    /// the app unwraps it with the hardware key after the biometric prompt
+    /// (Android `BiometricPrompt.CryptoObject`, iOS a Secure Enclave key with
+    /// `.biometryCurrentSet`) and passes the result to
+    /// [`Vault::unlock_with_platform_key`]. `None` when no usable platform
+    /// key is enrolled; empty for a slot enrolled without one (version 1).
+    ///
+    /// # Errors
+    /// [`VaultError::Wiped`].
+    pub fn platform_key_blob(&self) -> Result<Option<Vec<u8>>, VaultError> {
+        let file = &self.present()?.file;
+        if file.lockout.platform_invalidated {
+            return Ok(None);
+        }
+        Ok(file
+            .header
+            .platform
+            .as_ref()
+            .map(|slot| slot.app_blob.clone().unwrap_or_default()))
+    }
+
+    /// Records, while the vault is locked or not, that the platform key's
+    /// hardware key is gone (Android `KeyPermanentlyInvalidatedException`,
+    /// iOS: the `.biometryCurrentSet` key no longer usable after a new
+    /// fingerprint or face was enrolled). [`Vault::has_platform_key`] then
+    /// answers false, the platform unlock is refused, and the next password
+    /// unlock removes the slot and rotates the master key. Written in the
+    /// file's keyless region (no key is needed).
+    ///
+    /// # Errors
+    /// [`VaultError::NoPlatformKey`] when none is enrolled, or a storage error.
+    pub fn record_platform_key_invalidated(&mut self) -> Result<(), VaultError> {
+        self.with_present(|storage, present, _, _| {
+            let file = &mut present.file;
+            if file.header.platform.is_none() {
+                return Err(VaultError::NoPlatformKey);
+            }
+            if file.lockout.platform_invalidated {
+                return Ok(());
+            }
+            let state = LockoutState {
+                platform_invalidated: true,
+                ..file.lockout
+            };
+            write_lockout(storage, file, state)
+        })
     }
 
     /// The password slot's Argon2id parameters.
@@ -737,6 +1110,12 @@ impl Vault {
 
     /// Replaces the password, after checking the current one (a counted
     /// attempt, as at unlock). Keeps the Argon2id parameters.
+    ///
+    /// The master key is **rotated**: an old copy of the file, with the old
+    /// password, opens no file saved from now on. The platform slot is
+    /// removed (its key is not at hand to re-wrap the new master key): the
+    /// app offers to enrol the biometric unlock again. With a device key
+    /// ([`Vault::set_device_key`]) the new password slot is bound to it.
     ///
     /// # Errors
     /// As [`Vault::unlock_with_password`] for `current`,
@@ -762,49 +1141,78 @@ impl Vault {
         params.check_within(self.kdf_ceiling)?;
         self.session()?;
         let ceiling = self.kdf_ceiling;
-        self.with_present(|storage, present, now| {
-            if present.session.is_none() {
-                return Err(VaultError::Locked);
-            }
-            attempt_password(storage, &mut present.file, current, now, ceiling)?;
-            Ok(())
-        })?;
-        let salt = random_array()?;
-        let nonce = random_array()?;
-        let kek = crypto::password_kek(new, &salt, params)?;
-        self.update_header(|header, key| {
-            header.password = PasswordSlot::seal(&header.vault_id, salt, params, nonce, &kek, key)?;
+        self.with_present(|storage, present, now, device| {
+            let Present { file, session } = present;
+            let session = session.as_mut().ok_or(VaultError::Locked)?;
+            attempt_password(storage, file, current, now, ceiling, device)?;
+            rotate(storage, file, session, |id, master| {
+                seal_password_slot(id, new, params, device, master)
+            })?;
+            session.last_activity_ms = now;
             Ok(())
         })
     }
 
-    /// Enrols (or replaces) the platform key.
+    /// Enrols (or replaces) the platform key. `app_blob` is the same key as
+    /// the app's biometric-bound hardware key wrapped it (at most
+    /// [`MAX_DEVICE_BLOB_LEN`] bytes): the vault keeps it and hands it back
+    /// while locked ([`Vault::platform_key_blob`]), so the raw key never
+    /// needs to be stored anywhere. Pass an empty blob if the app keeps the
+    /// key itself.
     ///
     /// # Errors
-    /// [`VaultError::Locked`] or a storage error.
-    pub fn enrol_platform_key(&mut self, key: &PlatformKey) -> Result<(), VaultError> {
+    /// [`VaultError::DeviceKey`] for a blob too large, [`VaultError::Locked`]
+    /// or a storage error.
+    pub fn enrol_platform_key(
+        &mut self,
+        key: &PlatformKey,
+        app_blob: &[u8],
+    ) -> Result<(), VaultError> {
+        format::check_blob(app_blob)?;
         let salt = random_array()?;
         let nonce = random_array()?;
         let kek = crypto::platform_kek(key, &salt)?;
-        self.update_header(|header, master| {
+        self.with_present(|storage, present, now, _| {
+            let Present { file, session } = present;
+            let session = session.as_mut().ok_or(VaultError::Locked)?;
+            let mut header = file.header.clone();
             header.platform = Some(PlatformSlot::seal(
                 &header.vault_id,
                 salt,
                 nonce,
+                Some(app_blob.to_vec()),
                 kek.as_ref(),
-                master,
+                &session.key,
             )?);
+            let lockout = LockoutState {
+                platform_invalidated: false,
+                ..file.lockout
+            };
+            *file = seal_and_save(storage, header, lockout, &session.key, &session.contents)?;
+            session.last_activity_ms = now;
             Ok(())
         })
     }
 
-    /// Removes the platform key: only the password unlocks afterwards.
+    /// Removes the platform key, after checking the password (a counted
+    /// attempt, as at unlock): only the password unlocks afterwards. The
+    /// master key is rotated, so the removed key opens no later file.
     ///
     /// # Errors
+    /// As [`Vault::unlock_with_password`] for `password`,
     /// [`VaultError::Locked`] or a storage error.
-    pub fn remove_platform_key(&mut self) -> Result<(), VaultError> {
-        self.update_header(|header, _| {
-            header.platform = None;
+    pub fn remove_platform_key(&mut self, password: &str) -> Result<(), VaultError> {
+        self.session()?;
+        let ceiling = self.kdf_ceiling;
+        self.with_present(|storage, present, now, device| {
+            let Present { file, session } = present;
+            let session = session.as_mut().ok_or(VaultError::Locked)?;
+            let (_, kek) = attempt_password(storage, file, password, now, ceiling, device)?;
+            let old = file.header.password.clone();
+            rotate(storage, file, session, |id, master| {
+                rewrap_password(&old, &kek, id, master)
+            })?;
+            session.last_activity_ms = now;
             Ok(())
         })
     }

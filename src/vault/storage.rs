@@ -24,7 +24,6 @@
 //! missing and opening the vault restores the previous generation; after them the new
 //! file, already verified, is in place.
 
-#[cfg(any(test, feature = "test-util"))]
 use core::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -65,13 +64,47 @@ impl FileRole {
     }
 }
 
+/// A held [`Storage::lock`]; dropping it releases the lock.
+pub struct StorageLock<'a> {
+    _held: Box<dyn Held + 'a>,
+}
+
+/// Anything that releases a lock when dropped.
+trait Held {}
+impl<T> Held for T {}
+
+impl<'a> StorageLock<'a> {
+    /// Wraps whatever keeps the lock held until it is dropped (an open file
+    /// with `flock(2)` on it, a mutex guard).
+    pub fn new<T: 'a>(held: T) -> Self {
+        Self {
+            _held: Box::new(held),
+        }
+    }
+}
+
+impl fmt::Debug for StorageLock<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StorageLock")
+    }
+}
+
 /// The file operations a vault needs, in one directory. Implement it to keep
 /// the vault somewhere else, or to inject faults in tests.
 ///
 /// Every method is one step of the save protocol; none of them needs to be
 /// atomic except [`Storage::rename`], which must replace `to` atomically
-/// (POSIX `rename(2)`).
+/// (POSIX `rename(2)`), and [`Storage::lock`], which must exclude every other
+/// holder of the same vault's lock, in this process and in others.
 pub trait Storage: Send + Sync {
+    /// Takes the vault's exclusive lock, waiting until it is free. A vault
+    /// holds it for one operation — reload what another instance saved,
+    /// change, save — so that two instances on one directory (the app, its
+    /// widget, a share extension) never overwrite each other's changes.
+    ///
+    /// # Errors
+    /// Any I/O error; the operation is then not made.
+    fn lock(&self) -> io::Result<StorageLock<'_>>;
     /// The whole file, or `None` if it does not exist.
     ///
     /// # Errors
@@ -105,6 +138,9 @@ pub trait Storage: Send + Sync {
 }
 
 impl<S: Storage + ?Sized> Storage for Arc<S> {
+    fn lock(&self) -> io::Result<StorageLock<'_>> {
+        (**self).lock()
+    }
     fn read(&self, file: FileRole) -> io::Result<Option<Vec<u8>>> {
         (**self).read(file)
     }
@@ -126,7 +162,11 @@ impl<S: Storage + ?Sized> Storage for Arc<S> {
 }
 
 /// The vault in a directory of the file system: `<dir>/<name>`,
-/// `<dir>/<name>.tmp` and `<dir>/<name>.prev`, created with mode 0600 on Unix.
+/// `<dir>/<name>.tmp` and `<dir>/<name>.prev`, created with mode 0600 on Unix,
+/// and the empty `<dir>/<name>.lock` that [`Storage::lock`] locks with
+/// `flock(2)` (it stays: removing a lock file others may hold breaks the lock).
+/// Locking needs Unix (Android, iOS, Linux, macOS); elsewhere `lock` is an
+/// `Unsupported` error, never a lock that does not lock.
 ///
 /// On Android pass `Context.getNoBackupFilesDir()` (not backed up to the cloud);
 /// on iOS the Application Support directory, excluded from backups.
@@ -154,9 +194,39 @@ impl FileStorage {
     pub fn path(&self, file: FileRole) -> PathBuf {
         self.dir.join(format!("{}{}", self.name, file.suffix()))
     }
+
+    /// The path of the lock file.
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.lock", self.name))
+    }
 }
 
 impl Storage for FileStorage {
+    #[cfg(unix)]
+    fn lock(&self) -> io::Result<StorageLock<'_>> {
+        use rustix::fs::{FlockOperation, flock};
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(self.lock_path())?;
+        loop {
+            match flock(&file, FlockOperation::LockExclusive) {
+                Ok(()) => return Ok(StorageLock::new(file)),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn lock(&self) -> io::Result<StorageLock<'_>> {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+
     fn read(&self, file: FileRole) -> io::Result<Option<Vec<u8>>> {
         let handle = match File::open(self.path(file)) {
             Ok(handle) => handle,
@@ -224,6 +294,7 @@ impl Storage for FileStorage {
 #[cfg(any(test, feature = "test-util"))]
 pub struct MemoryStorage {
     files: Mutex<[Option<Vec<u8>>; 3]>,
+    lock: Mutex<()>,
 }
 
 #[cfg(any(test, feature = "test-util"))]
@@ -272,6 +343,12 @@ impl fmt::Debug for MemoryStorage {
 
 #[cfg(any(test, feature = "test-util"))]
 impl Storage for MemoryStorage {
+    fn lock(&self) -> io::Result<StorageLock<'_>> {
+        Ok(StorageLock::new(
+            self.lock.lock().unwrap_or_else(PoisonError::into_inner),
+        ))
+    }
+
     fn read(&self, file: FileRole) -> io::Result<Option<Vec<u8>>> {
         Ok(self.get(file))
     }
@@ -340,21 +417,32 @@ pub(crate) fn exists(storage: &dyn Storage) -> Result<bool, VaultError> {
     )
 }
 
-/// Replaces the vault with `bytes` by the protocol in the module docs.
-/// `vault_id` is the vault being saved: the current file must be it (or be
-/// absent). `verify` checks the bytes read back (parse, decrypt, compare).
+/// Takes the storage's lock (see [`Storage::lock`]).
+pub(crate) fn lock(storage: &dyn Storage) -> Result<StorageLock<'_>, VaultError> {
+    io(StorageOp::Lock, storage.lock())
+}
+
+/// Replaces the vault with `bytes` by the protocol in the module docs; the
+/// caller holds the storage's lock. `vault_id` is the vault being saved and
+/// `base` the generation it was made from: the current file must be exactly
+/// that (or be absent), or nothing is written. `verify` checks the bytes read
+/// back (parse, decrypt, compare).
 pub(crate) fn save(
     storage: &dyn Storage,
     bytes: &[u8],
     vault_id: &[u8; VAULT_ID_LEN],
+    base: u64,
     verify: &dyn Fn(&[u8]) -> Result<(), VaultError>,
 ) -> Result<(), VaultError> {
-    // 1. Never replace a file that is not this vault, intact.
+    // 1. Never replace a file that is not this vault, intact, at the
+    //    generation this save was made from.
     let current = io(StorageOp::Read, storage.read(FileRole::Current))?;
     let had_current = match current {
         None => false,
         Some(existing) => match format::parse(&existing, Checks::Verify) {
-            Ok(file) if file.header.vault_id == *vault_id => true,
+            Ok(file) if file.header.vault_id == *vault_id && file.header.generation == base => {
+                true
+            }
             _ => return Err(VaultError::Conflict),
         },
     };

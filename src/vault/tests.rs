@@ -74,30 +74,46 @@ pub(crate) fn fixture_cards() -> CardList {
 }
 
 struct Fixture {
+    argon2_output: Vec<u8>,
     password_kek: Vec<u8>,
     platform_kek: [u8; 32],
     header: Header,
+    lockout: Vec<u8>,
     plaintext: Vec<u8>,
     file: Vec<u8>,
 }
 
+/// The version-2 fixture's extra inputs (docs/vault-format.md, "Version-2 fixture").
+const FIXTURE_GENERATION: u64 = 7;
+const FIXTURE_DEVICE_BLOB: &[u8] = b"device-wrapped-secret-01";
+const FIXTURE_APP_BLOB: &[u8] = b"keystore-wrapped-platform-key-01";
+
+fn fixture_device_secret() -> [u8; 32] {
+    seq(0xc0)
+}
+
+/// The version-2 fixture, built by this code from its fixed inputs.
 fn fixture() -> Fixture {
     let master = MasterKey::from_bytes(seq(0x20));
     let vault_id = seq(0x10);
+    let salt = *b"vault-pw-salt-01";
+    let argon2_output = crypto::password_kek(FIXTURE_PASSWORD, &salt, KdfParams::MINIMUM).unwrap();
     let password_kek =
-        crypto::password_kek(FIXTURE_PASSWORD, b"vault-pw-salt-01", KdfParams::MINIMUM).unwrap();
+        crypto::device_bound_kek(&argon2_output, &fixture_device_secret(), &salt).unwrap();
     let platform_kek = crypto::platform_kek(&fixture_platform_key(), b"vault-pk-salt-01").unwrap();
     let header = Header {
         vault_id,
+        generation: FIXTURE_GENERATION,
         policy: LockoutPolicy {
             max_attempts: 10,
             on_limit: OnLimit::Wipe,
         },
         password: PasswordSlot::seal(
             &vault_id,
-            *b"vault-pw-salt-01",
+            salt,
             KdfParams::MINIMUM,
             seq(0x40),
+            Some(FIXTURE_DEVICE_BLOB.to_vec()),
             &password_kek,
             &master,
         )
@@ -107,6 +123,7 @@ fn fixture() -> Fixture {
                 &vault_id,
                 *b"vault-pk-salt-01",
                 seq(0x60),
+                Some(FIXTURE_APP_BLOB.to_vec()),
                 platform_kek.as_ref(),
                 &master,
             )
@@ -125,40 +142,68 @@ fn fixture() -> Fixture {
         &contents,
     )
     .unwrap();
+    let bytes = file.encode();
+    let lockout = bytes[file.header_bytes.len()..file.header_bytes.len() + 21].to_vec();
     Fixture {
+        argon2_output: argon2_output.to_vec(),
         password_kek: password_kek.to_vec(),
         platform_kek: *platform_kek,
         header,
+        lockout,
         plaintext: plaintext.to_vec(),
-        file: file.encode(),
+        file: bytes,
     }
 }
 
-const FIXTURE: &[u8] = include_bytes!("../../tests/fixtures/vault-v1.bin");
+/// The fixture's device key: gives back the fixture's device secret for the
+/// fixture's blob, and refuses anything else.
+struct FixtureDevice;
+
+impl DeviceKey for FixtureDevice {
+    fn wrap(&self, _: &[u8]) -> Result<Vec<u8>, DeviceKeyError> {
+        Err(DeviceKeyError::Unavailable)
+    }
+    fn unwrap(&self, wrapped: &[u8]) -> Result<SecretBytes, DeviceKeyError> {
+        if wrapped == FIXTURE_DEVICE_BLOB {
+            Ok(SecretBytes::from_slice(&fixture_device_secret()))
+        } else {
+            Err(DeviceKeyError::Rejected)
+        }
+    }
+    fn destroy(&self) -> Result<(), DeviceKeyError> {
+        Ok(())
+    }
+}
+
+const FIXTURE: &[u8] = include_bytes!("../../tests/fixtures/vault-v2.bin");
 const DOC: &str = include_str!("../../docs/vault-format.md");
 
 #[test]
-fn the_committed_v1_fixture_is_rebuilt_exactly_from_its_inputs() {
+fn the_committed_v2_fixture_is_rebuilt_exactly_from_its_inputs() {
     assert_eq!(hex(&fixture().file), hex(FIXTURE));
 }
 
 #[test]
 fn the_documented_vectors_are_what_the_code_computes() {
     let f = fixture();
+    let platform = f.header.platform.as_ref().unwrap();
     let rows = [
-        ("password-slot KEK", hex(&f.password_kek)),
+        ("v2 Argon2id output", hex(&f.argon2_output)),
+        ("v2 password-slot KEK", hex(&f.password_kek)),
         (
-            "password-slot associated data",
+            "v2 password-slot associated data",
             hex(&f.header.password.ad(&f.header.vault_id)),
         ),
-        ("password-slot wrapped key", hex(&f.header.password.wrapped)),
-        ("platform-slot KEK", hex(&f.platform_kek)),
+        ("v2 password-slot wrapped key", hex(&f.header.password.wrapped)),
+        ("v2 platform-slot KEK", hex(&f.platform_kek)),
         (
-            "platform-slot wrapped key",
-            hex(&f.header.platform.as_ref().unwrap().wrapped),
+            "v2 platform-slot associated data",
+            hex(&platform.ad(&f.header.vault_id)),
         ),
-        ("header (body associated data)", hex(&f.header.encode())),
-        ("contents (plaintext)", hex(&f.plaintext)),
+        ("v2 platform-slot wrapped key", hex(&platform.wrapped)),
+        ("v2 header (body associated data)", hex(&f.header.encode())),
+        ("v2 lockout region", hex(&f.lockout)),
+        ("v2 contents (plaintext)", hex(&f.plaintext)),
     ];
     for (name, value) in rows {
         let line = format!("| {name} | `{value}` |");
@@ -177,8 +222,35 @@ fn the_documented_vectors_are_what_the_code_computes() {
 }
 
 #[test]
-fn the_fixture_opens_with_its_password_and_its_platform_key() {
-    let file = format::parse(FIXTURE, Checks::Verify).unwrap();
+fn the_v2_fixture_opens_with_its_password_on_its_device_and_with_its_platform_key() {
+    use crate::clock::FixedClock;
+    use std::sync::Arc;
+    let storage = Arc::new(crate::vault::MemoryStorage::new());
+    storage.set(FileRole::Current, Some(FIXTURE.to_vec()));
+    let clock = Arc::new(FixedClock::from_unix_seconds(1_800_000_000));
+    let mut vault = Vault::open(storage.clone(), clock.clone()).unwrap();
+    assert_eq!(vault.generation(), Ok(FIXTURE_GENERATION));
+    assert_eq!(vault.is_device_bound(), Ok(true));
+    assert_eq!(vault.platform_key_blob(), Ok(Some(FIXTURE_APP_BLOB.to_vec())));
+    assert_eq!(
+        vault.unlock_with_password(FIXTURE_PASSWORD),
+        Err(VaultError::DeviceKeyMissing)
+    );
+    vault.set_device_key(Arc::new(FixtureDevice));
+    vault.unlock_with_password(FIXTURE_PASSWORD).unwrap();
+    assert_eq!(vault.cards().unwrap().len(), 3);
+    let mut vault = Vault::open(storage, clock).unwrap();
+    vault
+        .unlock_with_platform_key(&fixture_platform_key())
+        .unwrap();
+    assert_eq!(vault.cards().unwrap().len(), 3);
+}
+
+const FIXTURE_V1: &[u8] = include_bytes!("../../tests/fixtures/vault-v1.bin");
+
+#[test]
+fn the_v1_fixture_opens_with_its_password_and_its_platform_key() {
+    let file = format::parse(FIXTURE_V1, Checks::Verify).unwrap();
     let kek = crypto::password_kek(
         FIXTURE_PASSWORD,
         &file.header.password.salt,
@@ -248,8 +320,8 @@ fn every_supported_version_decodes_and_others_are_refused() {
         );
     }
     assert_eq!(
-        format::decode_contents(2, &f.plaintext).unwrap_err(),
-        VaultError::UnsupportedVersion { version: 2 }
+        format::decode_contents(3, &f.plaintext).unwrap_err(),
+        VaultError::UnsupportedVersion { version: 3 }
     );
 }
 

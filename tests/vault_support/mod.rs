@@ -13,7 +13,9 @@ use dynpin::clock::ManualClock;
 use dynpin::kdf::KdfParams;
 use dynpin::otp::Algorithm;
 use dynpin::secret::SecretBytes;
-use dynpin::vault::{FileRole, LockoutPolicy, PlatformKey, Storage, Vault, VaultOptions};
+use dynpin::vault::{
+    FileRole, LockoutPolicy, PlatformKey, Storage, StorageLock, Vault, VaultOptions,
+};
 
 pub(crate) const PASSWORD: &str = "correct horse 1403";
 pub(crate) const T0: i64 = 1_800_000_000;
@@ -185,6 +187,8 @@ fn role(key: u8) -> FileRole {
 #[derive(Debug, Default)]
 pub(crate) struct SimDisk {
     disk: Mutex<Disk>,
+    /// The vault's lock: not a disk operation, so not a crash point.
+    held: Mutex<()>,
 }
 
 /// The files left after a crash: role → bytes.
@@ -319,6 +323,10 @@ fn half(bytes: &[u8]) -> Vec<u8> {
 }
 
 impl Storage for SimDisk {
+    fn lock(&self) -> io::Result<StorageLock<'_>> {
+        Ok(StorageLock::new(self.held.lock().unwrap()))
+    }
+
     fn read(&self, file: FileRole) -> io::Result<Option<Vec<u8>>> {
         let mut d = self.disk.lock().unwrap();
         match self.call(&mut d, format!("read {file:?}"))? {

@@ -202,15 +202,54 @@ impl Authenticator {
         Ok(self.lock_vault().change_password(&current, &new_password)?)
     }
 
-    /// Enables biometric unlock with a 32-byte key from the platform's secure storage.
-    pub fn enrol_platform_key(&self, key: Vec<u8>) -> Result<(), DynpinError> {
+    /// Enables biometric unlock. `key` is 32 random bytes
+    /// (`PlatformKey::random` in the core, or the app's own); `wrapped_key` is
+    /// the same key as the app's biometric-bound hardware key wrapped it
+    /// (Android `BiometricPrompt.CryptoObject` cipher, iOS Secure Enclave key
+    /// with `.biometryCurrentSet`), at most 1,024 bytes. The vault keeps
+    /// `wrapped_key` and returns it while locked (`platform_key_blob`), so
+    /// the raw key is never stored; pass an empty one if the app stores the
+    /// key itself.
+    pub fn enrol_platform_key(&self, key: Vec<u8>, wrapped_key: Vec<u8>) -> Result<(), DynpinError> {
         let key = platform_key(&key)?;
-        Ok(self.lock_vault().enrol_platform_key(&key)?)
+        Ok(self.lock_vault().enrol_platform_key(&key, &wrapped_key)?)
     }
 
-    /// Disables biometric unlock.
-    pub fn remove_platform_key(&self) -> Result<(), DynpinError> {
-        Ok(self.lock_vault().remove_platform_key()?)
+    /// The wrapped platform key stored at enrolment, readable while locked:
+    /// unwrap it with the biometric-bound hardware key after the prompt and
+    /// pass the result to `unlock_with_platform_key`. `None` when biometric
+    /// unlock is not enabled (or was reported invalidated).
+    pub fn platform_key_blob(&self) -> Result<Option<Vec<u8>>, DynpinError> {
+        Ok(self.lock_vault().platform_key_blob()?)
+    }
+
+    /// Records that the biometric-bound hardware key is gone (Android
+    /// `KeyPermanentlyInvalidatedException`; iOS: the key no longer usable
+    /// after a biometric change). Works while locked; `has_platform_key`
+    /// then answers false and the next password unlock removes the slot.
+    pub fn record_platform_key_invalidated(&self) -> Result<(), DynpinError> {
+        Ok(self.lock_vault().record_platform_key_invalidated()?)
+    }
+
+    /// Disables biometric unlock, after checking the password (a counted
+    /// attempt); the vault's master key is rotated.
+    pub fn remove_platform_key(&self, password: String) -> Result<(), DynpinError> {
+        let password = Zeroizing::new(password);
+        Ok(self.lock_vault().remove_platform_key(&password)?)
+    }
+
+    /// The vault file's save generation (one more on every save). An app
+    /// that keeps the highest value seen in hardware-backed storage can
+    /// detect a file put back from an old copy.
+    pub fn generation(&self) -> Result<u64, DynpinError> {
+        Ok(self.lock_vault().generation()?)
+    }
+
+    /// Reloads what another instance (a widget, a share extension) saved in
+    /// the same directory; call it when the app resumes. Every change does
+    /// it by itself first.
+    pub fn refresh(&self) -> Result<(), DynpinError> {
+        Ok(self.lock_vault().refresh()?)
     }
 
     /// Whether biometric unlock is enabled.

@@ -11,7 +11,7 @@ use dynpin::import::ImportError;
 use dynpin::kdf::KdfError;
 use dynpin::otp::OtpError;
 use dynpin::text::InputError;
-use dynpin::vault::{PLATFORM_KEY_LEN, PasswordError, VaultError};
+use dynpin::vault::{DeviceKeyError, PLATFORM_KEY_LEN, PasswordError, VaultError};
 
 /// Everything that can go wrong, with what the UI needs to react. Variants
 /// and their fields are stable; new ones may be added. `reason` fields are
@@ -201,6 +201,41 @@ pub enum DynpinError {
         /// What happened.
         reason: String,
     },
+    /// The vault file on storage is an older copy than one this app already
+    /// saw (it was put back from a backup or by an attacker); it was neither
+    /// used nor overwritten.
+    #[error("the vault file was replaced by an older copy")]
+    VaultRolledBack {
+        /// The newest generation this app saw.
+        seen_generation: u64,
+        /// The generation found on storage.
+        found_generation: u64,
+    },
+    /// The device key store (Android Keystore, iOS Secure Enclave) that the
+    /// vault's password is bound to is missing, unavailable or refuses this
+    /// vault. Not a wrong password: nothing was counted.
+    #[error("device key store: {reason}")]
+    DeviceKey {
+        /// What is wrong, for the UI to act on.
+        problem: DeviceKeyProblem,
+        /// What is wrong, in English.
+        reason: String,
+    },
+}
+
+/// What is wrong with the device key store, for [`DynpinError::DeviceKey`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DeviceKeyProblem {
+    /// The vault is bound to the device, and the app gave no device key.
+    Missing,
+    /// The key is gone or cannot be used now: if it is gone for good, the
+    /// vault cannot be opened on this phone (reset and activate again).
+    Unavailable,
+    /// The key refused this vault's device secret: the file comes from
+    /// another phone, or was altered.
+    Rejected,
+    /// The key store returned a value of the wrong size (an implementation bug).
+    WrongSize,
 }
 
 /// What is wrong with an input, for [`DynpinError::InvalidInput`].
@@ -534,6 +569,22 @@ impl From<VaultError> for DynpinError {
             },
             VaultError::VerifyFailed | VaultError::Conflict => DynpinError::Storage {
                 disk_full: false,
+                reason: e.to_string(),
+            },
+            VaultError::RolledBack { seen, found } => DynpinError::VaultRolledBack {
+                seen_generation: seen,
+                found_generation: found,
+            },
+            VaultError::DeviceKeyMissing => DynpinError::DeviceKey {
+                problem: DeviceKeyProblem::Missing,
+                reason: e.to_string(),
+            },
+            VaultError::DeviceKey(d) => DynpinError::DeviceKey {
+                problem: match d {
+                    DeviceKeyError::Unavailable => DeviceKeyProblem::Unavailable,
+                    DeviceKeyError::Rejected => DeviceKeyProblem::Rejected,
+                    DeviceKeyError::WrongSize => DeviceKeyProblem::WrongSize,
+                },
                 reason: e.to_string(),
             },
         }

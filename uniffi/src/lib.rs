@@ -51,7 +51,7 @@ mod types;
 
 pub use authenticator::{Authenticator, vault_exists};
 pub use clock::MobileClock;
-pub use error::{BackupProblem, DynpinError, InputProblem, PasswordProblem};
+pub use error::{BackupProblem, DeviceKeyProblem, DynpinError, InputProblem, PasswordProblem};
 pub use types::{
     ActivationDetails, ActivationResult, BackupImport, CardCodes, CardInfo, CardKind, LockoutInfo,
     PinInfo, PinType, VaultSettings,

@@ -175,9 +175,15 @@ fn the_app_lifecycle() {
     ));
 
     let key = vec![7u8; 32];
-    auth.enrol_platform_key(key.clone()).unwrap();
+    auth.enrol_platform_key(key.clone(), b"wrapped by the keystore".to_vec())
+        .unwrap();
     auth.lock();
     assert!(auth.is_locked());
+    assert_eq!(
+        auth.platform_key_blob(),
+        Ok(Some(b"wrapped by the keystore".to_vec())),
+        "the wrapped key is readable while locked"
+    );
     assert_eq!(auth.codes(), Err(DynpinError::VaultLocked));
     assert_eq!(
         auth.unlock_with_password("wrong password".into()),
