@@ -14,6 +14,7 @@ mod cards;
 mod import;
 mod vault;
 mod vault_crash;
+mod vault_device;
 mod vault_format;
 mod vault_sharing;
 mod vault_support;

@@ -72,15 +72,21 @@ fun main(args: Array<String>) {
     check("amount-bound code", auth.amountBoundCode(result.card.id, 500_000uL, "6037991234567893").digits.length == 8)
 
     val key = ByteArray(32) { 7 }
-    auth.enrolPlatformKey(key)
+    // The app keeps only the key as its biometric-bound Keystore key wrapped it.
+    val wrapped = "wrapped by the keystore".toByteArray()
+    auth.enrolPlatformKey(key, wrapped)
     auth.lock()
     check("locked", auth.isLocked())
+    check("the wrapped key is readable while locked", auth.platformKeyBlob()!!.contentEquals(wrapped))
     throws<DynpinException.VaultLocked>("codes while locked", { auth.codes() })
     throws<DynpinException.WrongPassword>("wrong password", { auth.unlockWithPassword("wrong password") }) { it.remainingAttempts == 9u }
     auth.unlockWithPlatformKey(key)
     check("platform key unlocks", !auth.isLocked())
     auth.lock()
     throws<DynpinException.PlatformKeyInvalidated>("new fingerprint enrolled", { auth.unlockWithPlatformKey(ByteArray(32) { 8 }) })
+    auth.recordPlatformKeyInvalidated()
+    check("invalidation recorded while locked", !auth.hasPlatformKey() && auth.platformKeyBlob() == null)
+    throws<DynpinException.PlatformKeyInvalidated>("an invalidated key is refused", { auth.unlockWithPlatformKey(key) })
     auth.close()
 
     val reopened = Authenticator.open(dir, clock)

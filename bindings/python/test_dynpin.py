@@ -92,9 +92,12 @@ def main(fixture_path, directory):
           auth.import_backup(backup, "backup passphrase 1", False).skipped == [token.id])
 
     key = bytes([7] * 32)
-    auth.enrol_platform_key(key)
+    # The app keeps only the key as its biometric-bound hardware key wrapped it.
+    auth.enrol_platform_key(key, b"wrapped by the keystore")
     auth.lock()
     check("locked", auth.is_locked())
+    check("the wrapped key is readable while locked",
+          auth.platform_key_blob() == b"wrapped by the keystore")
     raises("codes while locked", dynpin.DynpinError.VaultLocked, auth.codes)
     raises("wrong password", dynpin.DynpinError.WrongPassword, lambda: auth.unlock_with_password("wrong password"),
            lambda e: e.remaining_attempts == 9)
@@ -103,6 +106,11 @@ def main(fixture_path, directory):
     auth.lock()
     raises("new fingerprint enrolled", dynpin.DynpinError.PlatformKeyInvalidated,
            lambda: auth.unlock_with_platform_key(bytes([8] * 32)))
+    auth.record_platform_key_invalidated()
+    check("invalidation recorded while locked",
+          not auth.has_platform_key() and auth.platform_key_blob() is None)
+    raises("an invalidated key is refused", dynpin.DynpinError.PlatformKeyInvalidated,
+           lambda: auth.unlock_with_platform_key(key))
     del auth
 
     reopened = dynpin.Authenticator.open(directory, clock)

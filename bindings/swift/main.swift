@@ -84,9 +84,12 @@ do {
           try auth!.importBackup(backup: backup, password: "backup passphrase 1", replaceExisting: false).skipped == [token.id])
 
     let key = Data(repeating: 7, count: 32)
-    try auth!.enrolPlatformKey(key: key)
+    // The app keeps only the key as its Secure Enclave key wrapped it.
+    let wrapped = Data("wrapped by the secure enclave".utf8)
+    try auth!.enrolPlatformKey(key: key, wrappedKey: wrapped)
     auth!.lock()
     check("locked", auth!.isLocked())
+    check("the wrapped key is readable while locked", try auth!.platformKeyBlob() == wrapped)
     throwsError("codes while locked", { $0 == .VaultLocked }) { _ = try auth!.codes() }
     throwsError("wrong password", { if case .WrongPassword(let remaining, _) = $0 { remaining == 9 } else { false } }) {
         try auth!.unlockWithPassword(password: "wrong password")
@@ -96,6 +99,11 @@ do {
     auth!.lock()
     throwsError("new fingerprint enrolled", { $0 == .PlatformKeyInvalidated }) {
         try auth!.unlockWithPlatformKey(key: Data(repeating: 8, count: 32))
+    }
+    try auth!.recordPlatformKeyInvalidated()
+    check("invalidation recorded while locked", try !auth!.hasPlatformKey() && auth!.platformKeyBlob() == nil)
+    throwsError("an invalidated key is refused", { $0 == .PlatformKeyInvalidated }) {
+        try auth!.unlockWithPlatformKey(key: key)
     }
     auth = nil
 

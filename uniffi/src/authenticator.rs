@@ -89,33 +89,19 @@ impl Authenticator {
         settings: VaultSettings,
         clock: Option<Arc<dyn MobileClock>>,
     ) -> Result<Arc<Self>, DynpinError> {
-        let password = Zeroizing::new(password);
-        std::fs::create_dir_all(&directory).map_err(|e| DynpinError::Storage {
-            disk_full: e.kind() == std::io::ErrorKind::StorageFull,
-            reason: format!("cannot create the directory ({})", e.kind()),
-        })?;
-        let options = VaultOptions {
-            kdf: KdfParams {
-                memory_kib: settings.kdf_memory_kib,
-                iterations: settings.kdf_iterations,
-                lanes: 1,
-            },
-            lockout: LockoutPolicy {
-                max_attempts: settings.max_attempts,
-                on_limit: if settings.wipe_on_limit {
-                    OnLimit::Wipe
-                } else {
-                    OnLimit::LockForGood
-                },
-            },
-            auto_lock_seconds: settings.auto_lock_seconds,
-        };
-        let clock = resolve(clock);
-        let vault = Vault::create(storage(&directory), Arc::clone(&clock), &password, options)?;
-        Ok(Arc::new(Self {
-            vault: Mutex::new(vault),
-            clock,
-        }))
+        Self::create_vault(&directory, &Zeroizing::new(password), settings, clock)
+    }
+
+    /// As `create_with_settings`, with the password as UTF-8 bytes the app
+    /// wipes after the call.
+    #[uniffi::constructor]
+    pub fn create_with_password_bytes(
+        directory: String,
+        password: Vec<u8>,
+        settings: VaultSettings,
+        clock: Option<Arc<dyn MobileClock>>,
+    ) -> Result<Arc<Self>, DynpinError> {
+        Self::create_vault(&directory, &utf8(password)?, settings, clock)
     }
 
     /// Opens the vault in `directory`, locked.
@@ -238,6 +224,15 @@ impl Authenticator {
         Ok(self.lock_vault().remove_platform_key(&password)?)
     }
 
+    /// As `remove_platform_key`, with the password as UTF-8 bytes the app
+    /// wipes after the call.
+    pub fn remove_platform_key_with_password_bytes(
+        &self,
+        password: Vec<u8>,
+    ) -> Result<(), DynpinError> {
+        Ok(self.lock_vault().remove_platform_key(&utf8(password)?)?)
+    }
+
     /// The vault file's save generation (one more on every save). An app
     /// that keeps the highest value seen in hardware-backed storage can
     /// detect a file put back from an old copy.
@@ -289,34 +284,18 @@ impl Authenticator {
         activation_code: String,
         replace_existing: bool,
     ) -> Result<ActivationResult, DynpinError> {
-        let code = ActivationCode::parse(&Zeroizing::new(activation_code))?;
-        let payload = ActivationPayload::parse(&payload)?;
-        // Check the vault is unlocked before the slow key derivation.
-        let ceiling = {
-            let mut vault = self.lock_vault();
-            vault.touch()?;
-            if !replace_existing {
-                let card_ref = payload.info().card_ref;
-                if let Some(present) = vault
-                    .cards()?
-                    .iter()
-                    .find(|c| c.card_ref() == Some(card_ref))
-                {
-                    return Err(DynpinError::CardAlreadyPresent {
-                        card_id: present.id().to_string(),
-                    });
-                }
-            }
-            vault.kdf_ceiling()
-        };
-        let activated = payload.activate_within(&code, &*self.clock, ceiling)?;
-        let confirmation_code = activated.confirmation_code.clone();
-        let mut vault = self.lock_vault();
-        let id = vault.add_activated(activated, on_existing(replace_existing))?;
-        Ok(ActivationResult {
-            card: CardInfo::from(vault.card(id)?),
-            confirmation_code,
-        })
+        self.activate_with(&payload, &Zeroizing::new(activation_code), replace_existing)
+    }
+
+    /// As `activate`, with the activation code as UTF-8 bytes the app wipes
+    /// after the call.
+    pub fn activate_with_code_bytes(
+        &self,
+        payload: String,
+        activation_code: Vec<u8>,
+        replace_existing: bool,
+    ) -> Result<ActivationResult, DynpinError> {
+        self.activate_with(&payload, &utf8(activation_code)?, replace_existing)
     }
 
     /// Imports an `otpauth://totp/…` or `otpauth://hotp/…` URI.
@@ -459,6 +438,14 @@ impl Authenticator {
         Ok(self.lock_vault().export_backup(&password)?)
     }
 
+    /// As `export_backup`, with the password as UTF-8 bytes the app wipes after the call.
+    pub fn export_backup_with_password_bytes(
+        &self,
+        password: Vec<u8>,
+    ) -> Result<Vec<u8>, DynpinError> {
+        Ok(self.lock_vault().export_backup(&utf8(password)?)?)
+    }
+
     /// Adds the cards of a backup; cards already present are skipped unless `replace_existing`.
     pub fn import_backup(
         &self,
@@ -473,6 +460,20 @@ impl Authenticator {
             .into())
     }
 
+    /// As `import_backup`, with the password as UTF-8 bytes the app wipes after the call.
+    pub fn import_backup_with_password_bytes(
+        &self,
+        backup: Vec<u8>,
+        password: Vec<u8>,
+        replace_existing: bool,
+    ) -> Result<BackupImport, DynpinError> {
+        let password = utf8(password)?;
+        Ok(self
+            .lock_vault()
+            .import_backup(&backup, &password, on_existing(replace_existing))?
+            .into())
+    }
+
     /// Erases the vault: every card is gone (the app's "reset").
     pub fn wipe(&self) -> Result<(), DynpinError> {
         Ok(self.lock_vault().wipe()?)
@@ -480,6 +481,76 @@ impl Authenticator {
 }
 
 impl Authenticator {
+    fn create_vault(
+        directory: &str,
+        password: &str,
+        settings: VaultSettings,
+        clock: Option<Arc<dyn MobileClock>>,
+    ) -> Result<Arc<Self>, DynpinError> {
+        std::fs::create_dir_all(directory).map_err(|e| DynpinError::Storage {
+            disk_full: e.kind() == std::io::ErrorKind::StorageFull,
+            reason: format!("cannot create the directory ({})", e.kind()),
+        })?;
+        let options = VaultOptions {
+            kdf: KdfParams {
+                memory_kib: settings.kdf_memory_kib,
+                iterations: settings.kdf_iterations,
+                lanes: 1,
+            },
+            lockout: LockoutPolicy {
+                max_attempts: settings.max_attempts,
+                on_limit: if settings.wipe_on_limit {
+                    OnLimit::Wipe
+                } else {
+                    OnLimit::LockForGood
+                },
+            },
+            auto_lock_seconds: settings.auto_lock_seconds,
+        };
+        let clock = resolve(clock);
+        let vault = Vault::create(storage(directory), Arc::clone(&clock), password, options)?;
+        Ok(Arc::new(Self {
+            vault: Mutex::new(vault),
+            clock,
+        }))
+    }
+
+    fn activate_with(
+        &self,
+        payload: &str,
+        activation_code: &str,
+        replace_existing: bool,
+    ) -> Result<ActivationResult, DynpinError> {
+        let code = ActivationCode::parse(activation_code)?;
+        let payload = ActivationPayload::parse(payload)?;
+        // Check the vault is unlocked before the slow key derivation.
+        let ceiling = {
+            let mut vault = self.lock_vault();
+            vault.touch()?;
+            if !replace_existing {
+                let card_ref = payload.info().card_ref;
+                if let Some(present) = vault
+                    .cards()?
+                    .iter()
+                    .find(|c| c.card_ref() == Some(card_ref))
+                {
+                    return Err(DynpinError::CardAlreadyPresent {
+                        card_id: present.id().to_string(),
+                    });
+                }
+            }
+            vault.kdf_ceiling()
+        };
+        let activated = payload.activate_within(&code, &*self.clock, ceiling)?;
+        let confirmation_code = activated.confirmation_code.clone();
+        let mut vault = self.lock_vault();
+        let id = vault.add_activated(activated, on_existing(replace_existing))?;
+        Ok(ActivationResult {
+            card: CardInfo::from(vault.card(id)?),
+            confirmation_code,
+        })
+    }
+
     /// The vault, even if a previous call panicked while holding it (UniFFI
     /// turned that panic into an error; the vault saves atomically, so its
     /// state is still consistent).

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
-use dynpin_ffi::{Authenticator, DynpinError, MobileClock, PinType, VaultSettings, vault_exists};
+use dynpin_ffi::{
+    Authenticator, DynpinError, InputProblem, MobileClock, PinType, VaultSettings, vault_exists,
+};
 
 struct TestClock {
     millis: AtomicI64,
@@ -232,4 +234,73 @@ fn the_app_lifecycle() {
         .unlock_with_password("a new passphrase".into())
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every secret an app hands over has a byte form it can wipe afterwards
+/// (bindings/README.md, "Secrets crossing the FFI"); bytes that are not UTF-8
+/// are refused before anything is done.
+#[test]
+fn every_secret_has_a_byte_form() {
+    let fx = fixture();
+    let dir = std::env::temp_dir().join(format!("dynpin-mobile-bytes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_s = dir.to_string_lossy().to_string();
+    let clock = Arc::new(TestClock {
+        millis: AtomicI64::new(fx.get("clock_millis").parse().unwrap()),
+        calls: AtomicUsize::new(0),
+    });
+    let not_utf8 = vec![0xff, 0xfe, 0x31];
+    assert!(matches!(
+        Authenticator::create_with_password_bytes(
+            dir_s.clone(),
+            not_utf8.clone(),
+            settings(),
+            Some(clock.clone())
+        ),
+        Err(DynpinError::InvalidInput {
+            problem: InputProblem::NotUtf8,
+            ..
+        })
+    ));
+    assert!(!vault_exists(dir_s.clone()).unwrap());
+    let auth = Authenticator::create_with_password_bytes(
+        dir_s.clone(),
+        b"correct horse".to_vec(),
+        settings(),
+        Some(clock),
+    )
+    .unwrap();
+    assert!(matches!(
+        auth.activate_with_code_bytes(fx.get("payload"), not_utf8.clone(), false),
+        Err(DynpinError::InvalidInput {
+            problem: InputProblem::NotUtf8,
+            ..
+        })
+    ));
+    let result = auth
+        .activate_with_code_bytes(
+            fx.get("payload"),
+            fx.get("activation_code").into_bytes(),
+            false,
+        )
+        .unwrap();
+    assert_eq!(result.confirmation_code, fx.get("confirmation_code"));
+    auth.import_otpauth("otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP".into())
+        .unwrap();
+    let backup = auth
+        .export_backup_with_password_bytes(b"backup passphrase 1".to_vec())
+        .unwrap();
+    let imported = auth
+        .import_backup_with_password_bytes(backup, b"backup passphrase 1".to_vec(), false)
+        .unwrap();
+    assert_eq!(imported.skipped.len(), 1);
+    auth.enrol_platform_key(vec![9; 32], Vec::new()).unwrap();
+    assert!(matches!(
+        auth.remove_platform_key_with_password_bytes(b"not the password".to_vec()),
+        Err(DynpinError::WrongPassword { .. })
+    ));
+    auth.remove_platform_key_with_password_bytes(b"correct horse".to_vec())
+        .unwrap();
+    assert!(!auth.has_platform_key().unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
