@@ -308,7 +308,9 @@ fn the_right_password_resets_the_count_and_a_clock_set_back_waits_one_delay() {
 #[test]
 fn lock_for_good_keeps_the_file_but_refuses_every_unlock() {
     let (storage, clock, mut vault) = new_vault();
-    vault.enrol_platform_key(&platform_key(), b"wrapped").unwrap();
+    vault
+        .enrol_platform_key(&platform_key(), b"wrapped")
+        .unwrap();
     let policy = LockoutPolicy {
         max_attempts: 6,
         on_limit: OnLimit::LockForGood,
@@ -400,7 +402,9 @@ fn attempts_are_counted_before_they_are_tried() {
 fn the_platform_key_unlocks_until_invalidated_and_the_password_always_does() {
     let (storage, clock, mut vault) = new_vault();
     assert!(!vault.has_platform_key().unwrap());
-    vault.enrol_platform_key(&platform_key(), b"wrapped").unwrap();
+    vault
+        .enrol_platform_key(&platform_key(), b"wrapped")
+        .unwrap();
     assert!(vault.has_platform_key().unwrap());
     vault.add_card(bank_card(1, 1), OnExisting::Refuse).unwrap();
     let before = snapshot(&mut vault);
@@ -444,7 +448,9 @@ fn the_platform_key_unlocks_until_invalidated_and_the_password_always_does() {
 #[test]
 fn the_platform_key_works_during_a_password_delay_and_resets_it() {
     let (storage, clock, mut vault) = new_vault();
-    vault.enrol_platform_key(&platform_key(), b"wrapped").unwrap();
+    vault
+        .enrol_platform_key(&platform_key(), b"wrapped")
+        .unwrap();
     vault.lock();
     for _ in 0..5 {
         vault.unlock_with_password("wrong one").unwrap_err();
@@ -461,7 +467,9 @@ fn the_platform_key_works_during_a_password_delay_and_resets_it() {
 #[test]
 fn change_password_checks_the_current_one_and_drops_the_platform_key_it_cannot_rewrap() {
     let (storage, clock, mut vault) = new_vault();
-    vault.enrol_platform_key(&platform_key(), b"wrapped").unwrap();
+    vault
+        .enrol_platform_key(&platform_key(), b"wrapped")
+        .unwrap();
     assert_eq!(
         vault
             .change_password("wrong one", "new password 1")

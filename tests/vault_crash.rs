@@ -67,7 +67,9 @@ fn state(vault: &mut Vault) -> State {
 fn base_image(clock: &Arc<ManualClock>) -> Image {
     let disk = Arc::new(SimDisk::new());
     let mut vault = Vault::create(disk.clone(), clock.clone(), PASSWORD, fast_options()).unwrap();
-    vault.enrol_platform_key(&platform_key(), b"wrapped").unwrap();
+    vault
+        .enrol_platform_key(&platform_key(), b"wrapped")
+        .unwrap();
     vault.add_card(fixed_card(1), OnExisting::Refuse).unwrap();
     vault.add_card(fixed_card(2), OnExisting::Refuse).unwrap();
     let token = hotp_card("VPN", 3).as_token().unwrap().clone();
@@ -333,7 +335,9 @@ fn sigkill_at_random_moments_never_leaves_an_unreadable_vault() {
     let clock = clock();
     let mut vault =
         Vault::create(storage.clone(), clock.clone(), PASSWORD, fast_options()).unwrap();
-    vault.enrol_platform_key(&platform_key(), b"wrapped").unwrap();
+    vault
+        .enrol_platform_key(&platform_key(), b"wrapped")
+        .unwrap();
     vault
         .add_card(
             totp_card("gen 0", b"12345678901234567890"),

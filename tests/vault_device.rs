@@ -32,9 +32,7 @@ fn copy_of(storage: &MemoryStorage) -> Arc<MemoryStorage> {
 #[test]
 fn a_copied_device_bound_file_opens_nowhere_else_and_nothing_is_counted() {
     let (storage, phone, mut vault) = bound_vault();
-    vault
-        .add_card(bank_card(1, 1), OnExisting::Refuse)
-        .unwrap();
+    vault.add_card(bank_card(1, 1), OnExisting::Refuse).unwrap();
     assert_eq!(vault.is_device_bound(), Ok(true));
     drop(vault);
 
@@ -120,9 +118,14 @@ fn a_wipe_at_the_failure_limit_deletes_the_device_key_too() {
         },
         ..fast_options()
     };
-    let vault =
-        Vault::create_bound(storage.clone(), clock.clone(), PASSWORD, options, phone.clone())
-            .unwrap();
+    let vault = Vault::create_bound(
+        storage.clone(),
+        clock.clone(),
+        PASSWORD,
+        options,
+        phone.clone(),
+    )
+    .unwrap();
     drop(vault);
     let copy = copy_of(&storage);
     let mut vault = Vault::open(storage, clock.clone()).unwrap();
@@ -146,7 +149,8 @@ fn the_platform_key_blob_is_readable_while_locked_and_invalidation_is_recorded_w
     let (storage, clock, mut vault) = {
         let storage = Arc::new(MemoryStorage::new());
         let clock = clock();
-        let vault = Vault::create(storage.clone(), clock.clone(), PASSWORD, fast_options()).unwrap();
+        let vault =
+            Vault::create(storage.clone(), clock.clone(), PASSWORD, fast_options()).unwrap();
         (storage, clock, vault)
     };
     vault
@@ -209,14 +213,10 @@ fn every_save_is_a_new_generation_and_an_old_copy_put_back_is_refused() {
     let storage = Arc::new(MemoryStorage::new());
     let mut vault = Vault::create(storage.clone(), clock(), PASSWORD, fast_options()).unwrap();
     assert_eq!(vault.generation(), Ok(1));
-    vault
-        .add_card(bank_card(1, 1), OnExisting::Refuse)
-        .unwrap();
+    vault.add_card(bank_card(1, 1), OnExisting::Refuse).unwrap();
     assert_eq!(vault.generation(), Ok(2));
     let old = storage.get(FileRole::Current);
-    vault
-        .add_card(bank_card(2, 2), OnExisting::Refuse)
-        .unwrap();
+    vault.add_card(bank_card(2, 2), OnExisting::Refuse).unwrap();
     let current = storage.get(FileRole::Current);
     // Someone puts the older file back (to undo a change or a failure count).
     storage.set(FileRole::Current, old);
@@ -224,12 +224,13 @@ fn every_save_is_a_new_generation_and_an_old_copy_put_back_is_refused() {
         vault.add_card(bank_card(3, 3), OnExisting::Refuse),
         Err(VaultError::RolledBack { seen: 3, found: 2 })
     );
-    assert_eq!(vault.refresh(), Err(VaultError::RolledBack { seen: 3, found: 2 }));
+    assert_eq!(
+        vault.refresh(),
+        Err(VaultError::RolledBack { seen: 3, found: 2 })
+    );
     // Nothing was overwritten; with the real file back, work goes on.
     storage.set(FileRole::Current, current);
-    vault
-        .add_card(bank_card(3, 3), OnExisting::Refuse)
-        .unwrap();
+    vault.add_card(bank_card(3, 3), OnExisting::Refuse).unwrap();
     assert_eq!(vault.generation(), Ok(4));
 }
 
@@ -239,7 +240,8 @@ fn a_password_changed_elsewhere_locks_this_instance_instead_of_overwriting() {
     let mut app = Vault::create(storage.clone(), clock(), PASSWORD, fast_options()).unwrap();
     let mut widget = Vault::open(storage.clone(), clock()).unwrap();
     widget.unlock_with_password(PASSWORD).unwrap();
-    app.change_password(PASSWORD, "changed in the app 1").unwrap();
+    app.change_password(PASSWORD, "changed in the app 1")
+        .unwrap();
     // The widget's master key no longer opens the file: it locks.
     assert_eq!(
         widget.add_card(bank_card(1, 1), OnExisting::Refuse),

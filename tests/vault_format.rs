@@ -332,8 +332,10 @@ fn an_independent_python_implementation_rebuilds_the_fixture_and_the_vectors() {
     }
     let out_path =
         std::env::temp_dir().join(format!("dynpin-vault-fixture-{}.bin", std::process::id()));
-    let out_v2 =
-        std::env::temp_dir().join(format!("dynpin-vault-fixture-v2-{}.bin", std::process::id()));
+    let out_v2 = std::env::temp_dir().join(format!(
+        "dynpin-vault-fixture-v2-{}.bin",
+        std::process::id()
+    ));
     let output = std::process::Command::new("python3")
         .arg(format!("{root}/scripts/vault-vectors.py"))
         .arg("--write")
@@ -383,7 +385,11 @@ fn the_version_1_fixture_saves_and_reopens_unchanged() {
     let before = snapshot(&mut vault);
     let id = vault.cards().unwrap()[2].id();
     vault.advance_counter(id).unwrap();
-    assert_eq!(vault.format_version(), Ok(2), "saved in the current version");
+    assert_eq!(
+        vault.format_version(),
+        Ok(2),
+        "saved in the current version"
+    );
     assert_eq!(vault.generation(), Ok(1));
     vault.lock();
     let mut vault = Vault::open(storage, clock()).unwrap();

@@ -39,7 +39,9 @@ fn two_vaults_on_one_directory_never_lose_each_others_cards() {
 
     // Each instance saves a card the other has not seen.
     app.add_card(bank_card(2, 2), OnExisting::Refuse).unwrap();
-    widget.add_card(bank_card(3, 3), OnExisting::Refuse).unwrap();
+    widget
+        .add_card(bank_card(3, 3), OnExisting::Refuse)
+        .unwrap();
     app.add_card(bank_card(4, 4), OnExisting::Refuse).unwrap();
 
     let mut reopened = Vault::open(storage, clock).unwrap();

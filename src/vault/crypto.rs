@@ -262,7 +262,9 @@ pub(crate) fn device_bound_kek(
     device_secret: &[u8],
     salt: &[u8; SALT_LEN],
 ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-    let mut ikm = Zeroizing::new(Vec::with_capacity(argon2_output.len() + device_secret.len()));
+    let mut ikm = Zeroizing::new(Vec::with_capacity(
+        argon2_output.len() + device_secret.len(),
+    ));
     ikm.extend_from_slice(argon2_output);
     ikm.extend_from_slice(device_secret);
     let mut okm = Zeroizing::new(vec![0u8; KEY_LEN]);

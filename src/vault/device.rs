@@ -38,7 +38,9 @@ pub enum DeviceKeyError {
     Unavailable,
     /// The key refused the wrapped secret: it was wrapped by another key (a
     /// vault file copied from another phone) or altered.
-    #[error("the device key store refused this vault's device secret (copied from another device?)")]
+    #[error(
+        "the device key store refused this vault's device secret (copied from another device?)"
+    )]
     Rejected,
     /// The wrapped secret would not fit the vault file
     /// ([`MAX_DEVICE_BLOB_LEN`]), or the unwrapped one is not

@@ -390,8 +390,9 @@ fn lockout_fields(state: &LockoutState) -> [u8; LOCKOUT_FIELDS_LEN] {
     let (last, flag) = rest.split_at_mut(8);
     failures.copy_from_slice(&state.failures.to_be_bytes());
     last.copy_from_slice(&state.last_attempt_ms.to_be_bytes());
-    flag.copy_from_slice(&[u8::from(state.locked_for_good)
-        | (u8::from(state.platform_invalidated) << 1)]);
+    flag.copy_from_slice(&[
+        u8::from(state.locked_for_good) | (u8::from(state.platform_invalidated) << 1)
+    ]);
     out
 }
 

@@ -521,7 +521,10 @@ fn rotate(
     storage: &dyn Storage,
     file: &mut VaultFile,
     session: &mut Session,
-    seal_password: impl FnOnce(&[u8; format::VAULT_ID_LEN], &MasterKey) -> Result<PasswordSlot, VaultError>,
+    seal_password: impl FnOnce(
+        &[u8; format::VAULT_ID_LEN],
+        &MasterKey,
+    ) -> Result<PasswordSlot, VaultError>,
 ) -> Result<(), VaultError> {
     let master = MasterKey::random()?;
     let mut header = file.header.clone();
@@ -681,8 +684,7 @@ impl Vault {
                 auto_lock_seconds: options.auto_lock_seconds,
                 cards: contents::CardList::with_capacity(4),
             };
-            let file =
-                seal_and_save(&*storage, header, LockoutState::default(), &key, &contents)?;
+            let file = seal_and_save(&*storage, header, LockoutState::default(), &key, &contents)?;
             (file, key, contents)
         };
         let (file, key, contents) = file;

@@ -440,9 +440,7 @@ pub(crate) fn save(
     let had_current = match current {
         None => false,
         Some(existing) => match format::parse(&existing, Checks::Verify) {
-            Ok(file) if file.header.vault_id == *vault_id && file.header.generation == base => {
-                true
-            }
+            Ok(file) if file.header.vault_id == *vault_id && file.header.generation == base => true,
             _ => return Err(VaultError::Conflict),
         },
     };

@@ -194,7 +194,10 @@ fn the_documented_vectors_are_what_the_code_computes() {
             "v2 password-slot associated data",
             hex(&f.header.password.ad(&f.header.vault_id)),
         ),
-        ("v2 password-slot wrapped key", hex(&f.header.password.wrapped)),
+        (
+            "v2 password-slot wrapped key",
+            hex(&f.header.password.wrapped),
+        ),
         ("v2 platform-slot KEK", hex(&f.platform_kek)),
         (
             "v2 platform-slot associated data",
@@ -231,7 +234,10 @@ fn the_v2_fixture_opens_with_its_password_on_its_device_and_with_its_platform_ke
     let mut vault = Vault::open(storage.clone(), clock.clone()).unwrap();
     assert_eq!(vault.generation(), Ok(FIXTURE_GENERATION));
     assert_eq!(vault.is_device_bound(), Ok(true));
-    assert_eq!(vault.platform_key_blob(), Ok(Some(FIXTURE_APP_BLOB.to_vec())));
+    assert_eq!(
+        vault.platform_key_blob(),
+        Ok(Some(FIXTURE_APP_BLOB.to_vec()))
+    );
     assert_eq!(
         vault.unlock_with_password(FIXTURE_PASSWORD),
         Err(VaultError::DeviceKeyMissing)
@@ -383,7 +389,9 @@ fn an_old_file_and_its_old_password_open_no_later_file() {
     let rotated = master_key_of(&vault);
     assert!(stored_file(&storage).open(&rotated).is_ok());
 
-    vault.enrol_platform_key(&fixture_platform_key(), b"wrapped by the keystore").unwrap();
+    vault
+        .enrol_platform_key(&fixture_platform_key(), b"wrapped by the keystore")
+        .unwrap();
     let with_platform = master_key_of(&vault);
     vault.remove_platform_key("a new password 1404").unwrap();
     assert!(

@@ -196,7 +196,11 @@ impl Authenticator {
     /// `wrapped_key` and returns it while locked (`platform_key_blob`), so
     /// the raw key is never stored; pass an empty one if the app stores the
     /// key itself.
-    pub fn enrol_platform_key(&self, key: Vec<u8>, wrapped_key: Vec<u8>) -> Result<(), DynpinError> {
+    pub fn enrol_platform_key(
+        &self,
+        key: Vec<u8>,
+        wrapped_key: Vec<u8>,
+    ) -> Result<(), DynpinError> {
         let key = platform_key(&key)?;
         Ok(self.lock_vault().enrol_platform_key(&key, &wrapped_key)?)
     }
