@@ -385,3 +385,97 @@ fn unknown_cards_and_missing_pins_are_typed() {
         Err(VerifyError::Card(_))
     ));
 }
+
+/// A store that makes the worst interleaving a fleet can see deterministic:
+/// every caller's first change of the throttling state waits until all
+/// `callers` have arrived, so every guess is in flight before any is counted.
+/// It also counts window evaluations (each reads the drift once).
+struct AllInFlight {
+    inner: dynpin_bank::verifier::MemoryStore,
+    barrier: std::sync::Barrier,
+    evaluations: std::sync::atomic::AtomicU32,
+}
+
+impl AllInFlight {
+    fn new(callers: usize) -> Self {
+        Self {
+            inner: Default::default(),
+            barrier: std::sync::Barrier::new(callers),
+            evaluations: Default::default(),
+        }
+    }
+}
+
+impl VerifierStore for AllInFlight {
+    fn accept_step(&self, slot: dynpin_bank::verifier::SlotKey, step: u64) -> bool {
+        self.inner.accept_step(slot, step)
+    }
+    fn failures(&self, card: CardId) -> u32 {
+        self.inner.failures(card)
+    }
+    fn record_failure(&self, card: CardId) -> u32 {
+        self.barrier.wait();
+        self.inner.record_failure(card)
+    }
+    fn reset_failures(&self, card: CardId) {
+        self.inner.reset_failures(card)
+    }
+    fn drift(&self, card: CardId) -> i64 {
+        self.evaluations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.drift(card)
+    }
+    fn set_drift(&self, card: CardId, steps: i64) {
+        self.inner.set_drift(card, steps)
+    }
+}
+
+/// 1,000 wrong guesses at once: at most `failure_limit` are ever evaluated,
+/// and then even the right code is refused as locked.
+#[test]
+fn a_burst_of_wrong_guesses_evaluates_at_most_the_limit() {
+    const GUESSES: usize = 1000;
+    let config = VerifierConfig::default();
+    let limit = config.failure_limit;
+    let phone = card();
+    let v = Verifier::with_store(config, AllInFlight::new(GUESSES)).unwrap();
+    let id = v.register(phone.clone());
+    let now = at(T + 5);
+    let window: Vec<String> = [T - 60, T]
+        .iter()
+        .map(|&t| code(&phone, PinKind::Second, t))
+        .collect();
+    let guesses: Vec<String> = (0u32..)
+        .map(|i| format!("{:08}", i * 7919))
+        .filter(|g| !window.contains(g))
+        .take(GUESSES)
+        .collect();
+    let rejected = std::sync::atomic::AtomicU32::new(0);
+    let locked = std::sync::atomic::AtomicU32::new(0);
+    std::thread::scope(|s| {
+        for guess in &guesses {
+            let (v, rejected, locked, now) = (&v, &rejected, &locked, &now);
+            s.spawn(move || match v.verify(id, PinKind::Second, guess, now) {
+                Err(VerifyError::Rejected { .. }) => {
+                    rejected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                Err(VerifyError::Locked) => {
+                    locked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                other => panic!("a wrong guess answered {other:?}"),
+            });
+        }
+    });
+    let evaluations = v
+        .store()
+        .evaluations
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(evaluations, limit, "guesses evaluated");
+    // The last evaluated guess uses up the attempts, so it answers "locked".
+    assert_eq!(rejected.into_inner(), limit - 1);
+    assert_eq!(locked.into_inner(), GUESSES as u32 - (limit - 1));
+    assert_eq!(
+        v.verify(id, PinKind::Second, &window[1], &now),
+        Err(VerifyError::Locked)
+    );
+}
