@@ -7,17 +7,18 @@
 //! - **single use** — a step accepted once is never accepted again: the store
 //!   atomically raises "last accepted step" per card and PIN, so of many
 //!   concurrent submissions of one code exactly one succeeds;
-//! - **throttling** — consecutive failures per card are counted; at the limit
-//!   (default 10, at most 100) the card's dynamic PIN is locked until
-//!   [`Verifier::reset`]; a success resets the count;
+//! - **throttling** — every attempt claims one of the card's attempts from the
+//!   store atomically *before* it is evaluated; at the limit (default 10, at
+//!   most 100) the card's dynamic PIN is locked until [`Verifier::reset`], so
+//!   of any number of concurrent guesses at most the limit are ever compared;
+//!   a success clears the count in the same atomic step that records it;
 //! - **drift** — a per-card offset in steps, set by re-synchronising from two
 //!   consecutive codes ([`Verifier::resync`]) within a bounded window.
 //!
 //! [`MemoryStore`] is the in-process store; `docs/verifier.md` shows how the
 //! same three operations map onto Redis or PostgreSQL for a fleet of servers.
 
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -132,17 +133,24 @@ pub struct SlotKey {
     pub kind: PinKind,
 }
 
-/// The verifier's mutable state. Each operation must be atomic on its own;
-/// no operation needs a transaction across keys.
+/// The verifier's mutable state. Each operation is one atomic step on the
+/// state of one card; none needs a transaction across cards.
 pub trait VerifierStore: Send + Sync {
+    /// Claims one attempt at `card`'s dynamic PIN against `limit`, atomically
+    /// and **before** the attempt is evaluated: when fewer than `limit`
+    /// attempts are counted, counts one more and returns the new count;
+    /// otherwise changes nothing and returns `None` (the card is locked).
+    /// Of any number of concurrent callers, at most `limit` get a count.
+    fn claim_attempt(&self, card: CardId, limit: u32) -> Option<u32>;
     /// Records `step` as used for `slot` if it is later than every step used
-    /// before (atomic set-if-greater); returns whether it was recorded.
+    /// before (set-if-greater) and, in the same atomic step, sets the card's
+    /// attempt count to zero; returns whether it was recorded. When it was
+    /// not, nothing changes.
     fn accept_step(&self, slot: SlotKey, step: u64) -> bool;
-    /// The consecutive failure count of `card`.
+    /// The attempts counted for `card` since its last success or reset
+    /// (attempts in flight included).
     fn failures(&self, card: CardId) -> u32;
-    /// Adds one failure and returns the new count.
-    fn record_failure(&self, card: CardId) -> u32;
-    /// Sets the failure count of `card` to zero.
+    /// Sets the attempt count of `card` to zero.
     fn reset_failures(&self, card: CardId);
     /// The drift of `card` in steps (phone minus bank).
     fn drift(&self, card: CardId) -> i64;
@@ -150,77 +158,80 @@ pub trait VerifierStore: Send + Sync {
     fn set_drift(&self, card: CardId, steps: i64);
 }
 
-/// An in-memory [`VerifierStore`]: a map of atomics, safe to share across threads.
+/// One card's state in a [`MemoryStore`], behind one lock: each store
+/// operation is one critical section, as it is one row update in a database.
+#[derive(Debug, Default)]
+struct CardState {
+    attempts: u32,
+    /// The last accepted step per PIN.
+    steps: HashMap<PinKind, u64>,
+    drift: i64,
+}
+
+/// An in-memory [`VerifierStore`]: one lock per card, safe to share across threads.
 ///
 /// Maps are keyed by card ids, 128 random bits the bank draws, so the fast
 /// non-cryptographic FxHash is safe here: nobody can choose colliding keys.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    // `step + 1` of the last accepted step; 0 means none yet.
-    steps: RwLock<HashMap<SlotKey, Arc<AtomicU64>>>,
-    failures: RwLock<HashMap<CardId, Arc<AtomicU32>>>,
-    drift: RwLock<HashMap<CardId, Arc<AtomicI64>>>,
+    cards: RwLock<HashMap<CardId, Arc<Mutex<CardState>>>>,
 }
 
-/// The entry for `key`, created on first use. A poisoned lock only means another
-/// thread panicked while holding it; the map itself is still consistent.
-fn entry<K: Copy + Eq + std::hash::Hash, V: Default>(
-    map: &RwLock<HashMap<K, Arc<V>>>,
-    key: K,
-) -> Arc<V> {
-    if let Some(found) = map.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
-        return Arc::clone(found);
+impl MemoryStore {
+    /// Runs `f` on `card`'s state under its lock, creating the state on first
+    /// use. A poisoned lock only means another thread panicked while holding
+    /// it; every update below leaves the state consistent.
+    fn with<T>(&self, card: CardId, f: impl FnOnce(&mut CardState) -> T) -> T {
+        let found = self
+            .cards
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&card)
+            .map(Arc::clone);
+        let state = found.unwrap_or_else(|| {
+            let mut cards = self.cards.write().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(cards.entry(card).or_default())
+        });
+        let mut guard = state.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
     }
-    let mut write = map.write().unwrap_or_else(PoisonError::into_inner);
-    Arc::clone(write.entry(key).or_default())
-}
-
-/// Applies `f` to an existing entry under the read lock, without creating one
-/// or cloning its handle.
-fn peek<K: Eq + std::hash::Hash, V, T>(
-    map: &RwLock<HashMap<K, Arc<V>>>,
-    key: K,
-    f: impl FnOnce(&V) -> T,
-) -> Option<T> {
-    map.read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(&key)
-        .map(|v| f(v))
 }
 
 impl VerifierStore for MemoryStore {
-    fn accept_step(&self, slot: SlotKey, step: u64) -> bool {
-        let Some(marker) = step.checked_add(1) else {
-            return false;
-        };
-        let last = entry(&self.steps, slot);
-        // Atomic set-if-greater: of concurrent callers with the same step, one wins.
-        last.fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
-            (marker > current).then_some(marker)
+    fn claim_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
+        self.with(card, |state| {
+            (state.attempts < limit).then(|| {
+                state.attempts = state.attempts.saturating_add(1);
+                state.attempts
+            })
         })
-        .is_ok()
+    }
+
+    fn accept_step(&self, slot: SlotKey, step: u64) -> bool {
+        self.with(slot.card, |state| {
+            let newer = state.steps.get(&slot.kind).is_none_or(|&last| step > last);
+            if newer {
+                state.steps.insert(slot.kind, step);
+                state.attempts = 0;
+            }
+            newer
+        })
     }
 
     fn failures(&self, card: CardId) -> u32 {
-        peek(&self.failures, card, |f| f.load(Ordering::Acquire)).unwrap_or(0)
-    }
-
-    fn record_failure(&self, card: CardId) -> u32 {
-        entry(&self.failures, card)
-            .fetch_add(1, Ordering::AcqRel)
-            .saturating_add(1)
+        self.with(card, |state| state.attempts)
     }
 
     fn reset_failures(&self, card: CardId) {
-        entry(&self.failures, card).store(0, Ordering::Release);
+        self.with(card, |state| state.attempts = 0);
     }
 
     fn drift(&self, card: CardId) -> i64 {
-        peek(&self.drift, card, |d| d.load(Ordering::Acquire)).unwrap_or(0)
+        self.with(card, |state| state.drift)
     }
 
     fn set_drift(&self, card: CardId, steps: i64) {
-        entry(&self.drift, card).store(steps, Ordering::Release);
+        self.with(card, |state| state.drift = steps);
     }
 }
 
@@ -317,9 +328,9 @@ impl<S: VerifierStore> Verifier<S> {
     /// Checks `typed` as `card`'s `kind` PIN at `clock`'s time, once.
     ///
     /// # Errors
-    /// [`VerifyError::Locked`] before anything else once the card is locked;
-    /// [`VerifyError::Malformed`] (not counted); [`VerifyError::Rejected`] or
-    /// [`VerifyError::Replayed`] (counted).
+    /// [`VerifyError::Malformed`] (not counted); then [`VerifyError::Locked`]
+    /// once the card is locked, before the code is evaluated;
+    /// [`VerifyError::Rejected`] or [`VerifyError::Replayed`] (counted).
     pub fn verify(
         &self,
         card: CardId,
@@ -356,13 +367,10 @@ impl<S: VerifierStore> Verifier<S> {
     ) -> Result<Option<u64>, VerifyError> {
         self.with_card(card, |entry| {
             let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
-            let (_, found) = self.scan(
-                card,
-                typed,
-                totp.hotp().digits(),
-                unix_seconds / totp.period(),
-                &|step| Ok(totp.code_for_step(step)),
-            )?;
+            let typed = text::parse_code_value(typed, usize::from(totp.hotp().digits()))?;
+            let (_, found) = self.scan(card, typed, unix_seconds / totp.period(), &|step| {
+                Ok(totp.code_for_step(step))
+            })?;
             Ok(found)
         })
     }
@@ -401,7 +409,11 @@ impl<S: VerifierStore> Verifier<S> {
         )
     }
 
-    /// The shared core: throttle check, parse, constant-time window scan, single use.
+    /// The shared core: parse, claim an attempt, constant-time window scan,
+    /// single use. The attempt is claimed before anything about the code is
+    /// evaluated, so of any number of concurrent guesses at most the failure
+    /// limit are ever compared; a success clears the count as it records its
+    /// step.
     fn check_and_accept(
         &self,
         card: CardId,
@@ -411,32 +423,35 @@ impl<S: VerifierStore> Verifier<S> {
         current: u64,
         code_at: impl Fn(u64) -> Result<OtpCode, VerifyError>,
     ) -> Result<Accepted, VerifyError> {
-        if self.store.failures(card) >= self.config.failure_limit {
-            return Err(VerifyError::Locked);
-        }
-        let (center, newest) = self.scan(card, typed, digits, current, &code_at)?;
+        let typed = text::parse_code_value(typed, usize::from(digits))?;
+        let claimed = self.claim(card)?;
+        let (center, newest) = self.scan(card, typed, current, &code_at)?;
         let Some(step) = newest else {
-            return Err(self.fail(card, false));
+            return Err(self.failure(claimed, false));
         };
         if !self.store.accept_step(SlotKey { card, kind }, step) {
-            return Err(self.fail(card, true));
+            return Err(self.failure(claimed, true));
         }
-        self.store.reset_failures(card);
         let offset = i64::try_from(i128::from(step) - i128::from(center)).unwrap_or(0);
         Ok(Accepted { step, offset })
     }
 
-    /// Parses `typed`, centres the window on `current` moved by the card's
-    /// drift, and finds the newest matching step: what checking and finding share.
+    /// Claims one attempt for `card`, or [`VerifyError::Locked`] when none is left.
+    fn claim(&self, card: CardId) -> Result<u32, VerifyError> {
+        self.store
+            .claim_attempt(card, self.config.failure_limit)
+            .ok_or(VerifyError::Locked)
+    }
+
+    /// Centres the window on `current` moved by the card's drift, and finds
+    /// the newest step whose code is `typed`: what checking and finding share.
     fn scan(
         &self,
         card: CardId,
-        typed: &str,
-        digits: u8,
+        typed: u64,
         current: u64,
         code_at: &impl Fn(u64) -> Result<OtpCode, VerifyError>,
     ) -> Result<(u64, Option<u64>), VerifyError> {
-        let typed = text::parse_code_value(typed, usize::from(digits))?;
         let center = shift(current, self.store.drift(card));
         Ok((center, self.newest_match(typed, center, code_at)?))
     }
@@ -462,9 +477,9 @@ impl<S: VerifierStore> Verifier<S> {
         Ok(found)
     }
 
-    fn fail(&self, card: CardId, replay: bool) -> VerifyError {
-        let failures = self.store.record_failure(card);
-        let remaining_attempts = self.config.failure_limit.saturating_sub(failures);
+    /// The error for a failed attempt that was claimed as attempt number `claimed`.
+    fn failure(&self, claimed: u32, replay: bool) -> VerifyError {
+        let remaining_attempts = self.config.failure_limit.saturating_sub(claimed);
         if remaining_attempts == 0 {
             VerifyError::Locked
         } else if replay {
@@ -488,9 +503,6 @@ impl<S: VerifierStore> Verifier<S> {
         second: &str,
         clock: &dyn Clock,
     ) -> Result<i64, VerifyError> {
-        if self.store.failures(card) >= self.config.failure_limit {
-            return Err(VerifyError::Locked);
-        }
         let unix_seconds = otp::unix_seconds(clock.now_millis(), 0)?;
         let (now, found) = self.with_card(card, |entry| {
             let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
@@ -499,6 +511,7 @@ impl<S: VerifierStore> Verifier<S> {
                 text::parse_code_value(first, digits)?,
                 text::parse_code_value(second, digits)?,
             );
+            self.claim(card)?;
             let now = unix_seconds / totp.period();
             let lo = now.saturating_sub(self.config.resync_steps);
             let hi = now.saturating_add(self.config.resync_steps);
@@ -514,16 +527,13 @@ impl<S: VerifierStore> Verifier<S> {
             Ok((now, found))
         })?;
         let Some(step) = found else {
-            self.store.record_failure(card);
             return Err(VerifyError::ResyncFailed);
         };
         if !self.store.accept_step(SlotKey { card, kind }, step) {
-            self.store.record_failure(card);
             return Err(VerifyError::ResyncFailed);
         }
         let drift = i64::try_from(i128::from(step) - i128::from(now)).unwrap_or(0);
         self.store.set_drift(card, drift);
-        self.store.reset_failures(card);
         Ok(drift)
     }
 }

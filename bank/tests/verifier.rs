@@ -388,10 +388,13 @@ fn unknown_cards_and_missing_pins_are_typed() {
 
 /// A store that makes the worst interleaving a fleet can see deterministic:
 /// every caller's first change of the throttling state waits until all
-/// `callers` have arrived, so every guess is in flight before any is counted.
-/// It also counts window evaluations (each reads the drift once).
+/// `callers` have arrived, so every guess is in flight before any is counted
+/// (later callers pass straight through). It also counts window evaluations
+/// (each reads the drift once).
 struct AllInFlight {
     inner: dynpin_bank::verifier::MemoryStore,
+    callers: usize,
+    arrived: std::sync::atomic::AtomicUsize,
     barrier: std::sync::Barrier,
     evaluations: std::sync::atomic::AtomicU32,
 }
@@ -400,22 +403,34 @@ impl AllInFlight {
     fn new(callers: usize) -> Self {
         Self {
             inner: Default::default(),
+            callers,
+            arrived: Default::default(),
             barrier: std::sync::Barrier::new(callers),
             evaluations: Default::default(),
+        }
+    }
+
+    fn hold(&self) {
+        if self
+            .arrived
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            < self.callers
+        {
+            self.barrier.wait();
         }
     }
 }
 
 impl VerifierStore for AllInFlight {
+    fn claim_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
+        self.hold();
+        self.inner.claim_attempt(card, limit)
+    }
     fn accept_step(&self, slot: dynpin_bank::verifier::SlotKey, step: u64) -> bool {
         self.inner.accept_step(slot, step)
     }
     fn failures(&self, card: CardId) -> u32 {
         self.inner.failures(card)
-    }
-    fn record_failure(&self, card: CardId) -> u32 {
-        self.barrier.wait();
-        self.inner.record_failure(card)
     }
     fn reset_failures(&self, card: CardId) {
         self.inner.reset_failures(card)

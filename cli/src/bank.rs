@@ -529,12 +529,22 @@ impl FileStore {
 }
 
 impl VerifierStore for FileStore {
+    fn claim_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
+        let mut state = self.state();
+        let count = state.failures.entry(card).or_insert(0);
+        (*count < limit).then(|| {
+            *count = count.saturating_add(1);
+            *count
+        })
+    }
+
     fn accept_step(&self, slot: SlotKey, step: u64) -> bool {
         let mut state = self.state();
         match state.steps.get(&slot) {
             Some(&last) if last >= step => false,
             _ => {
                 state.steps.insert(slot, step);
+                state.failures.remove(&slot.card);
                 true
             }
         }
@@ -542,13 +552,6 @@ impl VerifierStore for FileStore {
 
     fn failures(&self, card: CardId) -> u32 {
         self.state().failures.get(&card).copied().unwrap_or(0)
-    }
-
-    fn record_failure(&self, card: CardId) -> u32 {
-        let mut state = self.state();
-        let count = state.failures.entry(card).or_insert(0);
-        *count = count.saturating_add(1);
-        *count
     }
 
     fn reset_failures(&self, card: CardId) {
@@ -716,22 +719,22 @@ fn confirm(dir: &Path, args: Args) -> Res<ExitCode> {
     // so guessing locks the card as guessing PINs does.
     let (verifier, id) = verifier_for(dir, card)?;
     let store = verifier.store();
-    if store.failures(id) >= VerifierConfig::default().failure_limit {
-        println!("rejected: {}", VerifyError::Locked);
-        return Ok(ExitCode::FAILURE);
-    }
     let expected = activation::confirmation_code(&card.seed, card.activation)?;
     let outcome = match expected.matches(code) {
+        Err(e) => Some(e.to_string()),
+        // The attempt is claimed before the code is compared.
+        Ok(_) if store
+            .claim_attempt(id, VerifierConfig::default().failure_limit)
+            .is_none() =>
+        {
+            Some(VerifyError::Locked.to_string())
+        }
         Ok(true) => {
             store.reset_failures(id);
             card.confirmed = true;
             None
         }
-        Ok(false) => {
-            store.record_failure(id);
-            Some("wrong confirmation code".to_owned())
-        }
-        Err(e) => Some(e.to_string()),
+        Ok(false) => Some("wrong confirmation code".to_owned()),
     };
     store.save()?;
     match outcome {
