@@ -494,3 +494,33 @@ fn a_burst_of_wrong_guesses_evaluates_at_most_the_limit() {
         Err(VerifyError::Locked)
     );
 }
+
+/// A customer paying two merchants within one minute gets two amount-bound
+/// codes: each verifies once, and only once.
+#[test]
+fn two_amount_bound_payments_in_one_minute_each_verify_once() {
+    let (mut phone, v, id) = setup(VerifierConfig::default());
+    phone.set_amount_ceiling(Some(2_000_000_000));
+    let (first_at, second_at) = (at(T + 10), at(T + 40));
+    let books = phone
+        .amount_bound_code(1_500_000, "Digikala", &first_at)
+        .unwrap()
+        .digits();
+    let taxi = phone
+        .amount_bound_code(275_000, "Snapp", &second_at)
+        .unwrap()
+        .digits();
+    v.verify_amount_bound(id, &books, 1_500_000, "Digikala", &first_at)
+        .unwrap();
+    v.verify_amount_bound(id, &taxi, 275_000, "Snapp", &second_at)
+        .unwrap();
+    for (pin, amount, payee) in [(&books, 1_500_000, "Digikala"), (&taxi, 275_000, "Snapp")] {
+        assert!(
+            matches!(
+                v.verify_amount_bound(id, pin, amount, payee, &second_at),
+                Err(VerifyError::Replayed { .. })
+            ),
+            "{payee} a second time"
+        );
+    }
+}
