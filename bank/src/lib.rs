@@ -163,8 +163,8 @@ impl Issuer {
         self.kdf
     }
 
-    /// Provisions one card: draws its seed, activation id, salt and activation
-    /// code, and seals the payload, issued at `clock`'s time.
+    /// Provisions one card: draws its card id, seed, activation id, salt and
+    /// activation code, and seals the payload, issued at `clock`'s time.
     ///
     /// # Errors
     /// [`IssuerError`] for an invalid request or a failing random generator.
@@ -206,6 +206,7 @@ impl Issuer {
         let code = ActivationCode::generate(self.code_digits)?;
         let payload = payload::seal(&header, &secrets, code.digits())?;
         Ok(ProvisionedCard {
+            card_id: CardId::random()?,
             request: request.clone(),
             activation_id: ActivationId(activation_id),
             issued_at,
@@ -248,6 +249,9 @@ impl CardRequest {
 /// A provisioned card as the bank keeps it. `Debug` hides the seed and the code.
 #[derive(Debug, Clone)]
 pub struct ProvisionedCard {
+    /// Drawn once, at provisioning: every copy of the card made from this
+    /// record has this id, so its state at the verifier carries over.
+    card_id: CardId,
     request: CardRequest,
     activation_id: ActivationId,
     issued_at: u64,
@@ -266,6 +270,12 @@ impl ProvisionedCard {
     /// The activation code, for the other channel (SMS, ATM receipt).
     pub fn activation_code(&self) -> &ActivationCode {
         &self.activation_code
+    }
+
+    /// The card's id at the bank, drawn once when it was provisioned: every
+    /// [`ProvisionedCard::card`] has it.
+    pub fn card_id(&self) -> CardId {
+        self.card_id
     }
 
     /// The activation's identifier.
@@ -288,15 +298,15 @@ impl ProvisionedCard {
         &self.request
     }
 
-    /// The bank's own copy of the card, computing the same PINs as the phone.
+    /// The bank's own copy of the card, computing the same PINs as the phone,
+    /// with the card's stable id ([`ProvisionedCard::card_id`]).
     ///
     /// # Errors
-    /// [`IssuerError::Randomness`] drawing the card's id, or [`IssuerError::Card`]
-    /// in theory only: the request was validated when provisioning.
+    /// [`IssuerError::Card`] in theory only: the request was validated when provisioning.
     pub fn card(&self) -> Result<Card, IssuerError> {
         let label = self.request.label.as_deref().unwrap_or("card");
         let mut card = Card::bank_card(
-            CardId::random()?,
+            self.card_id,
             label,
             self.request.card_ref,
             self.master_seed.clone(),

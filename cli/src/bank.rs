@@ -643,7 +643,7 @@ fn issue(dir: &Path, fast_kdf: bool, mut args: Args) -> Res<ExitCode> {
     let issued = issuer.provision(&request, &clock)?;
     let (issued_at, expires_at) = issued.validity();
     let record = BankCard {
-        id: CardId::random()?,
+        id: issued.card_id(),
         activation: issued.activation_id(),
         card_ref,
         label,
