@@ -6,7 +6,9 @@
 //!
 //! - **single use** — a step accepted once is never accepted again: the store
 //!   atomically raises "last accepted step" per card and PIN, so of many
-//!   concurrent submissions of one code exactly one succeeds;
+//!   concurrent submissions of one code exactly one succeeds; an amount-bound
+//!   code is single-use per transaction (amount and payee), so two payments
+//!   in one minute each verify once;
 //! - **throttling** — every attempt claims one of the card's attempts from the
 //!   store atomically *before* it is evaluated; at the limit (default 10, at
 //!   most 100) the card's dynamic PIN is locked until [`Verifier::reset`], so
@@ -21,6 +23,7 @@
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use rustc_hash::FxHashMap as HashMap;
+use sha2::{Digest, Sha256};
 
 use dynpin::card::amount;
 use dynpin::card::{Card, CardError, CardId};
@@ -35,6 +38,12 @@ pub const MAX_WINDOW_STEPS: u8 = 2;
 pub const MAX_FAILURE_LIMIT: u32 = 100;
 /// How far (in steps, either way) a re-synchronisation searches.
 pub const MAX_RESYNC_STEPS: u64 = 60;
+/// How many steps back the store remembers each accepted amount-bound
+/// transaction: an amount-bound code more than this many steps older than the
+/// newest one accepted for the card is refused outright, so the record of
+/// transactions stays bounded and nothing forgotten can be replayed. 64
+/// one-minute steps is far beyond any window (at most two steps either way).
+pub const TRANSACTION_HORIZON_STEPS: u64 = 64;
 
 /// Verifier settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +142,22 @@ pub struct SlotKey {
     pub kind: PinKind,
 }
 
+/// What an amount-bound code is single-use for: the SHA-256 of its OCRA
+/// challenge, which binds the amount and the normalised payee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TransactionKey(pub [u8; 32]);
+
+impl TransactionKey {
+    /// The key of `amount_rials` paid to `payee`.
+    ///
+    /// # Errors
+    /// [`CardError::InvalidPayee`].
+    pub fn new(amount_rials: u64, payee: &str) -> Result<Self, CardError> {
+        let challenge = amount::challenge(amount_rials, payee)?;
+        Ok(Self(Sha256::digest(challenge.as_bytes()).into()))
+    }
+}
+
 /// The verifier's mutable state. Each operation is one atomic step on the
 /// state of one card; none needs a transaction across cards.
 pub trait VerifierStore: Send + Sync {
@@ -147,6 +172,13 @@ pub trait VerifierStore: Send + Sync {
     /// attempt count to zero; returns whether it was recorded. When it was
     /// not, nothing changes.
     fn accept_step(&self, slot: SlotKey, step: u64) -> bool;
+    /// As [`VerifierStore::accept_step`] for one amount-bound transaction of
+    /// `card`: records `step` for `transaction` if it is later than every step
+    /// accepted for that transaction and no more than
+    /// [`TRANSACTION_HORIZON_STEPS`] behind the newest step accepted for any
+    /// transaction of the card, and in the same atomic step sets the card's
+    /// attempt count to zero. A store may forget transactions beyond the horizon.
+    fn accept_transaction(&self, card: CardId, transaction: TransactionKey, step: u64) -> bool;
     /// The attempts counted for `card` since its last success or reset
     /// (attempts in flight included).
     fn failures(&self, card: CardId) -> u32;
@@ -165,6 +197,8 @@ struct CardState {
     attempts: u32,
     /// The last accepted step per PIN.
     steps: HashMap<PinKind, u64>,
+    /// The last accepted step per amount-bound transaction, within the horizon.
+    transactions: HashMap<TransactionKey, u64>,
     drift: i64,
 }
 
@@ -215,6 +249,28 @@ impl VerifierStore for MemoryStore {
                 state.attempts = 0;
             }
             newer
+        })
+    }
+
+    fn accept_transaction(&self, card: CardId, transaction: TransactionKey, step: u64) -> bool {
+        self.with(card, |state| {
+            let newest = state.transactions.values().copied().max();
+            let beyond_horizon =
+                newest.is_some_and(|n| step.saturating_add(TRANSACTION_HORIZON_STEPS) <= n);
+            let used = state
+                .transactions
+                .get(&transaction)
+                .is_some_and(|&last| step <= last);
+            if beyond_horizon || used {
+                return false;
+            }
+            state.transactions.insert(transaction, step);
+            let newest = newest.map_or(step, |n| n.max(step));
+            state
+                .transactions
+                .retain(|_, s| s.saturating_add(TRANSACTION_HORIZON_STEPS) > newest);
+            state.attempts = 0;
+            true
         })
     }
 
@@ -343,10 +399,10 @@ impl<S: VerifierStore> Verifier<S> {
             let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
             self.check_and_accept(
                 card,
-                kind,
                 typed,
                 totp.hotp().digits(),
                 now / totp.period(),
+                |step| self.store.accept_step(SlotKey { card, kind }, step),
                 |step| Ok(totp.code_for_step(step)),
             )
         })
@@ -377,6 +433,10 @@ impl<S: VerifierStore> Verifier<S> {
 
     /// Checks an amount-bound second PIN against the transaction's actual
     /// amount and payee: a changed amount or payee fails, a replay fails.
+    /// Single use is per transaction ([`TransactionKey`]): codes for two
+    /// different payments in one step each verify once. Two payments of the
+    /// same amount to the same payee in one step have the same code, so only
+    /// the first verifies.
     ///
     /// # Errors
     /// As [`Verifier::verify`], plus [`CardError::InvalidPayee`].
@@ -390,13 +450,14 @@ impl<S: VerifierStore> Verifier<S> {
     ) -> Result<Accepted, VerifyError> {
         let ocra = self.with_card(card, |entry| Ok(amount::keyed(entry.secret())?))?;
         let challenge = amount::challenge(amount_rials, payee)?;
+        let transaction = TransactionKey::new(amount_rials, payee)?;
         let now = otp::unix_seconds(clock.now_millis(), 0)?;
         self.check_and_accept(
             card,
-            PinKind::AmountBound,
             typed,
             8,
             now / amount::TIME_STEP,
+            |step| self.store.accept_transaction(card, transaction, step),
             |step| {
                 use dynpin::otp::ocra::OcraInput;
                 ocra.compute(&OcraInput {
@@ -417,10 +478,10 @@ impl<S: VerifierStore> Verifier<S> {
     fn check_and_accept(
         &self,
         card: CardId,
-        kind: PinKind,
         typed: &str,
         digits: u8,
         current: u64,
+        accept: impl FnOnce(u64) -> bool,
         code_at: impl Fn(u64) -> Result<OtpCode, VerifyError>,
     ) -> Result<Accepted, VerifyError> {
         let typed = text::parse_code_value(typed, usize::from(digits))?;
@@ -429,7 +490,7 @@ impl<S: VerifierStore> Verifier<S> {
         let Some(step) = newest else {
             return Err(self.failure(claimed, false));
         };
-        if !self.store.accept_step(SlotKey { card, kind }, step) {
+        if !accept(step) {
             return Err(self.failure(claimed, true));
         }
         let offset = i64::try_from(i128::from(step) - i128::from(center)).unwrap_or(0);

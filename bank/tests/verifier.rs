@@ -429,6 +429,14 @@ impl VerifierStore for AllInFlight {
     fn accept_step(&self, slot: dynpin_bank::verifier::SlotKey, step: u64) -> bool {
         self.inner.accept_step(slot, step)
     }
+    fn accept_transaction(
+        &self,
+        card: CardId,
+        transaction: dynpin_bank::verifier::TransactionKey,
+        step: u64,
+    ) -> bool {
+        self.inner.accept_transaction(card, transaction, step)
+    }
     fn failures(&self, card: CardId) -> u32 {
         self.inner.failures(card)
     }
@@ -523,4 +531,30 @@ fn two_amount_bound_payments_in_one_minute_each_verify_once() {
             "{payee} a second time"
         );
     }
+}
+
+/// The store remembers amount-bound transactions for a bounded horizon; a code
+/// older than that behind the newest accepted one is refused, never forgotten
+/// into a replay.
+#[test]
+fn amount_bound_codes_beyond_the_horizon_are_refused() {
+    use dynpin_bank::verifier::TRANSACTION_HORIZON_STEPS;
+    let (mut phone, v, id) = setup(VerifierConfig::default());
+    phone.set_amount_ceiling(Some(2_000_000_000));
+    let late = at(T + 60 * TRANSACTION_HORIZON_STEPS as i64);
+    let pin = phone.amount_bound_code(1_000, "Snapp", &late).unwrap();
+    v.verify_amount_bound(id, &pin.digits(), 1_000, "Snapp", &late)
+        .unwrap();
+    // A clock set back by the horizon: a fresh transaction's code is still refused.
+    let early = at(T);
+    let old = phone.amount_bound_code(2_000, "Digikala", &early).unwrap();
+    assert!(matches!(
+        v.verify_amount_bound(id, &old.digits(), 2_000, "Digikala", &early),
+        Err(VerifyError::Replayed { .. })
+    ));
+    // One step inside the horizon it is accepted.
+    let inside = at(T + 60);
+    let recent = phone.amount_bound_code(2_000, "Digikala", &inside).unwrap();
+    v.verify_amount_bound(id, &recent.digits(), 2_000, "Digikala", &inside)
+        .unwrap();
 }

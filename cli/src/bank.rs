@@ -18,7 +18,7 @@
 //!   demonstration only: a real bank keeps seeds in an HSM or a key store and
 //!   never writes them to a plain file. The file is written with mode 0600.
 //! - `verifier.tsv` — the verifier's state (last accepted step per card and
-//!   PIN, consecutive failures, drift), kept by [`FileStore`], a small
+//!   PIN and per amount-bound transaction, consecutive failures, drift), kept by [`FileStore`], a small
 //!   implementation of [`VerifierStore`] that shows how a bank plugs its own
 //!   storage into the verifier. It is loaded at start and saved after each
 //!   check, so single use and throttling hold across invocations; concurrent
@@ -45,7 +45,10 @@ use dynpin::pin::PinKind;
 use dynpin::secret::{SecretBytes, fill_random};
 use dynpin::text;
 use dynpin_bank::sms::{SmsConfig, SmsService, Transaction};
-use dynpin_bank::verifier::{SlotKey, Verifier, VerifierConfig, VerifierStore, VerifyError};
+use dynpin_bank::verifier::{
+    SlotKey, TRANSACTION_HORIZON_STEPS, TransactionKey, Verifier, VerifierConfig, VerifierStore,
+    VerifyError,
+};
 use dynpin_bank::{CardRequest, Issuer, qr};
 use zeroize::Zeroizing;
 
@@ -445,6 +448,8 @@ struct StoreState {
     steps: HashMap<SlotKey, u64>,
     failures: HashMap<CardId, u32>,
     drift: HashMap<CardId, i64>,
+    /// The last accepted step per amount-bound transaction, within the horizon.
+    transactions: HashMap<(CardId, TransactionKey), u64>,
 }
 
 fn kind_by_name(name: &str) -> Option<PinKind> {
@@ -487,6 +492,16 @@ impl FileStore {
                             .map(|(card, n)| {
                                 state.drift.insert(card, n);
                             }),
+                        Some("transaction") => {
+                            let key = fields
+                                .get(2)
+                                .and_then(|k| unhex(k))
+                                .and_then(|k| <[u8; 32]>::try_from(k).ok());
+                            let step = fields.get(3).and_then(|s| s.parse().ok());
+                            card(1).zip(key).zip(step).map(|((card, key), step)| {
+                                state.transactions.insert((card, TransactionKey(key)), step);
+                            })
+                        }
                         _ => None,
                     };
                 if ok.is_none() {
@@ -524,6 +539,9 @@ impl FileStore {
         for (card, n) in &state.drift {
             out.push_str(&format!("drift\t{card}\t{n}\n"));
         }
+        for ((card, key), step) in &state.transactions {
+            out.push_str(&format!("transaction\t{card}\t{}\t{step}\n", hex(&key.0)));
+        }
         write_private(&self.path, out.as_bytes())
     }
 }
@@ -548,6 +566,32 @@ impl VerifierStore for FileStore {
                 true
             }
         }
+    }
+
+    fn accept_transaction(&self, card: CardId, transaction: TransactionKey, step: u64) -> bool {
+        let mut state = self.state();
+        let newest = state
+            .transactions
+            .iter()
+            .filter(|((c, _), _)| *c == card)
+            .map(|(_, &s)| s)
+            .max();
+        let beyond_horizon =
+            newest.is_some_and(|n| step.saturating_add(TRANSACTION_HORIZON_STEPS) <= n);
+        let used = state
+            .transactions
+            .get(&(card, transaction))
+            .is_some_and(|&last| step <= last);
+        if beyond_horizon || used {
+            return false;
+        }
+        state.transactions.insert((card, transaction), step);
+        let newest = newest.map_or(step, |n| n.max(step));
+        state
+            .transactions
+            .retain(|(c, _), s| *c != card || s.saturating_add(TRANSACTION_HORIZON_STEPS) > newest);
+        state.failures.remove(&card);
+        true
     }
 
     fn failures(&self, card: CardId) -> u32 {
@@ -723,9 +767,10 @@ fn confirm(dir: &Path, args: Args) -> Res<ExitCode> {
     let outcome = match expected.matches(code) {
         Err(e) => Some(e.to_string()),
         // The attempt is claimed before the code is compared.
-        Ok(_) if store
-            .claim_attempt(id, VerifierConfig::default().failure_limit)
-            .is_none() =>
+        Ok(_)
+            if store
+                .claim_attempt(id, VerifierConfig::default().failure_limit)
+                .is_none() =>
         {
             Some(VerifyError::Locked.to_string())
         }
