@@ -558,3 +558,47 @@ fn amount_bound_codes_beyond_the_horizon_are_refused() {
     v.verify_amount_bound(id, &recent.digits(), 2_000, "Digikala", &inside)
         .unwrap();
 }
+
+/// Two codes a phishing page collected five minutes ago must not move the
+/// window back and lock out the real phone.
+#[test]
+fn two_past_consecutive_codes_cannot_move_the_window_back() {
+    let (phone, v, id) = setup(VerifierConfig::default());
+    let now = at(T);
+    let phished = (
+        code(&phone, PinKind::Second, T - 300),
+        code(&phone, PinKind::Second, T - 240),
+    );
+    let _ = v.resync(id, PinKind::Second, &phished.0, &phished.1, &now);
+    assert!(
+        v.verify(id, PinKind::Second, &code(&phone, PinKind::Second, T), &now)
+            .is_ok(),
+        "the real phone's current code"
+    );
+}
+
+/// Drift is kept per PIN in seconds: learning it on a 30-second first PIN
+/// does not shift the 60-second second PIN.
+#[test]
+fn drift_learned_on_one_pin_does_not_shift_the_other() {
+    let phone = card_with(
+        Some(PinPolicy {
+            algorithm: Algorithm::Sha256,
+            digits: 6,
+            period: 30,
+        }),
+        Some(PinPolicy::second_pin()),
+    );
+    let v = Verifier::new(VerifierConfig::default()).unwrap();
+    let id = v.register(phone.clone());
+    let now = at(T);
+    // The first PIN's codes are four minutes (eight 30-second steps) ahead.
+    let c1 = code(&phone, PinKind::First, T + 240);
+    let c2 = code(&phone, PinKind::First, T + 270);
+    v.resync(id, PinKind::First, &c1, &c2, &now).unwrap();
+    assert!(
+        v.verify(id, PinKind::Second, &code(&phone, PinKind::Second, T), &now)
+            .is_ok(),
+        "the second PIN's window has not moved"
+    );
+}
