@@ -14,8 +14,11 @@
 //!   most 100) the card's dynamic PIN is locked until [`Verifier::reset`], so
 //!   of any number of concurrent guesses at most the limit are ever compared;
 //!   a success clears the count in the same atomic step that records it;
-//! - **drift** — a per-card offset in steps, set by re-synchronising from two
-//!   consecutive codes ([`Verifier::resync`]) within a bounded window.
+//! - **drift** — a per-PIN offset in seconds (so PINs of different periods
+//!   never shift each other), at most [`VerifierConfig::max_drift_seconds`]
+//!   either way, set only by an operator ([`Verifier::operator_resync`], which
+//!   needs an [`OperatorAuthorization`]) from two consecutive codes newer than
+//!   the last accepted one: old or phished codes cannot move the window back.
 //!
 //! [`MemoryStore`] is the in-process store; `docs/verifier.md` shows how the
 //! same three operations map onto Redis or PostgreSQL for a fleet of servers.
@@ -36,8 +39,8 @@ use dynpin::text::{self, InputError};
 pub const MAX_WINDOW_STEPS: u8 = 2;
 /// The highest failure limit a bank may configure.
 pub const MAX_FAILURE_LIMIT: u32 = 100;
-/// How far (in steps, either way) a re-synchronisation searches.
-pub const MAX_RESYNC_STEPS: u64 = 60;
+/// The largest drift a bank may allow, in seconds either way: one hour.
+pub const MAX_DRIFT_SECONDS: u64 = 3600;
 /// How many steps back the store remembers each accepted amount-bound
 /// transaction: an amount-bound code more than this many steps older than the
 /// newest one accepted for the card is refused outright, so the record of
@@ -54,8 +57,9 @@ pub struct VerifierConfig {
     pub ahead: u8,
     /// Consecutive failures that lock a card's dynamic PIN (1–100; default 10).
     pub failure_limit: u32,
-    /// Steps either way searched by [`Verifier::resync`] (1–60; default 10).
-    pub resync_steps: u64,
+    /// The largest drift, in seconds either way, that
+    /// [`Verifier::operator_resync`] may set (1–3600; default 600).
+    pub max_drift_seconds: u64,
 }
 
 impl Default for VerifierConfig {
@@ -64,7 +68,7 @@ impl Default for VerifierConfig {
             behind: 1,
             ahead: 0,
             failure_limit: 10,
-            resync_steps: 10,
+            max_drift_seconds: 600,
         }
     }
 }
@@ -79,9 +83,9 @@ impl VerifierConfig {
         if !(1..=MAX_FAILURE_LIMIT).contains(&self.failure_limit) {
             return Err(VerifyError::InvalidConfig("the failure limit is 1 to 100"));
         }
-        if !(1..=MAX_RESYNC_STEPS).contains(&self.resync_steps) {
+        if !(1..=MAX_DRIFT_SECONDS).contains(&self.max_drift_seconds) {
             return Err(VerifyError::InvalidConfig(
-                "re-synchronisation searches 1 to 60 steps",
+                "the drift is at most 1 to 3600 seconds",
             ));
         }
         Ok(())
@@ -116,8 +120,9 @@ pub enum VerifyError {
     /// Too many consecutive failures: the card's dynamic PIN is locked until reset.
     #[error("the card's dynamic PIN is locked after too many failures")]
     Locked,
-    /// Re-synchronisation found no two consecutive steps with these codes.
-    #[error("the two codes are not consecutive codes near the current time")]
+    /// Re-synchronisation found no two consecutive steps with these codes
+    /// within the drift bound and after the last accepted step.
+    #[error("the two codes are not consecutive unused codes near the current time")]
     ResyncFailed,
     /// The clock or a card parameter was rejected.
     #[error(transparent)]
@@ -130,6 +135,49 @@ pub enum VerifyError {
 impl From<OtpError> for VerifyError {
     fn from(e: OtpError) -> Self {
         VerifyError::Card(CardError::Otp(e))
+    }
+}
+
+/// An operator's authority for a call that changes a card's verification
+/// state outside the customer's own attempts: re-synchronising drift
+/// ([`Verifier::operator_resync`]). Construct one only on the operator path,
+/// after authenticating the operator (a service checks its operator
+/// credential first); the customer-facing path must never build one. It names
+/// the operator and the reason, for the bank's audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorAuthorization {
+    operator: String,
+    reason: String,
+}
+
+impl OperatorAuthorization {
+    /// The authority of the authenticated `operator` (an id), for `reason`
+    /// (a ticket number or a short note). Both 1 to 128 bytes, no control characters.
+    ///
+    /// # Errors
+    /// [`VerifyError::InvalidConfig`] for an empty, over-long or unprintable field.
+    pub fn new(operator: &str, reason: &str) -> Result<Self, VerifyError> {
+        for field in [operator, reason] {
+            if field.trim().is_empty() || field.len() > 128 || field.chars().any(char::is_control) {
+                return Err(VerifyError::InvalidConfig(
+                    "an operator authorisation names the operator and the reason (1 to 128 printable bytes)",
+                ));
+            }
+        }
+        Ok(Self {
+            operator: operator.to_owned(),
+            reason: reason.to_owned(),
+        })
+    }
+
+    /// The operator's id.
+    pub fn operator(&self) -> &str {
+        &self.operator
+    }
+
+    /// Why the operator acted.
+    pub fn reason(&self) -> &str {
+        &self.reason
     }
 }
 
@@ -184,10 +232,12 @@ pub trait VerifierStore: Send + Sync {
     fn failures(&self, card: CardId) -> u32;
     /// Sets the attempt count of `card` to zero.
     fn reset_failures(&self, card: CardId);
-    /// The drift of `card` in steps (phone minus bank).
-    fn drift(&self, card: CardId) -> i64;
-    /// Sets the drift of `card`.
-    fn set_drift(&self, card: CardId, steps: i64);
+    /// The last step accepted for `slot`, if any.
+    fn last_step(&self, slot: SlotKey) -> Option<u64>;
+    /// The drift of `slot` in seconds (phone minus bank).
+    fn drift(&self, slot: SlotKey) -> i64;
+    /// Sets the drift of `slot` in seconds.
+    fn set_drift(&self, slot: SlotKey, seconds: i64);
 }
 
 /// One card's state in a [`MemoryStore`], behind one lock: each store
@@ -199,7 +249,8 @@ struct CardState {
     steps: HashMap<PinKind, u64>,
     /// The last accepted step per amount-bound transaction, within the horizon.
     transactions: HashMap<TransactionKey, u64>,
-    drift: i64,
+    /// The drift per PIN, in seconds.
+    drift: HashMap<PinKind, i64>,
 }
 
 /// An in-memory [`VerifierStore`]: one lock per card, safe to share across threads.
@@ -282,12 +333,20 @@ impl VerifierStore for MemoryStore {
         self.with(card, |state| state.attempts = 0);
     }
 
-    fn drift(&self, card: CardId) -> i64 {
-        self.with(card, |state| state.drift)
+    fn last_step(&self, slot: SlotKey) -> Option<u64> {
+        self.with(slot.card, |state| state.steps.get(&slot.kind).copied())
     }
 
-    fn set_drift(&self, card: CardId, steps: i64) {
-        self.with(card, |state| state.drift = steps);
+    fn drift(&self, slot: SlotKey) -> i64 {
+        self.with(slot.card, |state| {
+            state.drift.get(&slot.kind).copied().unwrap_or(0)
+        })
+    }
+
+    fn set_drift(&self, slot: SlotKey, seconds: i64) {
+        self.with(slot.card, |state| {
+            state.drift.insert(slot.kind, seconds);
+        });
     }
 }
 
@@ -397,12 +456,13 @@ impl<S: VerifierStore> Verifier<S> {
         let now = otp::unix_seconds(clock.now_millis(), 0)?;
         self.with_card(card, |entry| {
             let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
+            let slot = SlotKey { card, kind };
             self.check_and_accept(
-                card,
+                slot,
                 typed,
                 totp.hotp().digits(),
-                now / totp.period(),
-                |step| self.store.accept_step(SlotKey { card, kind }, step),
+                (now, totp.period()),
+                |step| self.store.accept_step(slot, step),
                 |step| Ok(totp.code_for_step(step)),
             )
         })
@@ -424,7 +484,8 @@ impl<S: VerifierStore> Verifier<S> {
         self.with_card(card, |entry| {
             let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
             let typed = text::parse_code_value(typed, usize::from(totp.hotp().digits()))?;
-            let (_, found) = self.scan(card, typed, unix_seconds / totp.period(), &|step| {
+            let slot = SlotKey { card, kind };
+            let (_, found) = self.scan(slot, typed, (unix_seconds, totp.period()), &|step| {
                 Ok(totp.code_for_step(step))
             })?;
             Ok(found)
@@ -452,11 +513,16 @@ impl<S: VerifierStore> Verifier<S> {
         let challenge = amount::challenge(amount_rials, payee)?;
         let transaction = TransactionKey::new(amount_rials, payee)?;
         let now = otp::unix_seconds(clock.now_millis(), 0)?;
-        self.check_and_accept(
+        // Typed on the same phone as the second PIN: its drift applies.
+        let drift_slot = SlotKey {
             card,
+            kind: PinKind::Second,
+        };
+        self.check_and_accept(
+            drift_slot,
             typed,
             8,
-            now / amount::TIME_STEP,
+            (now, amount::TIME_STEP),
             |step| self.store.accept_transaction(card, transaction, step),
             |step| {
                 use dynpin::otp::ocra::OcraInput;
@@ -477,16 +543,16 @@ impl<S: VerifierStore> Verifier<S> {
     /// step.
     fn check_and_accept(
         &self,
-        card: CardId,
+        slot: SlotKey,
         typed: &str,
         digits: u8,
-        current: u64,
+        now: (u64, u64),
         accept: impl FnOnce(u64) -> bool,
         code_at: impl Fn(u64) -> Result<OtpCode, VerifyError>,
     ) -> Result<Accepted, VerifyError> {
         let typed = text::parse_code_value(typed, usize::from(digits))?;
-        let claimed = self.claim(card)?;
-        let (center, newest) = self.scan(card, typed, current, &code_at)?;
+        let claimed = self.claim(slot.card)?;
+        let (center, newest) = self.scan(slot, typed, now, &code_at)?;
         let Some(step) = newest else {
             return Err(self.failure(claimed, false));
         };
@@ -504,16 +570,17 @@ impl<S: VerifierStore> Verifier<S> {
             .ok_or(VerifyError::Locked)
     }
 
-    /// Centres the window on `current` moved by the card's drift, and finds
-    /// the newest step whose code is `typed`: what checking and finding share.
+    /// Centres the window on the step of `now` = (Unix seconds, period) moved
+    /// by `slot`'s drift in seconds, and finds the newest step whose code is
+    /// `typed`: what checking and finding share.
     fn scan(
         &self,
-        card: CardId,
+        slot: SlotKey,
         typed: u64,
-        current: u64,
+        (now, period): (u64, u64),
         code_at: &impl Fn(u64) -> Result<OtpCode, VerifyError>,
     ) -> Result<(u64, Option<u64>), VerifyError> {
-        let center = shift(current, self.store.drift(card));
+        let center = shift(now, self.store.drift(slot)) / period.max(1);
         Ok((center, self.newest_match(typed, center, code_at)?))
     }
 
@@ -550,22 +617,33 @@ impl<S: VerifierStore> Verifier<S> {
         }
     }
 
-    /// Re-synchronises a card whose phone clock has drifted: finds the two
-    /// consecutive steps within ±`resync_steps` whose codes are `first` then
-    /// `second`, stores the drift, and marks both steps used. Returns the drift.
+    /// Re-synchronises one PIN of a card whose phone clock has drifted, on
+    /// an operator's authority (the customer called the bank): finds two
+    /// consecutive steps, both later than the last step accepted for this
+    /// PIN and within ±[`VerifierConfig::max_drift_seconds`] of now, whose
+    /// codes are `first` then `second`; stores the PIN's drift in seconds and
+    /// marks the steps used. Returns the drift. Only this PIN moves; codes at
+    /// or before the last accepted step never match, so old or phished codes
+    /// cannot move the window back past what the phone already used.
     ///
     /// # Errors
-    /// [`VerifyError::ResyncFailed`] (counted as a failure), [`VerifyError::Locked`].
-    pub fn resync(
+    /// [`VerifyError::Malformed`] (not counted); [`VerifyError::Locked`];
+    /// [`VerifyError::ResyncFailed`] (counted as a failure);
+    /// [`VerifyError::NoSuchPin`] for a kind without a time-based PIN.
+    pub fn operator_resync(
         &self,
+        authorization: &OperatorAuthorization,
         card: CardId,
         kind: PinKind,
         first: &str,
         second: &str,
         clock: &dyn Clock,
     ) -> Result<i64, VerifyError> {
+        // The authorisation is the gate: only the operator path can hold one.
+        let _ = authorization;
         let unix_seconds = otp::unix_seconds(clock.now_millis(), 0)?;
-        let (now, found) = self.with_card(card, |entry| {
+        let slot = SlotKey { card, kind };
+        let found = self.with_card(card, |entry| {
             let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
             let digits = usize::from(totp.hotp().digits());
             let (first, second) = (
@@ -573,33 +651,46 @@ impl<S: VerifierStore> Verifier<S> {
                 text::parse_code_value(second, digits)?,
             );
             self.claim(card)?;
-            let now = unix_seconds / totp.period();
-            let lo = now.saturating_sub(self.config.resync_steps);
-            let hi = now.saturating_add(self.config.resync_steps);
-            let mut found = None;
-            let mut previous = totp.code_for_step(lo).ct_eq_value(first);
-            for step in lo.saturating_add(1)..=hi {
-                let code = totp.code_for_step(step);
-                if bool::from(previous & code.ct_eq_value(second)) {
-                    found = Some(step);
-                }
-                previous = code.ct_eq_value(first);
+            let period = totp.period().max(1);
+            let max = self.config.max_drift_seconds;
+            // The second code's step: its drift within the bound, and the
+            // first code's step after the last accepted one.
+            let mut lo = unix_seconds.saturating_sub(max).div_ceil(period);
+            if let Some(last) = self.store.last_step(slot) {
+                lo = lo.max(last.saturating_add(2));
             }
-            Ok((now, found))
+            let hi = unix_seconds.saturating_add(max) / period;
+            let mut found = None;
+            if lo <= hi {
+                let mut previous = totp.code_for_step(lo.saturating_sub(1)).ct_eq_value(first);
+                for step in lo..=hi {
+                    let code = totp.code_for_step(step);
+                    if bool::from(previous & code.ct_eq_value(second)) {
+                        found = Some((step, period));
+                    }
+                    previous = code.ct_eq_value(first);
+                }
+            }
+            Ok(found)
         })?;
-        let Some(step) = found else {
+        let Some((step, period)) = found else {
             return Err(VerifyError::ResyncFailed);
         };
-        if !self.store.accept_step(SlotKey { card, kind }, step) {
+        // A whole number of periods, so the window keeps the bank's step boundaries.
+        let now_step = unix_seconds / period;
+        let drift = (i128::from(step) - i128::from(now_step)) * i128::from(period);
+        let drift = i64::try_from(drift).map_err(|_| VerifyError::ResyncFailed)?;
+        if drift.unsigned_abs() > self.config.max_drift_seconds.saturating_add(period)
+            || !self.store.accept_step(slot, step)
+        {
             return Err(VerifyError::ResyncFailed);
         }
-        let drift = i64::try_from(i128::from(step) - i128::from(now)).unwrap_or(0);
-        self.store.set_drift(card, drift);
+        self.store.set_drift(slot, drift);
         Ok(drift)
     }
 }
 
-/// `current` moved by `drift` steps, saturating at the ends of `u64`.
+/// `current` moved by `drift`, saturating at the ends of `u64`.
 fn shift(current: u64, drift: i64) -> u64 {
     if drift >= 0 {
         current.saturating_add(drift.unsigned_abs())

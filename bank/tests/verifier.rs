@@ -5,7 +5,9 @@ use dynpin::clock::{FixedClock, ManualClock};
 use dynpin::otp::Algorithm;
 use dynpin::pin::PinKind;
 use dynpin::secret::SecretBytes;
-use dynpin_bank::verifier::{Accepted, Verifier, VerifierConfig, VerifierStore, VerifyError};
+use dynpin_bank::verifier::{
+    Accepted, OperatorAuthorization, SlotKey, Verifier, VerifierConfig, VerifierStore, VerifyError,
+};
 
 const T: i64 = 1_800_000_000; // a multiple of 60
 
@@ -24,6 +26,10 @@ fn card_with(first: Option<PinPolicy>, second: Option<PinPolicy>) -> Card {
 
 fn card() -> Card {
     card_with(Some(PinPolicy::first_pin()), Some(PinPolicy::second_pin()))
+}
+
+fn operator() -> OperatorAuthorization {
+    OperatorAuthorization::new("operator-7", "customer called: PINs refused").unwrap()
 }
 
 fn at(seconds: i64) -> FixedClock {
@@ -119,7 +125,7 @@ fn window_is_configurable_up_to_two_steps() {
             ..Default::default()
         },
         VerifierConfig {
-            resync_steps: 61,
+            max_drift_seconds: 3601,
             ..Default::default()
         },
     ] {
@@ -303,8 +309,10 @@ fn drift_is_resynchronised_from_two_consecutive_codes() {
         Err(VerifyError::Rejected { .. })
     ));
     assert_eq!(
-        v.resync(id, PinKind::Second, &c1, &c2, &bank_now).unwrap(),
-        6
+        v.operator_resync(&operator(), id, PinKind::Second, &c1, &c2, &bank_now)
+            .unwrap(),
+        6 * 60,
+        "drift in seconds"
     );
     assert_eq!(
         v.store().failures(id),
@@ -321,13 +329,13 @@ fn drift_is_resynchronised_from_two_consecutive_codes() {
     );
     // Codes out of order, or too far away, do not resynchronise.
     assert_eq!(
-        v.resync(id, PinKind::Second, &c2, &c1, &bank_now),
+        v.operator_resync(&operator(), id, PinKind::Second, &c2, &c1, &bank_now),
         Err(VerifyError::ResyncFailed)
     );
     let far1 = code(&phone, PinKind::Second, T + 3_600);
     let far2 = code(&phone, PinKind::Second, T + 3_660);
     assert_eq!(
-        v.resync(id, PinKind::Second, &far1, &far2, &bank_now),
+        v.operator_resync(&operator(), id, PinKind::Second, &far1, &far2, &bank_now),
         Err(VerifyError::ResyncFailed)
     );
 }
@@ -426,7 +434,7 @@ impl VerifierStore for AllInFlight {
         self.hold();
         self.inner.claim_attempt(card, limit)
     }
-    fn accept_step(&self, slot: dynpin_bank::verifier::SlotKey, step: u64) -> bool {
+    fn accept_step(&self, slot: SlotKey, step: u64) -> bool {
         self.inner.accept_step(slot, step)
     }
     fn accept_transaction(
@@ -443,13 +451,16 @@ impl VerifierStore for AllInFlight {
     fn reset_failures(&self, card: CardId) {
         self.inner.reset_failures(card)
     }
-    fn drift(&self, card: CardId) -> i64 {
+    fn last_step(&self, slot: SlotKey) -> Option<u64> {
+        self.inner.last_step(slot)
+    }
+    fn drift(&self, slot: SlotKey) -> i64 {
         self.evaluations
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.drift(card)
+        self.inner.drift(slot)
     }
-    fn set_drift(&self, card: CardId, steps: i64) {
-        self.inner.set_drift(card, steps)
+    fn set_drift(&self, slot: SlotKey, seconds: i64) {
+        self.inner.set_drift(slot, seconds)
     }
 }
 
@@ -560,7 +571,9 @@ fn amount_bound_codes_beyond_the_horizon_are_refused() {
 }
 
 /// Two codes a phishing page collected five minutes ago must not move the
-/// window back and lock out the real phone.
+/// window back and lock out the real phone. Only an operator can resync at all
+/// (it needs an [`OperatorAuthorization`]), and not to codes older than the
+/// last one the phone used.
 #[test]
 fn two_past_consecutive_codes_cannot_move_the_window_back() {
     let (phone, v, id) = setup(VerifierConfig::default());
@@ -569,12 +582,32 @@ fn two_past_consecutive_codes_cannot_move_the_window_back() {
         code(&phone, PinKind::Second, T - 300),
         code(&phone, PinKind::Second, T - 240),
     );
-    let _ = v.resync(id, PinKind::Second, &phished.0, &phished.1, &now);
+    // The customer paid two minutes ago.
+    v.verify(
+        id,
+        PinKind::Second,
+        &code(&phone, PinKind::Second, T - 120),
+        &at(T - 120),
+    )
+    .unwrap();
+    assert_eq!(
+        v.operator_resync(
+            &operator(),
+            id,
+            PinKind::Second,
+            &phished.0,
+            &phished.1,
+            &now
+        ),
+        Err(VerifyError::ResyncFailed)
+    );
     assert!(
         v.verify(id, PinKind::Second, &code(&phone, PinKind::Second, T), &now)
             .is_ok(),
         "the real phone's current code"
     );
+    assert!(OperatorAuthorization::new("", "ticket 1").is_err());
+    assert!(OperatorAuthorization::new("op-7", "\n").is_err());
 }
 
 /// Drift is kept per PIN in seconds: learning it on a 30-second first PIN
@@ -595,7 +628,12 @@ fn drift_learned_on_one_pin_does_not_shift_the_other() {
     // The first PIN's codes are four minutes (eight 30-second steps) ahead.
     let c1 = code(&phone, PinKind::First, T + 240);
     let c2 = code(&phone, PinKind::First, T + 270);
-    v.resync(id, PinKind::First, &c1, &c2, &now).unwrap();
+    assert_eq!(
+        v.operator_resync(&operator(), id, PinKind::First, &c1, &c2, &now)
+            .unwrap(),
+        270,
+        "nine 30-second steps, in seconds"
+    );
     assert!(
         v.verify(id, PinKind::Second, &code(&phone, PinKind::Second, T), &now)
             .is_ok(),

@@ -447,7 +447,8 @@ struct StoreState {
     /// The last accepted step per card and PIN.
     steps: HashMap<SlotKey, u64>,
     failures: HashMap<CardId, u32>,
-    drift: HashMap<CardId, i64>,
+    /// The drift per card and PIN, in seconds.
+    drift: HashMap<SlotKey, i64>,
     /// The last accepted step per amount-bound transaction, within the horizon.
     transactions: HashMap<(CardId, TransactionKey), u64>,
 }
@@ -473,37 +474,40 @@ impl FileStore {
                 }
                 let fields: Vec<&str> = line.split('\t').collect();
                 let card = |i: usize| fields.get(i).and_then(|t| CardId::parse(t));
-                let ok =
-                    match fields.first().copied() {
-                        Some("step") => {
-                            let kind = fields.get(2).and_then(|k| kind_by_name(k));
-                            let step = fields.get(3).and_then(|s| s.parse().ok());
-                            card(1).zip(kind).zip(step).map(|((card, kind), step)| {
-                                state.steps.insert(SlotKey { card, kind }, step);
-                            })
-                        }
-                        Some("failures") => card(1)
-                            .zip(fields.get(2).and_then(|n| n.parse().ok()))
-                            .map(|(card, n)| {
-                                state.failures.insert(card, n);
-                            }),
-                        Some("drift") => card(1)
-                            .zip(fields.get(2).and_then(|n| n.parse().ok()))
-                            .map(|(card, n)| {
-                                state.drift.insert(card, n);
-                            }),
-                        Some("transaction") => {
-                            let key = fields
-                                .get(2)
-                                .and_then(|k| unhex(k))
-                                .and_then(|k| <[u8; 32]>::try_from(k).ok());
-                            let step = fields.get(3).and_then(|s| s.parse().ok());
-                            card(1).zip(key).zip(step).map(|((card, key), step)| {
-                                state.transactions.insert((card, TransactionKey(key)), step);
-                            })
-                        }
-                        _ => None,
-                    };
+                let ok = match fields.first().copied() {
+                    Some("step") => {
+                        let kind = fields.get(2).and_then(|k| kind_by_name(k));
+                        let step = fields.get(3).and_then(|s| s.parse().ok());
+                        card(1).zip(kind).zip(step).map(|((card, kind), step)| {
+                            state.steps.insert(SlotKey { card, kind }, step);
+                        })
+                    }
+                    Some("failures") => card(1)
+                        .zip(fields.get(2).and_then(|n| n.parse().ok()))
+                        .map(|(card, n)| {
+                            state.failures.insert(card, n);
+                        }),
+                    // Before drift was kept per PIN in seconds: no longer meaningful.
+                    Some("drift") if fields.len() == 3 => Some(()),
+                    Some("drift") => {
+                        let kind = fields.get(2).and_then(|k| kind_by_name(k));
+                        let seconds = fields.get(3).and_then(|n| n.parse().ok());
+                        card(1).zip(kind).zip(seconds).map(|((card, kind), n)| {
+                            state.drift.insert(SlotKey { card, kind }, n);
+                        })
+                    }
+                    Some("transaction") => {
+                        let key = fields
+                            .get(2)
+                            .and_then(|k| unhex(k))
+                            .and_then(|k| <[u8; 32]>::try_from(k).ok());
+                        let step = fields.get(3).and_then(|s| s.parse().ok());
+                        card(1).zip(key).zip(step).map(|((card, key), step)| {
+                            state.transactions.insert((card, TransactionKey(key)), step);
+                        })
+                    }
+                    _ => None,
+                };
                 if ok.is_none() {
                     return Err(
                         format!("{} line {}: not a record", path.display(), number + 1).into(),
@@ -536,8 +540,12 @@ impl FileStore {
         for (card, n) in &state.failures {
             out.push_str(&format!("failures\t{card}\t{n}\n"));
         }
-        for (card, n) in &state.drift {
-            out.push_str(&format!("drift\t{card}\t{n}\n"));
+        for (slot, n) in &state.drift {
+            out.push_str(&format!(
+                "drift\t{}\t{}\t{n}\n",
+                slot.card,
+                slot.kind.name()
+            ));
         }
         for ((card, key), step) in &state.transactions {
             out.push_str(&format!("transaction\t{card}\t{}\t{step}\n", hex(&key.0)));
@@ -602,12 +610,16 @@ impl VerifierStore for FileStore {
         self.state().failures.remove(&card);
     }
 
-    fn drift(&self, card: CardId) -> i64 {
-        self.state().drift.get(&card).copied().unwrap_or(0)
+    fn last_step(&self, slot: SlotKey) -> Option<u64> {
+        self.state().steps.get(&slot).copied()
     }
 
-    fn set_drift(&self, card: CardId, steps: i64) {
-        self.state().drift.insert(card, steps);
+    fn drift(&self, slot: SlotKey) -> i64 {
+        self.state().drift.get(&slot).copied().unwrap_or(0)
+    }
+
+    fn set_drift(&self, slot: SlotKey, seconds: i64) {
+        self.state().drift.insert(slot, seconds);
     }
 }
 
