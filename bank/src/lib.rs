@@ -3,7 +3,9 @@
 //!
 //! For each card the issuer draws a master seed and an activation code from the
 //! operating system's CSPRNG, seals the seed into an activation payload, and
-//! keeps the seed to verify PINs and the confirmation code later. The payload
+//! keeps the seed to verify PINs and the confirmation code later (see
+//! [`verifier::Verifier::enroll`] and [`verifier::Verifier::confirm`]: once,
+//! before a deadline, with an attempt limit). The payload
 //! goes to the customer as a QR code (see [`qr`]) or a text; the activation
 //! code goes by another channel: SMS or an ATM receipt.
 //!
@@ -11,6 +13,7 @@
 //! use dynpin::activation::{self, ActivationCode};
 //! use dynpin::card::{CardRef, LastFour};
 //! use dynpin::clock::FixedClock;
+//! use dynpin_bank::verifier::{Verifier, VerifyError};
 //! use dynpin_bank::{CardRequest, Issuer};
 //! use dynpin::kdf::KdfParams;
 //! use dynpin::pin::PinKind;
@@ -23,9 +26,14 @@
 //! // On the phone: the payload (from the QR) and the code (from the SMS).
 //! let code = ActivationCode::parse(&issued.activation_code().grouped())?;
 //! let activated = activation::activate(issued.payload(), &code, &clock)?;
-//! assert!(issued.verify_confirmation(&activated.confirmation_code)?);
-//! let bank_copy = issued.card()?;
-//! assert_eq!(activated.card.pin(PinKind::Second, &clock)?, bank_copy.pin(PinKind::Second, &clock)?);
+//!
+//! // At the bank: PINs count only once the app's confirmation code is confirmed.
+//! let verifier = Verifier::new(Default::default())?;
+//! let id = verifier.enroll(&issued)?;
+//! let pin = activated.card.pin(PinKind::Second, &clock)?.digits();
+//! assert_eq!(verifier.verify(id, PinKind::Second, &pin, &clock), Err(VerifyError::NotConfirmed));
+//! verifier.confirm(id, &activated.confirmation_code, &clock)?;
+//! assert!(verifier.verify(id, PinKind::Second, &pin, &clock).is_ok());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -315,14 +323,5 @@ impl ProvisionedCard {
         )?;
         card.set_exportable(self.request.exportable);
         Ok(card)
-    }
-
-    /// Checks the confirmation code the customer typed after activating, in constant time.
-    ///
-    /// # Errors
-    /// [`IssuerError::Input`] when `typed` is not six digits.
-    pub fn verify_confirmation(&self, typed: &str) -> Result<bool, IssuerError> {
-        let expected = activation::confirmation_code(&self.master_seed, self.activation_id)?;
-        Ok(expected.matches(typed)?)
     }
 }

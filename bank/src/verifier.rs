@@ -92,6 +92,16 @@ impl VerifierConfig {
         if !(1..=MAX_FAILURE_LIMIT).contains(&self.failure_limit) {
             return Err(VerifyError::InvalidConfig("the failure limit is 1 to 100"));
         }
+        if !(60..=30 * 86_400).contains(&self.confirmation_seconds) {
+            return Err(VerifyError::InvalidConfig(
+                "a confirmation is possible for 1 minute to 30 days",
+            ));
+        }
+        if !(1..=MAX_FAILURE_LIMIT).contains(&self.confirmation_attempts) {
+            return Err(VerifyError::InvalidConfig(
+                "confirmation attempts are 1 to 100",
+            ));
+        }
         if !(1..=MAX_DRIFT_SECONDS).contains(&self.max_drift_seconds) {
             return Err(VerifyError::InvalidConfig(
                 "the drift is at most 1 to 3600 seconds",
@@ -133,6 +143,12 @@ pub enum VerifyError {
     /// within the drift bound and after the last accepted step.
     #[error("the two codes are not consecutive unused codes near the current time")]
     ResyncFailed,
+    /// The activation confirmation code is wrong.
+    #[error("wrong confirmation code; {remaining_attempts} attempts left")]
+    WrongConfirmation {
+        /// Confirmation attempts left.
+        remaining_attempts: u32,
+    },
     /// The card's activation is not confirmed yet: its PINs are not accepted.
     #[error("the card's activation is not confirmed yet")]
     NotConfirmed,
@@ -231,6 +247,18 @@ impl TransactionKey {
     }
 }
 
+/// Where a card enrolled for confirmation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CardStatus {
+    /// Provisioned; its activation is not confirmed yet: PINs are refused.
+    Pending,
+    /// Confirmed once: PINs are accepted.
+    Active,
+    /// Confirmed twice (a possible clone) or suspended by the bank: PINs are
+    /// refused until an operator lifts it.
+    Suspended,
+}
+
 /// The verifier's mutable state. Each operation is one atomic step on the
 /// state of one card; none needs a transaction across cards.
 pub trait VerifierStore: Send + Sync {
@@ -257,6 +285,21 @@ pub trait VerifierStore: Send + Sync {
     fn failures(&self, card: CardId) -> u32;
     /// Sets the attempt count of `card` to zero.
     fn reset_failures(&self, card: CardId);
+    /// The card's activation status; `None` for a card never enrolled for
+    /// confirmation (registered as already confirmed).
+    fn status(&self, card: CardId) -> Option<CardStatus>;
+    /// Sets the status to [`CardStatus::Pending`] if the card has none yet
+    /// (insert if absent, atomically); an existing status is kept.
+    fn open_confirmation(&self, card: CardId);
+    /// As [`VerifierStore::claim_attempt`], for activation confirmations
+    /// (their own count, never cleared).
+    fn claim_confirmation_attempt(&self, card: CardId, limit: u32) -> Option<u32>;
+    /// Records a correct confirmation, atomically: `None` or
+    /// [`CardStatus::Pending`] becomes [`CardStatus::Active`]; anything else
+    /// becomes [`CardStatus::Suspended`]. Returns the status before.
+    fn confirm(&self, card: CardId) -> Option<CardStatus>;
+    /// Sets the card's status (an operator lifting a suspension).
+    fn set_status(&self, card: CardId, status: CardStatus);
     /// The last step accepted for `slot`, if any.
     fn last_step(&self, slot: SlotKey) -> Option<u64>;
     /// The drift of `slot` in seconds (phone minus bank).
@@ -276,6 +319,8 @@ struct CardState {
     transactions: HashMap<TransactionKey, u64>,
     /// The drift per PIN, in seconds.
     drift: HashMap<PinKind, i64>,
+    status: Option<CardStatus>,
+    confirmation_attempts: u32,
 }
 
 /// An in-memory [`VerifierStore`]: one lock per card, safe to share across threads.
@@ -358,6 +403,40 @@ impl VerifierStore for MemoryStore {
         self.with(card, |state| state.attempts = 0);
     }
 
+    fn status(&self, card: CardId) -> Option<CardStatus> {
+        self.with(card, |state| state.status)
+    }
+
+    fn open_confirmation(&self, card: CardId) {
+        self.with(card, |state| {
+            state.status.get_or_insert(CardStatus::Pending);
+        });
+    }
+
+    fn claim_confirmation_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
+        self.with(card, |state| {
+            (state.confirmation_attempts < limit).then(|| {
+                state.confirmation_attempts = state.confirmation_attempts.saturating_add(1);
+                state.confirmation_attempts
+            })
+        })
+    }
+
+    fn confirm(&self, card: CardId) -> Option<CardStatus> {
+        self.with(card, |state| {
+            let before = state.status;
+            state.status = Some(match before {
+                None | Some(CardStatus::Pending) => CardStatus::Active,
+                Some(_) => CardStatus::Suspended,
+            });
+            before
+        })
+    }
+
+    fn set_status(&self, card: CardId, status: CardStatus) {
+        self.with(card, |state| state.status = Some(status));
+    }
+
     fn last_step(&self, slot: SlotKey) -> Option<u64> {
         self.with(slot.card, |state| state.steps.get(&slot.kind).copied())
     }
@@ -384,6 +463,20 @@ pub struct Accepted {
     pub offset: i64,
 }
 
+/// A registered card: the bank's copy and, for a card enrolled for
+/// confirmation, what confirming it needs.
+struct Registered {
+    card: Card,
+    confirmation: Option<Confirmation>,
+}
+
+#[derive(Clone, Copy)]
+struct Confirmation {
+    activation: ActivationId,
+    /// Unix seconds; confirmations at or after it are refused.
+    deadline: u64,
+}
+
 /// Verifies first, second and amount-bound PINs of registered cards.
 ///
 /// ```
@@ -406,8 +499,7 @@ pub struct Accepted {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Verifier<S: VerifierStore = MemoryStore> {
-    cards: RwLock<HashMap<CardId, Card>>,
-    pending: RwLock<HashMap<CardId, ActivationId>>,
+    cards: RwLock<HashMap<CardId, Registered>>,
     store: S,
     config: VerifierConfig,
 }
@@ -431,7 +523,6 @@ impl<S: VerifierStore> Verifier<S> {
         config.check()?;
         Ok(Self {
             cards: RwLock::new(HashMap::default()),
-            pending: RwLock::new(HashMap::default()),
             store,
             config,
         })
@@ -442,21 +533,29 @@ impl<S: VerifierStore> Verifier<S> {
         &self.store
     }
 
-    /// Registers (or replaces) the bank's copy of a card; its keys are derived now, once.
+    /// Registers (or replaces) the bank's copy of a card whose activation the
+    /// bank has confirmed by other means (or that predates confirmations); its
+    /// keys are derived now, once. A status the store holds for the card (a
+    /// pending confirmation, a suspension) still applies. A freshly
+    /// provisioned card goes through [`Verifier::enroll`] instead.
     pub fn register(&self, card: Card) -> CardId {
+        self.insert(card, None)
+    }
+
+    fn insert(&self, card: Card, confirmation: Option<Confirmation>) -> CardId {
         let id = card.id();
-        self.pending
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&id);
         self.cards
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, card);
+            .insert(id, Registered { card, confirmation });
         id
     }
 
-    /// Registers a freshly provisioned card, awaiting its activation confirmation.
+    /// Registers a freshly provisioned card awaiting its activation
+    /// confirmation: its PINs are refused ([`VerifyError::NotConfirmed`])
+    /// until [`Verifier::confirm`] accepts the code, within
+    /// [`VerifierConfig::confirmation_seconds`] of provisioning. Enrolling
+    /// again keeps the card's state.
     ///
     /// # Errors
     /// [`VerifyError::Issuer`] in theory only.
@@ -465,58 +564,111 @@ impl<S: VerifierStore> Verifier<S> {
         Ok(self.register_pending(issued.card()?, issued.activation_id(), issued_at))
     }
 
-    /// Registers a card provisioned at `issued_at` (Unix seconds) under
-    /// `activation`, awaiting its activation confirmation.
+    /// As [`Verifier::enroll`], for a card provisioned at `issued_at` (Unix
+    /// seconds) under `activation`, rebuilt from the bank's records.
     pub fn register_pending(&self, card: Card, activation: ActivationId, issued_at: u64) -> CardId {
-        let _ = issued_at;
-        let id = card.id();
-        self.pending
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, activation);
-        self.cards
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, card);
+        let deadline = issued_at.saturating_add(self.config.confirmation_seconds);
+        let id = self.insert(
+            card,
+            Some(Confirmation {
+                activation,
+                deadline,
+            }),
+        );
+        self.store.open_confirmation(id);
         id
     }
 
-    /// Checks the 6-digit confirmation code the customer typed after activating.
+    /// Checks the 6-digit confirmation code the customer typed after
+    /// activating. Exactly one correct confirmation is accepted, before the
+    /// deadline, with at most [`VerifierConfig::confirmation_attempts`]
+    /// attempts (each claimed before the code is compared); then the card's
+    /// PINs are accepted. A second correct confirmation means the payload was
+    /// activated twice: the card is suspended as a possible clone.
     ///
     /// # Errors
-    /// [`VerifyError::UnknownCard`], [`VerifyError::Malformed`], [`VerifyError::Rejected`].
+    /// [`VerifyError::UnknownCard`] (also for a card not enrolled for
+    /// confirmation); [`VerifyError::Malformed`] (not counted);
+    /// [`VerifyError::Suspended`]; [`VerifyError::ConfirmationExpired`];
+    /// [`VerifyError::Locked`] when no attempt is left; [`VerifyError::WrongConfirmation`];
+    /// [`VerifyError::CloneSuspected`].
     pub fn confirm(&self, card: CardId, typed: &str, clock: &dyn Clock) -> Result<(), VerifyError> {
-        let _ = clock;
-        let activation = self
-            .pending
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&card)
-            .copied()
-            .ok_or(VerifyError::UnknownCard)?;
-        let expected = self.with_card(card, |c| {
-            Ok(activation::confirmation_code(c.secret(), activation)?)
+        let now = otp::unix_seconds(clock.now_millis(), 0)?;
+        let (expected, deadline) = self.with_entry(card, |entry| {
+            let pending = entry.confirmation.ok_or(VerifyError::UnknownCard)?;
+            let expected = activation::confirmation_code(entry.card.secret(), pending.activation)?;
+            Ok((expected, pending.deadline))
         })?;
-        if expected.matches(typed)? {
-            Ok(())
-        } else {
-            Err(VerifyError::Rejected {
-                remaining_attempts: self.config.confirmation_attempts,
-            })
+        let typed = text::parse_code(typed, usize::from(expected.digits()))?;
+        if self.store.status(card) == Some(CardStatus::Suspended) {
+            return Err(VerifyError::Suspended);
+        }
+        if now >= deadline {
+            return Err(VerifyError::ConfirmationExpired);
+        }
+        let limit = self.config.confirmation_attempts;
+        let claimed = self
+            .store
+            .claim_confirmation_attempt(card, limit)
+            .ok_or(VerifyError::Locked)?;
+        if !expected.matches(&typed)? {
+            let remaining_attempts = limit.saturating_sub(claimed);
+            return Err(if remaining_attempts == 0 {
+                VerifyError::Locked
+            } else {
+                VerifyError::WrongConfirmation { remaining_attempts }
+            });
+        }
+        match self.store.confirm(card) {
+            None | Some(CardStatus::Pending) => Ok(()),
+            Some(CardStatus::Active) => Err(VerifyError::CloneSuspected),
+            Some(CardStatus::Suspended) => Err(VerifyError::Suspended),
         }
     }
 
-    /// Lifts a card's suspension, on an operator's authority.
+    /// Lifts a card's suspension, on an operator's authority (after checking
+    /// with the customer that the second activation was theirs, or after
+    /// reissuing): its PINs are accepted again.
     ///
     /// # Errors
-    /// None yet.
+    /// [`VerifyError::UnknownCard`]; [`VerifyError::NotConfirmed`] for a card
+    /// still awaiting its confirmation (nothing to lift).
     pub fn operator_lift_suspension(
         &self,
         authorization: &OperatorAuthorization,
         card: CardId,
     ) -> Result<(), VerifyError> {
-        let _ = (authorization, card);
-        Ok(())
+        // The authorisation is the gate: only the operator path can hold one.
+        let _ = authorization;
+        self.with_entry(card, |_| Ok(()))?;
+        match self.store.status(card) {
+            Some(CardStatus::Pending) => Err(VerifyError::NotConfirmed),
+            Some(CardStatus::Suspended) => {
+                self.store.set_status(card, CardStatus::Active);
+                Ok(())
+            }
+            None | Some(CardStatus::Active) => Ok(()),
+        }
+    }
+
+    /// [`VerifyError::NotConfirmed`] or [`VerifyError::Suspended`] unless the
+    /// card's PINs may be checked.
+    fn require_active(&self, card: CardId) -> Result<(), VerifyError> {
+        match self.store.status(card) {
+            Some(CardStatus::Pending) => Err(VerifyError::NotConfirmed),
+            Some(CardStatus::Suspended) => Err(VerifyError::Suspended),
+            None | Some(CardStatus::Active) => Ok(()),
+        }
+    }
+
+    /// Runs `f` on the registered entry, under the registry's read lock.
+    fn with_entry<T>(
+        &self,
+        id: CardId,
+        f: impl FnOnce(&Registered) -> Result<T, VerifyError>,
+    ) -> Result<T, VerifyError> {
+        let cards = self.cards.read().unwrap_or_else(PoisonError::into_inner);
+        f(cards.get(&id).ok_or(VerifyError::UnknownCard)?)
     }
 
     /// Runs `f` on the registered card, under the registry's read lock.
@@ -525,8 +677,7 @@ impl<S: VerifierStore> Verifier<S> {
         id: CardId,
         f: impl FnOnce(&Card) -> Result<T, VerifyError>,
     ) -> Result<T, VerifyError> {
-        let cards = self.cards.read().unwrap_or_else(PoisonError::into_inner);
-        f(cards.get(&id).ok_or(VerifyError::UnknownCard)?)
+        self.with_entry(id, |entry| f(&entry.card))
     }
 
     /// Unlocks a card's dynamic PIN after throttling (e.g. after the customer called the bank).
@@ -645,6 +796,7 @@ impl<S: VerifierStore> Verifier<S> {
         code_at: impl Fn(u64) -> Result<OtpCode, VerifyError>,
     ) -> Result<Accepted, VerifyError> {
         let typed = text::parse_code_value(typed, usize::from(digits))?;
+        self.require_active(slot.card)?;
         let claimed = self.claim(slot.card)?;
         let (center, newest) = self.scan(slot, typed, now, &code_at)?;
         let Some(step) = newest else {
@@ -744,6 +896,7 @@ impl<S: VerifierStore> Verifier<S> {
                 text::parse_code_value(first, digits)?,
                 text::parse_code_value(second, digits)?,
             );
+            self.require_active(card)?;
             self.claim(card)?;
             let period = totp.period().max(1);
             let max = self.config.max_drift_seconds;

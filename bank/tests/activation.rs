@@ -75,20 +75,24 @@ fn qr_png_round_trip_gives_the_same_pins_as_the_bank() {
         }
     }
     assert!(!activated.card.exportable());
-    assert!(
-        issued
-            .verify_confirmation(&activated.confirmation_code)
-            .unwrap()
-    );
+    // The bank confirms the app's code (the rules: tests/confirmation.rs).
+    let verifier = Verifier::new(Default::default()).unwrap();
+    let id = verifier.enroll(&issued).unwrap();
     let wrong = format!(
         "{:06}",
         (activated.confirmation_code.parse::<u32>().unwrap() + 1) % 1_000_000
     );
-    assert!(!issued.verify_confirmation(&wrong).unwrap());
     assert!(matches!(
-        issued.verify_confirmation("12"),
-        Err(IssuerError::Input(_))
+        verifier.confirm(id, &wrong, &clock()),
+        Err(VerifyError::WrongConfirmation { .. })
     ));
+    assert!(matches!(
+        verifier.confirm(id, "12", &clock()),
+        Err(VerifyError::Malformed(_))
+    ));
+    verifier
+        .confirm(id, &activated.confirmation_code, &clock())
+        .unwrap();
 }
 
 #[test]

@@ -98,7 +98,7 @@ fn confirmation_attempts_are_limited() {
     for remaining_attempts in (1..5).rev() {
         assert_eq!(
             v.confirm(id, &wrong(&right), &clock),
-            Err(VerifyError::Rejected { remaining_attempts })
+            Err(VerifyError::WrongConfirmation { remaining_attempts })
         );
     }
     // A typing slip is not counted.

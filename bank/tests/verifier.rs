@@ -6,7 +6,8 @@ use dynpin::otp::Algorithm;
 use dynpin::pin::PinKind;
 use dynpin::secret::SecretBytes;
 use dynpin_bank::verifier::{
-    Accepted, OperatorAuthorization, SlotKey, Verifier, VerifierConfig, VerifierStore, VerifyError,
+    Accepted, CardStatus, OperatorAuthorization, SlotKey, Verifier, VerifierConfig, VerifierStore,
+    VerifyError,
 };
 
 const T: i64 = 1_800_000_000; // a multiple of 60
@@ -450,6 +451,21 @@ impl VerifierStore for AllInFlight {
     }
     fn reset_failures(&self, card: CardId) {
         self.inner.reset_failures(card)
+    }
+    fn status(&self, card: CardId) -> Option<CardStatus> {
+        self.inner.status(card)
+    }
+    fn open_confirmation(&self, card: CardId) {
+        self.inner.open_confirmation(card)
+    }
+    fn claim_confirmation_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
+        self.inner.claim_confirmation_attempt(card, limit)
+    }
+    fn confirm(&self, card: CardId) -> Option<CardStatus> {
+        self.inner.confirm(card)
+    }
+    fn set_status(&self, card: CardId, status: CardStatus) {
+        self.inner.set_status(card, status)
     }
     fn last_step(&self, slot: SlotKey) -> Option<u64> {
         self.inner.last_step(slot)

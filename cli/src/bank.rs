@@ -36,7 +36,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::args::{Args, Res, create_dir, parse_amount, state_dir, usage};
-use dynpin::activation::{self, ActivationId};
+use dynpin::activation::ActivationId;
 use dynpin::card::{Bank, Card, CardId, CardNumber, CardRef, LastFour, PinPolicy};
 use dynpin::clock::SystemClock;
 use dynpin::kdf::KdfParams;
@@ -46,8 +46,8 @@ use dynpin::secret::{SecretBytes, fill_random};
 use dynpin::text;
 use dynpin_bank::sms::{SmsConfig, SmsService, Transaction};
 use dynpin_bank::verifier::{
-    SlotKey, TRANSACTION_HORIZON_STEPS, TransactionKey, Verifier, VerifierConfig, VerifierStore,
-    VerifyError,
+    CardStatus, SlotKey, TRANSACTION_HORIZON_STEPS, TransactionKey, Verifier, VerifierConfig,
+    VerifierStore, VerifyError,
 };
 use dynpin_bank::{CardRequest, Issuer, qr};
 use zeroize::Zeroizing;
@@ -451,7 +451,17 @@ struct StoreState {
     drift: HashMap<SlotKey, i64>,
     /// The last accepted step per amount-bound transaction, within the horizon.
     transactions: HashMap<(CardId, TransactionKey), u64>,
+    /// Activation status per card enrolled for confirmation.
+    status: HashMap<CardId, CardStatus>,
+    /// Confirmation attempts per card.
+    confirmation_attempts: HashMap<CardId, u32>,
 }
+
+const STATUSES: [(CardStatus, &str); 3] = [
+    (CardStatus::Pending, "pending"),
+    (CardStatus::Active, "active"),
+    (CardStatus::Suspended, "suspended"),
+];
 
 fn kind_by_name(name: &str) -> Option<PinKind> {
     [
@@ -496,6 +506,18 @@ impl FileStore {
                             state.drift.insert(SlotKey { card, kind }, n);
                         })
                     }
+                    Some("status") => card(1)
+                        .zip(fields.get(2).and_then(|name| {
+                            STATUSES.iter().find(|(_, n)| n == name).map(|(s, _)| *s)
+                        }))
+                        .map(|(card, status)| {
+                            state.status.insert(card, status);
+                        }),
+                    Some("confirmation-attempts") => card(1)
+                        .zip(fields.get(2).and_then(|n| n.parse().ok()))
+                        .map(|(card, n)| {
+                            state.confirmation_attempts.insert(card, n);
+                        }),
                     Some("transaction") => {
                         let key = fields
                             .get(2)
@@ -546,6 +568,16 @@ impl FileStore {
                 slot.card,
                 slot.kind.name()
             ));
+        }
+        for (card, status) in &state.status {
+            let name = STATUSES
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or("suspended", |(_, n)| n);
+            out.push_str(&format!("status\t{card}\t{name}\n"));
+        }
+        for (card, n) in &state.confirmation_attempts {
+            out.push_str(&format!("confirmation-attempts\t{card}\t{n}\n"));
         }
         for ((card, key), step) in &state.transactions {
             out.push_str(&format!("transaction\t{card}\t{}\t{step}\n", hex(&key.0)));
@@ -610,6 +642,41 @@ impl VerifierStore for FileStore {
         self.state().failures.remove(&card);
     }
 
+    fn status(&self, card: CardId) -> Option<CardStatus> {
+        self.state().status.get(&card).copied()
+    }
+
+    fn open_confirmation(&self, card: CardId) {
+        self.state()
+            .status
+            .entry(card)
+            .or_insert(CardStatus::Pending);
+    }
+
+    fn claim_confirmation_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
+        let mut state = self.state();
+        let count = state.confirmation_attempts.entry(card).or_insert(0);
+        (*count < limit).then(|| {
+            *count = count.saturating_add(1);
+            *count
+        })
+    }
+
+    fn confirm(&self, card: CardId) -> Option<CardStatus> {
+        let mut state = self.state();
+        let before = state.status.get(&card).copied();
+        let after = match before {
+            None | Some(CardStatus::Pending) => CardStatus::Active,
+            Some(_) => CardStatus::Suspended,
+        };
+        state.status.insert(card, after);
+        before
+    }
+
+    fn set_status(&self, card: CardId, status: CardStatus) {
+        self.state().status.insert(card, status);
+    }
+
     fn last_step(&self, slot: SlotKey) -> Option<u64> {
         self.state().steps.get(&slot).copied()
     }
@@ -624,10 +691,22 @@ impl VerifierStore for FileStore {
 }
 
 /// The verifier over the bank's file store, with `card` registered.
+/// The card's activation may be confirmed while its payload is valid.
 fn verifier_for(dir: &Path, card: &BankCard) -> Res<(Verifier<FileStore>, CardId)> {
     let store = FileStore::load(dir.join(VERIFIER_FILE))?;
-    let verifier = Verifier::with_store(VerifierConfig::default(), store)?;
-    let id = verifier.register(card.card()?);
+    let config = VerifierConfig {
+        confirmation_seconds: card
+            .expires_at
+            .saturating_sub(card.issued_at)
+            .clamp(60, 30 * 86_400),
+        ..VerifierConfig::default()
+    };
+    let verifier = Verifier::with_store(config, store)?;
+    // A card confirmed before the verifier kept confirmations.
+    if card.confirmed && verifier.store().status(card.id).is_none() {
+        verifier.store().set_status(card.id, CardStatus::Active);
+    }
+    let id = verifier.register_pending(card.card()?, card.activation, card.issued_at);
     Ok((verifier, id))
 }
 
@@ -771,37 +850,20 @@ fn confirm(dir: &Path, args: Args) -> Res<ExitCode> {
     let _lock = StateLock::acquire(dir)?;
     let mut cards = load_cards(dir)?;
     let card = find_card(&mut cards, selector)?;
-    // Confirmation codes are short: count wrong ones with the PIN failures,
-    // so guessing locks the card as guessing PINs does.
+    // Once, while the payload is valid, 5 attempts; a second confirmation
+    // suspends the card as a possible clone.
     let (verifier, id) = verifier_for(dir, card)?;
-    let store = verifier.store();
-    let expected = activation::confirmation_code(&card.seed, card.activation)?;
-    let outcome = match expected.matches(code) {
-        Err(e) => Some(e.to_string()),
-        // The attempt is claimed before the code is compared.
-        Ok(_)
-            if store
-                .claim_attempt(id, VerifierConfig::default().failure_limit)
-                .is_none() =>
-        {
-            Some(VerifyError::Locked.to_string())
-        }
-        Ok(true) => {
-            store.reset_failures(id);
+    let result = verifier.confirm(id, code, &SystemClock);
+    verifier.store().save()?;
+    match result {
+        Ok(()) => {
             card.confirmed = true;
-            None
-        }
-        Ok(false) => Some("wrong confirmation code".to_owned()),
-    };
-    store.save()?;
-    match outcome {
-        None => {
             save_cards(dir, &cards)?;
             println!("confirmed: the card's dynamic PIN is active");
             Ok(ExitCode::SUCCESS)
         }
-        Some(reason) => {
-            println!("rejected: {reason}");
+        Err(e) => {
+            println!("rejected: {e}");
             Ok(ExitCode::FAILURE)
         }
     }
