@@ -110,12 +110,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let confirmation = activated.confirmation_code;
     let card_id = activated.card.id;
     println!("confirmation code for internet banking: {confirmation}");
+    // The bank takes the card's PINs only after this code, accepted once.
+    let verifier = Verifier::new(VerifierConfig::default())?;
+    let bank_card = verifier.enroll(&issued)?;
     println!(
         "bank checks it: {}",
-        if issued.verify_confirmation(&confirmation)? {
-            "accepted"
-        } else {
-            "REJECTED"
+        match verifier.confirm(bank_card, &confirmation, &clock) {
+            Ok(()) => "accepted".to_owned(),
+            Err(e) => format!("REJECTED ({e})"),
         }
     );
 
@@ -149,8 +151,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("second PIN in Persian digits: {}", second.persian);
 
     println!("\n── Bank: the customer pays online with the second PIN ──");
-    let verifier = Verifier::new(VerifierConfig::default())?;
-    let bank_card = verifier.register(issued.card()?);
     let show = |what: &str, result: Result<_, _>| match result {
         Ok(_) => println!("{what}: accepted"),
         Err(e) => println!("{what}: refused ({e})"),

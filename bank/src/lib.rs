@@ -3,7 +3,9 @@
 //!
 //! For each card the issuer draws a master seed and an activation code from the
 //! operating system's CSPRNG, seals the seed into an activation payload, and
-//! keeps the seed to verify PINs and the confirmation code later. The payload
+//! keeps the seed to verify PINs and the confirmation code later (see
+//! [`verifier::Verifier::enroll`] and [`verifier::Verifier::confirm`]: once,
+//! before a deadline, with an attempt limit). The payload
 //! goes to the customer as a QR code (see [`qr`]) or a text; the activation
 //! code goes by another channel: SMS or an ATM receipt.
 //!
@@ -11,6 +13,7 @@
 //! use dynpin::activation::{self, ActivationCode};
 //! use dynpin::card::{CardRef, LastFour};
 //! use dynpin::clock::FixedClock;
+//! use dynpin_bank::verifier::{Verifier, VerifyError};
 //! use dynpin_bank::{CardRequest, Issuer};
 //! use dynpin::kdf::KdfParams;
 //! use dynpin::pin::PinKind;
@@ -23,9 +26,14 @@
 //! // On the phone: the payload (from the QR) and the code (from the SMS).
 //! let code = ActivationCode::parse(&issued.activation_code().grouped())?;
 //! let activated = activation::activate(issued.payload(), &code, &clock)?;
-//! assert!(issued.verify_confirmation(&activated.confirmation_code)?);
-//! let bank_copy = issued.card()?;
-//! assert_eq!(activated.card.pin(PinKind::Second, &clock)?, bank_copy.pin(PinKind::Second, &clock)?);
+//!
+//! // At the bank: PINs count only once the app's confirmation code is confirmed.
+//! let verifier = Verifier::new(Default::default())?;
+//! let id = verifier.enroll(&issued)?;
+//! let pin = activated.card.pin(PinKind::Second, &clock)?.digits();
+//! assert_eq!(verifier.verify(id, PinKind::Second, &pin, &clock), Err(VerifyError::NotConfirmed));
+//! verifier.confirm(id, &activated.confirmation_code, &clock)?;
+//! assert!(verifier.verify(id, PinKind::Second, &pin, &clock).is_ok());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -163,8 +171,8 @@ impl Issuer {
         self.kdf
     }
 
-    /// Provisions one card: draws its seed, activation id, salt and activation
-    /// code, and seals the payload, issued at `clock`'s time.
+    /// Provisions one card: draws its card id, seed, activation id, salt and
+    /// activation code, and seals the payload, issued at `clock`'s time.
     ///
     /// # Errors
     /// [`IssuerError`] for an invalid request or a failing random generator.
@@ -206,6 +214,7 @@ impl Issuer {
         let code = ActivationCode::generate(self.code_digits)?;
         let payload = payload::seal(&header, &secrets, code.digits())?;
         Ok(ProvisionedCard {
+            card_id: CardId::random()?,
             request: request.clone(),
             activation_id: ActivationId(activation_id),
             issued_at,
@@ -248,6 +257,9 @@ impl CardRequest {
 /// A provisioned card as the bank keeps it. `Debug` hides the seed and the code.
 #[derive(Debug, Clone)]
 pub struct ProvisionedCard {
+    /// Drawn once, at provisioning: every copy of the card made from this
+    /// record has this id, so its state at the verifier carries over.
+    card_id: CardId,
     request: CardRequest,
     activation_id: ActivationId,
     issued_at: u64,
@@ -266,6 +278,12 @@ impl ProvisionedCard {
     /// The activation code, for the other channel (SMS, ATM receipt).
     pub fn activation_code(&self) -> &ActivationCode {
         &self.activation_code
+    }
+
+    /// The card's id at the bank, drawn once when it was provisioned: every
+    /// [`ProvisionedCard::card`] has it.
+    pub fn card_id(&self) -> CardId {
+        self.card_id
     }
 
     /// The activation's identifier.
@@ -288,15 +306,15 @@ impl ProvisionedCard {
         &self.request
     }
 
-    /// The bank's own copy of the card, computing the same PINs as the phone.
+    /// The bank's own copy of the card, computing the same PINs as the phone,
+    /// with the card's stable id ([`ProvisionedCard::card_id`]).
     ///
     /// # Errors
-    /// [`IssuerError::Randomness`] drawing the card's id, or [`IssuerError::Card`]
-    /// in theory only: the request was validated when provisioning.
+    /// [`IssuerError::Card`] in theory only: the request was validated when provisioning.
     pub fn card(&self) -> Result<Card, IssuerError> {
         let label = self.request.label.as_deref().unwrap_or("card");
         let mut card = Card::bank_card(
-            CardId::random()?,
+            self.card_id,
             label,
             self.request.card_ref,
             self.master_seed.clone(),
@@ -305,14 +323,5 @@ impl ProvisionedCard {
         )?;
         card.set_exportable(self.request.exportable);
         Ok(card)
-    }
-
-    /// Checks the confirmation code the customer typed after activating, in constant time.
-    ///
-    /// # Errors
-    /// [`IssuerError::Input`] when `typed` is not six digits.
-    pub fn verify_confirmation(&self, typed: &str) -> Result<bool, IssuerError> {
-        let expected = activation::confirmation_code(&self.master_seed, self.activation_id)?;
-        Ok(expected.matches(typed)?)
     }
 }

@@ -10,7 +10,8 @@ use dynpin::otp::Algorithm;
 use dynpin::pin::PinKind;
 use dynpin::text::InputError;
 use dynpin::vault::{MemoryStorage, OnExisting, Vault, VaultError, VaultOptions};
-use dynpin_bank::{CardRequest, Issuer, IssuerError, ProvisionedCard, qr};
+use dynpin_bank::verifier::{Verifier, VerifyError};
+use dynpin_bank::{CardRequest, DEFAULT_SEED_LEN, Issuer, IssuerError, ProvisionedCard, qr};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -74,20 +75,24 @@ fn qr_png_round_trip_gives_the_same_pins_as_the_bank() {
         }
     }
     assert!(!activated.card.exportable());
-    assert!(
-        issued
-            .verify_confirmation(&activated.confirmation_code)
-            .unwrap()
-    );
+    // The bank confirms the app's code (the rules: tests/confirmation.rs).
+    let verifier = Verifier::new(Default::default()).unwrap();
+    let id = verifier.enroll(&issued).unwrap();
     let wrong = format!(
         "{:06}",
         (activated.confirmation_code.parse::<u32>().unwrap() + 1) % 1_000_000
     );
-    assert!(!issued.verify_confirmation(&wrong).unwrap());
     assert!(matches!(
-        issued.verify_confirmation("12"),
-        Err(IssuerError::Input(_))
+        verifier.confirm(id, &wrong, &clock()),
+        Err(VerifyError::WrongConfirmation { .. })
     ));
+    assert!(matches!(
+        verifier.confirm(id, "12", &clock()),
+        Err(VerifyError::Malformed(_))
+    ));
+    verifier
+        .confirm(id, &activated.confirmation_code, &clock())
+        .unwrap();
 }
 
 #[test]
@@ -338,4 +343,55 @@ fn qr_png_with_a_huge_scale_is_an_error() {
     let big = qr::to_png(&"A".repeat(3000), qr::MAX_PNG_SCALE).unwrap();
     let side = u32::from_be_bytes(big[16..20].try_into().unwrap());
     assert!(side as usize <= qr::MAX_PNG_SIDE, "{side}");
+}
+
+/// Registering a provisioned card again (a restart, a second server) gives the
+/// same card id, so single use, throttling and drift carry over.
+#[test]
+fn a_card_registered_twice_keeps_its_id_and_its_used_codes() {
+    let issued = provision(&CardRequest::new(mellat()));
+    let verifier = Verifier::new(Default::default()).unwrap();
+    let id = verifier.register(issued.card().unwrap());
+    let typed = issued
+        .card()
+        .unwrap()
+        .pin(PinKind::Second, &clock())
+        .unwrap()
+        .digits();
+    verifier
+        .verify(id, PinKind::Second, &typed, &clock())
+        .unwrap();
+    let again = verifier.register(issued.card().unwrap());
+    assert_eq!(again, id, "a provisioned card has one id");
+    assert!(matches!(
+        verifier.verify(again, PinKind::Second, &typed, &clock()),
+        Err(VerifyError::Replayed { .. })
+    ));
+}
+
+/// The issuer draws 160-bit seeds, and the documentation says so: a 256-bit
+/// seed would not fit a two-PIN payload into one 160-character SMS.
+#[test]
+fn the_issuer_draws_the_seed_length_the_documentation_states() {
+    let issued = provision(&CardRequest::new(mellat()));
+    assert_eq!(issued.master_seed().expose().len(), 20);
+    assert_eq!(DEFAULT_SEED_LEN, 20);
+    assert!(issued.payload().len() <= 160, "{}", issued.payload().len());
+    let long = issuer()
+        .with_seed_len(32)
+        .unwrap()
+        .provision(&CardRequest::new(mellat()), &clock())
+        .unwrap();
+    assert!(long.payload().len() > 160, "{}", long.payload().len());
+
+    let doc = include_str!("../../docs/card-derivation.md");
+    let doc = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        doc.contains("dynpin's issuer draws 160 bits"),
+        "docs/card-derivation.md does not state the 160-bit seeds the issuer draws"
+    );
+    assert!(
+        !doc.contains("draws 256"),
+        "docs/card-derivation.md claims 256-bit seeds"
+    );
 }

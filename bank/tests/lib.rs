@@ -1,5 +1,5 @@
 //! The bank side's integration tests, one binary: provisioning and activation
-//! end to end, the verifier, SMS codes.
+//! end to end, the activation confirmation, the verifier, SMS codes.
 // A test fails by panicking: the panic-free lints are for library code.
 #![allow(
     clippy::unwrap_used,
@@ -9,5 +9,6 @@
 )]
 
 mod activation;
+mod confirmation;
 mod sms;
 mod verifier;

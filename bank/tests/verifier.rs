@@ -5,7 +5,10 @@ use dynpin::clock::{FixedClock, ManualClock};
 use dynpin::otp::Algorithm;
 use dynpin::pin::PinKind;
 use dynpin::secret::SecretBytes;
-use dynpin_bank::verifier::{Accepted, Verifier, VerifierConfig, VerifierStore, VerifyError};
+use dynpin_bank::verifier::{
+    Accepted, CardStatus, OperatorAuthorization, SlotKey, Verifier, VerifierConfig, VerifierStore,
+    VerifyError,
+};
 
 const T: i64 = 1_800_000_000; // a multiple of 60
 
@@ -24,6 +27,10 @@ fn card_with(first: Option<PinPolicy>, second: Option<PinPolicy>) -> Card {
 
 fn card() -> Card {
     card_with(Some(PinPolicy::first_pin()), Some(PinPolicy::second_pin()))
+}
+
+fn operator() -> OperatorAuthorization {
+    OperatorAuthorization::new("operator-7", "customer called: PINs refused").unwrap()
 }
 
 fn at(seconds: i64) -> FixedClock {
@@ -119,7 +126,7 @@ fn window_is_configurable_up_to_two_steps() {
             ..Default::default()
         },
         VerifierConfig {
-            resync_steps: 61,
+            max_drift_seconds: 3601,
             ..Default::default()
         },
     ] {
@@ -303,8 +310,10 @@ fn drift_is_resynchronised_from_two_consecutive_codes() {
         Err(VerifyError::Rejected { .. })
     ));
     assert_eq!(
-        v.resync(id, PinKind::Second, &c1, &c2, &bank_now).unwrap(),
-        6
+        v.operator_resync(&operator(), id, PinKind::Second, &c1, &c2, &bank_now)
+            .unwrap(),
+        6 * 60,
+        "drift in seconds"
     );
     assert_eq!(
         v.store().failures(id),
@@ -321,13 +330,13 @@ fn drift_is_resynchronised_from_two_consecutive_codes() {
     );
     // Codes out of order, or too far away, do not resynchronise.
     assert_eq!(
-        v.resync(id, PinKind::Second, &c2, &c1, &bank_now),
+        v.operator_resync(&operator(), id, PinKind::Second, &c2, &c1, &bank_now),
         Err(VerifyError::ResyncFailed)
     );
     let far1 = code(&phone, PinKind::Second, T + 3_600);
     let far2 = code(&phone, PinKind::Second, T + 3_660);
     assert_eq!(
-        v.resync(id, PinKind::Second, &far1, &far2, &bank_now),
+        v.operator_resync(&operator(), id, PinKind::Second, &far1, &far2, &bank_now),
         Err(VerifyError::ResyncFailed)
     );
 }
@@ -384,4 +393,266 @@ fn unknown_cards_and_missing_pins_are_typed() {
         v.verify(id, PinKind::First, "1234", &at(-1)),
         Err(VerifyError::Card(_))
     ));
+}
+
+/// A store that makes the worst interleaving a fleet can see deterministic:
+/// every caller's first change of the throttling state waits until all
+/// `callers` have arrived, so every guess is in flight before any is counted
+/// (later callers pass straight through). It also counts window evaluations
+/// (each reads the drift once).
+struct AllInFlight {
+    inner: dynpin_bank::verifier::MemoryStore,
+    callers: usize,
+    arrived: std::sync::atomic::AtomicUsize,
+    barrier: std::sync::Barrier,
+    evaluations: std::sync::atomic::AtomicU32,
+}
+
+impl AllInFlight {
+    fn new(callers: usize) -> Self {
+        Self {
+            inner: Default::default(),
+            callers,
+            arrived: Default::default(),
+            barrier: std::sync::Barrier::new(callers),
+            evaluations: Default::default(),
+        }
+    }
+
+    fn hold(&self) {
+        if self
+            .arrived
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            < self.callers
+        {
+            self.barrier.wait();
+        }
+    }
+}
+
+impl VerifierStore for AllInFlight {
+    fn claim_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
+        self.hold();
+        self.inner.claim_attempt(card, limit)
+    }
+    fn accept_step(&self, slot: SlotKey, step: u64) -> bool {
+        self.inner.accept_step(slot, step)
+    }
+    fn accept_transaction(
+        &self,
+        card: CardId,
+        transaction: dynpin_bank::verifier::TransactionKey,
+        step: u64,
+    ) -> bool {
+        self.inner.accept_transaction(card, transaction, step)
+    }
+    fn failures(&self, card: CardId) -> u32 {
+        self.inner.failures(card)
+    }
+    fn reset_failures(&self, card: CardId) {
+        self.inner.reset_failures(card)
+    }
+    fn status(&self, card: CardId) -> Option<CardStatus> {
+        self.inner.status(card)
+    }
+    fn open_confirmation(&self, card: CardId) {
+        self.inner.open_confirmation(card)
+    }
+    fn claim_confirmation_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
+        self.inner.claim_confirmation_attempt(card, limit)
+    }
+    fn confirm(&self, card: CardId) -> Option<CardStatus> {
+        self.inner.confirm(card)
+    }
+    fn set_status(&self, card: CardId, status: CardStatus) {
+        self.inner.set_status(card, status)
+    }
+    fn last_step(&self, slot: SlotKey) -> Option<u64> {
+        self.inner.last_step(slot)
+    }
+    fn drift(&self, slot: SlotKey) -> i64 {
+        self.evaluations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.drift(slot)
+    }
+    fn set_drift(&self, slot: SlotKey, seconds: i64) {
+        self.inner.set_drift(slot, seconds)
+    }
+}
+
+/// 1,000 wrong guesses at once: at most `failure_limit` are ever evaluated,
+/// and then even the right code is refused as locked.
+#[test]
+fn a_burst_of_wrong_guesses_evaluates_at_most_the_limit() {
+    const GUESSES: usize = 1000;
+    let config = VerifierConfig::default();
+    let limit = config.failure_limit;
+    let phone = card();
+    let v = Verifier::with_store(config, AllInFlight::new(GUESSES)).unwrap();
+    let id = v.register(phone.clone());
+    let now = at(T + 5);
+    let window: Vec<String> = [T - 60, T]
+        .iter()
+        .map(|&t| code(&phone, PinKind::Second, t))
+        .collect();
+    let guesses: Vec<String> = (0u32..)
+        .map(|i| format!("{:08}", i * 7919))
+        .filter(|g| !window.contains(g))
+        .take(GUESSES)
+        .collect();
+    let rejected = std::sync::atomic::AtomicU32::new(0);
+    let locked = std::sync::atomic::AtomicU32::new(0);
+    std::thread::scope(|s| {
+        for guess in &guesses {
+            let (v, rejected, locked, now) = (&v, &rejected, &locked, &now);
+            s.spawn(move || match v.verify(id, PinKind::Second, guess, now) {
+                Err(VerifyError::Rejected { .. }) => {
+                    rejected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                Err(VerifyError::Locked) => {
+                    locked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                other => panic!("a wrong guess answered {other:?}"),
+            });
+        }
+    });
+    let evaluations = v
+        .store()
+        .evaluations
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(evaluations, limit, "guesses evaluated");
+    // The last evaluated guess uses up the attempts, so it answers "locked".
+    assert_eq!(rejected.into_inner(), limit - 1);
+    assert_eq!(locked.into_inner(), GUESSES as u32 - (limit - 1));
+    assert_eq!(
+        v.verify(id, PinKind::Second, &window[1], &now),
+        Err(VerifyError::Locked)
+    );
+}
+
+/// A customer paying two merchants within one minute gets two amount-bound
+/// codes: each verifies once, and only once.
+#[test]
+fn two_amount_bound_payments_in_one_minute_each_verify_once() {
+    let (mut phone, v, id) = setup(VerifierConfig::default());
+    phone.set_amount_ceiling(Some(2_000_000_000));
+    let (first_at, second_at) = (at(T + 10), at(T + 40));
+    let books = phone
+        .amount_bound_code(1_500_000, "Digikala", &first_at)
+        .unwrap()
+        .digits();
+    let taxi = phone
+        .amount_bound_code(275_000, "Snapp", &second_at)
+        .unwrap()
+        .digits();
+    v.verify_amount_bound(id, &books, 1_500_000, "Digikala", &first_at)
+        .unwrap();
+    v.verify_amount_bound(id, &taxi, 275_000, "Snapp", &second_at)
+        .unwrap();
+    for (pin, amount, payee) in [(&books, 1_500_000, "Digikala"), (&taxi, 275_000, "Snapp")] {
+        assert!(
+            matches!(
+                v.verify_amount_bound(id, pin, amount, payee, &second_at),
+                Err(VerifyError::Replayed { .. })
+            ),
+            "{payee} a second time"
+        );
+    }
+}
+
+/// The store remembers amount-bound transactions for a bounded horizon; a code
+/// older than that behind the newest accepted one is refused, never forgotten
+/// into a replay.
+#[test]
+fn amount_bound_codes_beyond_the_horizon_are_refused() {
+    use dynpin_bank::verifier::TRANSACTION_HORIZON_STEPS;
+    let (mut phone, v, id) = setup(VerifierConfig::default());
+    phone.set_amount_ceiling(Some(2_000_000_000));
+    let late = at(T + 60 * TRANSACTION_HORIZON_STEPS as i64);
+    let pin = phone.amount_bound_code(1_000, "Snapp", &late).unwrap();
+    v.verify_amount_bound(id, &pin.digits(), 1_000, "Snapp", &late)
+        .unwrap();
+    // A clock set back by the horizon: a fresh transaction's code is still refused.
+    let early = at(T);
+    let old = phone.amount_bound_code(2_000, "Digikala", &early).unwrap();
+    assert!(matches!(
+        v.verify_amount_bound(id, &old.digits(), 2_000, "Digikala", &early),
+        Err(VerifyError::Replayed { .. })
+    ));
+    // One step inside the horizon it is accepted.
+    let inside = at(T + 60);
+    let recent = phone.amount_bound_code(2_000, "Digikala", &inside).unwrap();
+    v.verify_amount_bound(id, &recent.digits(), 2_000, "Digikala", &inside)
+        .unwrap();
+}
+
+/// Two codes a phishing page collected five minutes ago must not move the
+/// window back and lock out the real phone. Only an operator can resync at all
+/// (it needs an [`OperatorAuthorization`]), and not to codes older than the
+/// last one the phone used.
+#[test]
+fn two_past_consecutive_codes_cannot_move_the_window_back() {
+    let (phone, v, id) = setup(VerifierConfig::default());
+    let now = at(T);
+    let phished = (
+        code(&phone, PinKind::Second, T - 300),
+        code(&phone, PinKind::Second, T - 240),
+    );
+    // The customer paid two minutes ago.
+    v.verify(
+        id,
+        PinKind::Second,
+        &code(&phone, PinKind::Second, T - 120),
+        &at(T - 120),
+    )
+    .unwrap();
+    assert_eq!(
+        v.operator_resync(
+            &operator(),
+            id,
+            PinKind::Second,
+            &phished.0,
+            &phished.1,
+            &now
+        ),
+        Err(VerifyError::ResyncFailed)
+    );
+    assert!(
+        v.verify(id, PinKind::Second, &code(&phone, PinKind::Second, T), &now)
+            .is_ok(),
+        "the real phone's current code"
+    );
+    assert!(OperatorAuthorization::new("", "ticket 1").is_err());
+    assert!(OperatorAuthorization::new("op-7", "\n").is_err());
+}
+
+/// Drift is kept per PIN in seconds: learning it on a 30-second first PIN
+/// does not shift the 60-second second PIN.
+#[test]
+fn drift_learned_on_one_pin_does_not_shift_the_other() {
+    let phone = card_with(
+        Some(PinPolicy {
+            algorithm: Algorithm::Sha256,
+            digits: 6,
+            period: 30,
+        }),
+        Some(PinPolicy::second_pin()),
+    );
+    let v = Verifier::new(VerifierConfig::default()).unwrap();
+    let id = v.register(phone.clone());
+    let now = at(T);
+    // The first PIN's codes are four minutes (eight 30-second steps) ahead.
+    let c1 = code(&phone, PinKind::First, T + 240);
+    let c2 = code(&phone, PinKind::First, T + 270);
+    assert_eq!(
+        v.operator_resync(&operator(), id, PinKind::First, &c1, &c2, &now)
+            .unwrap(),
+        270,
+        "nine 30-second steps, in seconds"
+    );
+    assert!(
+        v.verify(id, PinKind::Second, &code(&phone, PinKind::Second, T), &now)
+            .is_ok(),
+        "the second PIN's window has not moved"
+    );
 }

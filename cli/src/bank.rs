@@ -18,7 +18,7 @@
 //!   demonstration only: a real bank keeps seeds in an HSM or a key store and
 //!   never writes them to a plain file. The file is written with mode 0600.
 //! - `verifier.tsv` — the verifier's state (last accepted step per card and
-//!   PIN, consecutive failures, drift), kept by [`FileStore`], a small
+//!   PIN and per amount-bound transaction, consecutive failures, drift), kept by [`FileStore`], a small
 //!   implementation of [`VerifierStore`] that shows how a bank plugs its own
 //!   storage into the verifier. It is loaded at start and saved after each
 //!   check, so single use and throttling hold across invocations; concurrent
@@ -36,7 +36,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::args::{Args, Res, create_dir, parse_amount, state_dir, usage};
-use dynpin::activation::{self, ActivationId};
+use dynpin::activation::ActivationId;
 use dynpin::card::{Bank, Card, CardId, CardNumber, CardRef, LastFour, PinPolicy};
 use dynpin::clock::SystemClock;
 use dynpin::kdf::KdfParams;
@@ -45,7 +45,10 @@ use dynpin::pin::PinKind;
 use dynpin::secret::{SecretBytes, fill_random};
 use dynpin::text;
 use dynpin_bank::sms::{SmsConfig, SmsService, Transaction};
-use dynpin_bank::verifier::{SlotKey, Verifier, VerifierConfig, VerifierStore, VerifyError};
+use dynpin_bank::verifier::{
+    CardStatus, SlotKey, TRANSACTION_HORIZON_STEPS, TransactionKey, Verifier, VerifierConfig,
+    VerifierStore, VerifyError,
+};
 use dynpin_bank::{CardRequest, Issuer, qr};
 use zeroize::Zeroizing;
 
@@ -444,8 +447,21 @@ struct StoreState {
     /// The last accepted step per card and PIN.
     steps: HashMap<SlotKey, u64>,
     failures: HashMap<CardId, u32>,
-    drift: HashMap<CardId, i64>,
+    /// The drift per card and PIN, in seconds.
+    drift: HashMap<SlotKey, i64>,
+    /// The last accepted step per amount-bound transaction, within the horizon.
+    transactions: HashMap<(CardId, TransactionKey), u64>,
+    /// Activation status per card enrolled for confirmation.
+    status: HashMap<CardId, CardStatus>,
+    /// Confirmation attempts per card.
+    confirmation_attempts: HashMap<CardId, u32>,
 }
+
+const STATUSES: [(CardStatus, &str); 3] = [
+    (CardStatus::Pending, "pending"),
+    (CardStatus::Active, "active"),
+    (CardStatus::Suspended, "suspended"),
+];
 
 fn kind_by_name(name: &str) -> Option<PinKind> {
     [
@@ -468,27 +484,52 @@ impl FileStore {
                 }
                 let fields: Vec<&str> = line.split('\t').collect();
                 let card = |i: usize| fields.get(i).and_then(|t| CardId::parse(t));
-                let ok =
-                    match fields.first().copied() {
-                        Some("step") => {
-                            let kind = fields.get(2).and_then(|k| kind_by_name(k));
-                            let step = fields.get(3).and_then(|s| s.parse().ok());
-                            card(1).zip(kind).zip(step).map(|((card, kind), step)| {
-                                state.steps.insert(SlotKey { card, kind }, step);
-                            })
-                        }
-                        Some("failures") => card(1)
-                            .zip(fields.get(2).and_then(|n| n.parse().ok()))
-                            .map(|(card, n)| {
-                                state.failures.insert(card, n);
-                            }),
-                        Some("drift") => card(1)
-                            .zip(fields.get(2).and_then(|n| n.parse().ok()))
-                            .map(|(card, n)| {
-                                state.drift.insert(card, n);
-                            }),
-                        _ => None,
-                    };
+                let ok = match fields.first().copied() {
+                    Some("step") => {
+                        let kind = fields.get(2).and_then(|k| kind_by_name(k));
+                        let step = fields.get(3).and_then(|s| s.parse().ok());
+                        card(1).zip(kind).zip(step).map(|((card, kind), step)| {
+                            state.steps.insert(SlotKey { card, kind }, step);
+                        })
+                    }
+                    Some("failures") => card(1)
+                        .zip(fields.get(2).and_then(|n| n.parse().ok()))
+                        .map(|(card, n)| {
+                            state.failures.insert(card, n);
+                        }),
+                    // Before drift was kept per PIN in seconds: no longer meaningful.
+                    Some("drift") if fields.len() == 3 => Some(()),
+                    Some("drift") => {
+                        let kind = fields.get(2).and_then(|k| kind_by_name(k));
+                        let seconds = fields.get(3).and_then(|n| n.parse().ok());
+                        card(1).zip(kind).zip(seconds).map(|((card, kind), n)| {
+                            state.drift.insert(SlotKey { card, kind }, n);
+                        })
+                    }
+                    Some("status") => card(1)
+                        .zip(fields.get(2).and_then(|name| {
+                            STATUSES.iter().find(|(_, n)| n == name).map(|(s, _)| *s)
+                        }))
+                        .map(|(card, status)| {
+                            state.status.insert(card, status);
+                        }),
+                    Some("confirmation-attempts") => card(1)
+                        .zip(fields.get(2).and_then(|n| n.parse().ok()))
+                        .map(|(card, n)| {
+                            state.confirmation_attempts.insert(card, n);
+                        }),
+                    Some("transaction") => {
+                        let key = fields
+                            .get(2)
+                            .and_then(|k| unhex(k))
+                            .and_then(|k| <[u8; 32]>::try_from(k).ok());
+                        let step = fields.get(3).and_then(|s| s.parse().ok());
+                        card(1).zip(key).zip(step).map(|((card, key), step)| {
+                            state.transactions.insert((card, TransactionKey(key)), step);
+                        })
+                    }
+                    _ => None,
+                };
                 if ok.is_none() {
                     return Err(
                         format!("{} line {}: not a record", path.display(), number + 1).into(),
@@ -521,54 +562,151 @@ impl FileStore {
         for (card, n) in &state.failures {
             out.push_str(&format!("failures\t{card}\t{n}\n"));
         }
-        for (card, n) in &state.drift {
-            out.push_str(&format!("drift\t{card}\t{n}\n"));
+        for (slot, n) in &state.drift {
+            out.push_str(&format!(
+                "drift\t{}\t{}\t{n}\n",
+                slot.card,
+                slot.kind.name()
+            ));
+        }
+        for (card, status) in &state.status {
+            let name = STATUSES
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or("suspended", |(_, n)| n);
+            out.push_str(&format!("status\t{card}\t{name}\n"));
+        }
+        for (card, n) in &state.confirmation_attempts {
+            out.push_str(&format!("confirmation-attempts\t{card}\t{n}\n"));
+        }
+        for ((card, key), step) in &state.transactions {
+            out.push_str(&format!("transaction\t{card}\t{}\t{step}\n", hex(&key.0)));
         }
         write_private(&self.path, out.as_bytes())
     }
 }
 
 impl VerifierStore for FileStore {
+    fn claim_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
+        let mut state = self.state();
+        let count = state.failures.entry(card).or_insert(0);
+        (*count < limit).then(|| {
+            *count = count.saturating_add(1);
+            *count
+        })
+    }
+
     fn accept_step(&self, slot: SlotKey, step: u64) -> bool {
         let mut state = self.state();
         match state.steps.get(&slot) {
             Some(&last) if last >= step => false,
             _ => {
                 state.steps.insert(slot, step);
+                state.failures.remove(&slot.card);
                 true
             }
         }
+    }
+
+    fn accept_transaction(&self, card: CardId, transaction: TransactionKey, step: u64) -> bool {
+        let mut state = self.state();
+        let newest = state
+            .transactions
+            .iter()
+            .filter(|((c, _), _)| *c == card)
+            .map(|(_, &s)| s)
+            .max();
+        let beyond_horizon =
+            newest.is_some_and(|n| step.saturating_add(TRANSACTION_HORIZON_STEPS) <= n);
+        let used = state
+            .transactions
+            .get(&(card, transaction))
+            .is_some_and(|&last| step <= last);
+        if beyond_horizon || used {
+            return false;
+        }
+        state.transactions.insert((card, transaction), step);
+        let newest = newest.map_or(step, |n| n.max(step));
+        state
+            .transactions
+            .retain(|(c, _), s| *c != card || s.saturating_add(TRANSACTION_HORIZON_STEPS) > newest);
+        state.failures.remove(&card);
+        true
     }
 
     fn failures(&self, card: CardId) -> u32 {
         self.state().failures.get(&card).copied().unwrap_or(0)
     }
 
-    fn record_failure(&self, card: CardId) -> u32 {
-        let mut state = self.state();
-        let count = state.failures.entry(card).or_insert(0);
-        *count = count.saturating_add(1);
-        *count
-    }
-
     fn reset_failures(&self, card: CardId) {
         self.state().failures.remove(&card);
     }
 
-    fn drift(&self, card: CardId) -> i64 {
-        self.state().drift.get(&card).copied().unwrap_or(0)
+    fn status(&self, card: CardId) -> Option<CardStatus> {
+        self.state().status.get(&card).copied()
     }
 
-    fn set_drift(&self, card: CardId, steps: i64) {
-        self.state().drift.insert(card, steps);
+    fn open_confirmation(&self, card: CardId) {
+        self.state()
+            .status
+            .entry(card)
+            .or_insert(CardStatus::Pending);
+    }
+
+    fn claim_confirmation_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
+        let mut state = self.state();
+        let count = state.confirmation_attempts.entry(card).or_insert(0);
+        (*count < limit).then(|| {
+            *count = count.saturating_add(1);
+            *count
+        })
+    }
+
+    fn confirm(&self, card: CardId) -> Option<CardStatus> {
+        let mut state = self.state();
+        let before = state.status.get(&card).copied();
+        let after = match before {
+            None | Some(CardStatus::Pending) => CardStatus::Active,
+            Some(_) => CardStatus::Suspended,
+        };
+        state.status.insert(card, after);
+        before
+    }
+
+    fn set_status(&self, card: CardId, status: CardStatus) {
+        self.state().status.insert(card, status);
+    }
+
+    fn last_step(&self, slot: SlotKey) -> Option<u64> {
+        self.state().steps.get(&slot).copied()
+    }
+
+    fn drift(&self, slot: SlotKey) -> i64 {
+        self.state().drift.get(&slot).copied().unwrap_or(0)
+    }
+
+    fn set_drift(&self, slot: SlotKey, seconds: i64) {
+        self.state().drift.insert(slot, seconds);
     }
 }
 
 /// The verifier over the bank's file store, with `card` registered.
+/// The card's activation may be confirmed while its payload is valid.
 fn verifier_for(dir: &Path, card: &BankCard) -> Res<(Verifier<FileStore>, CardId)> {
     let store = FileStore::load(dir.join(VERIFIER_FILE))?;
-    let verifier = Verifier::with_store(VerifierConfig::default(), store)?;
-    let id = verifier.register(card.card()?);
+    let config = VerifierConfig {
+        confirmation_seconds: card
+            .expires_at
+            .saturating_sub(card.issued_at)
+            .clamp(60, 30 * 86_400),
+        ..VerifierConfig::default()
+    };
+    let verifier = Verifier::with_store(config, store)?;
+    // A card confirmed before the verifier kept confirmations.
+    if card.confirmed && verifier.store().status(card.id).is_none() {
+        verifier.store().set_status(card.id, CardStatus::Active);
+    }
+    let id = verifier.register_pending(card.card()?, card.activation, card.issued_at);
     Ok((verifier, id))
 }
 
@@ -640,7 +778,7 @@ fn issue(dir: &Path, fast_kdf: bool, mut args: Args) -> Res<ExitCode> {
     let issued = issuer.provision(&request, &clock)?;
     let (issued_at, expires_at) = issued.validity();
     let record = BankCard {
-        id: CardId::random()?,
+        id: issued.card_id(),
         activation: issued.activation_id(),
         card_ref,
         label,
@@ -712,36 +850,20 @@ fn confirm(dir: &Path, args: Args) -> Res<ExitCode> {
     let _lock = StateLock::acquire(dir)?;
     let mut cards = load_cards(dir)?;
     let card = find_card(&mut cards, selector)?;
-    // Confirmation codes are short: count wrong ones with the PIN failures,
-    // so guessing locks the card as guessing PINs does.
+    // Once, while the payload is valid, 5 attempts; a second confirmation
+    // suspends the card as a possible clone.
     let (verifier, id) = verifier_for(dir, card)?;
-    let store = verifier.store();
-    if store.failures(id) >= VerifierConfig::default().failure_limit {
-        println!("rejected: {}", VerifyError::Locked);
-        return Ok(ExitCode::FAILURE);
-    }
-    let expected = activation::confirmation_code(&card.seed, card.activation)?;
-    let outcome = match expected.matches(code) {
-        Ok(true) => {
-            store.reset_failures(id);
+    let result = verifier.confirm(id, code, &SystemClock);
+    verifier.store().save()?;
+    match result {
+        Ok(()) => {
             card.confirmed = true;
-            None
-        }
-        Ok(false) => {
-            store.record_failure(id);
-            Some("wrong confirmation code".to_owned())
-        }
-        Err(e) => Some(e.to_string()),
-    };
-    store.save()?;
-    match outcome {
-        None => {
             save_cards(dir, &cards)?;
             println!("confirmed: the card's dynamic PIN is active");
             Ok(ExitCode::SUCCESS)
         }
-        Some(reason) => {
-            println!("rejected: {reason}");
+        Err(e) => {
+            println!("rejected: {e}");
             Ok(ExitCode::FAILURE)
         }
     }
