@@ -11,6 +11,7 @@
 mod amount_bound;
 mod card_vectors;
 mod cards;
+mod hash_backends;
 mod import;
 mod vault;
 mod vault_crash;
