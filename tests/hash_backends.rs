@@ -17,7 +17,11 @@ fn the_hash_backends_in_use_are_reported_and_compute_the_nist_digests() {
     if std::env::var("DYNPIN_EXPECT_ARM_SHA").as_deref() == Ok("1") {
         assert_eq!(
             (cfg!(target_arch = "aarch64"), sha1_sha256, sha512),
-            (true, "ARMv8 SHA-2 instructions", "ARMv8.2 SHA-3 instructions"),
+            (
+                true,
+                "ARMv8 SHA-2 instructions",
+                "ARMv8.2 SHA-3 instructions"
+            ),
             "the ARM paths were not exercised"
         );
     }

@@ -422,6 +422,13 @@ fn the_platform_key_unlocks_until_invalidated_and_the_password_always_does() {
     );
     assert_eq!(vault.lockout_status().unwrap().failures, 0, "not a guess");
     vault.unlock_with_password(PASSWORD).unwrap();
+    // A key enrolled is not replaced: it is removed first (with the
+    // password), which rotates the master key.
+    assert_eq!(
+        vault.enrol_platform_key(&new_key, b"wrapped"),
+        Err(VaultError::PlatformKeyEnrolled)
+    );
+    vault.remove_platform_key(PASSWORD).unwrap();
     vault.enrol_platform_key(&new_key, b"wrapped").unwrap();
     vault.lock();
     assert_eq!(

@@ -158,7 +158,9 @@ fn the_platform_key_blob_is_readable_while_locked_and_invalidation_is_recorded_w
         .unwrap();
     assert_eq!(
         vault.enrol_platform_key(&platform_key(), &[0u8; 1025]),
-        Err(VaultError::DeviceKey(DeviceKeyError::WrongSize))
+        Err(VaultError::InvalidSetting(
+            "wrapped platform key (at most 1,024 bytes)"
+        ))
     );
     vault.lock();
     assert_eq!(

@@ -19,6 +19,9 @@ const FIXTURE: &[u8] = include_bytes!("fixtures/vault-v1.bin");
 const FIXTURE_PASSWORD: &str = "correct horse 1403";
 /// Where the fixture's regions start (docs/vault-format.md).
 const HEADER_LEN: usize = 223;
+/// The version-2 fixture (docs/vault-format.md, "Version-2 fixture") and its header's length.
+const FIXTURE_V2: &[u8] = include_bytes!("fixtures/vault-v2.bin");
+const HEADER_LEN_V2: usize = 291;
 const LOCKOUT_LEN: usize = 21;
 
 fn fixture_platform_key() -> PlatformKey {
@@ -133,7 +136,12 @@ fn is_damage_error(e: &VaultError) -> bool {
 
 #[test]
 fn every_single_bit_flip_is_a_typed_error_before_any_key_is_derived() {
-    let mut bytes = FIXTURE.to_vec();
+    single_bit_flips(FIXTURE);
+    single_bit_flips(FIXTURE_V2);
+}
+
+fn single_bit_flips(fixture: &[u8]) {
+    let mut bytes = fixture.to_vec();
     for bit in 0..bytes.len() * 8 {
         bytes[bit / 8] ^= 1 << (bit % 8);
         match open(&bytes) {
@@ -186,13 +194,18 @@ fn every_truncation_and_extension_is_a_typed_error() {
 /// lockout region only changes the failure count, by design.
 #[test]
 fn every_forged_bit_flip_of_header_or_body_fails_to_unlock() {
-    let trailer_start = FIXTURE.len() - 32;
+    forged_bit_flips(FIXTURE, HEADER_LEN);
+    forged_bit_flips(FIXTURE_V2, HEADER_LEN_V2);
+}
+
+fn forged_bit_flips(fixture: &[u8], header_len: usize) {
+    let trailer_start = fixture.len() - 32;
     for bit in 0..trailer_start * 8 {
-        let mut bytes = FIXTURE.to_vec();
+        let mut bytes = fixture.to_vec();
         bytes[bit / 8] ^= 1 << (bit % 8);
         forge_checksums(&mut bytes);
         let byte = bit / 8;
-        let in_lockout = (HEADER_LEN..HEADER_LEN + LOCKOUT_LEN).contains(&byte);
+        let in_lockout = (header_len..header_len + LOCKOUT_LEN).contains(&byte);
         let result = open(&bytes).and_then(|mut vault| {
             vault.unlock_with_platform_key(&fixture_platform_key())?;
             Ok(snapshot(&mut vault))
@@ -277,21 +290,32 @@ fn a_save_never_overwrites_a_file_that_changed_or_broke_since_it_was_opened() {
     vault
         .unlock_with_platform_key(&fixture_platform_key())
         .unwrap();
-    for damaged in [
-        FIXTURE[..300].to_vec(),
-        {
-            let mut b = FIXTURE.to_vec();
-            b[400] ^= 4;
-            b
-        },
-        b"not a vault at all".to_vec(),
+    let newer = {
+        let mut b = FIXTURE.to_vec();
+        b[8] = 9;
+        forge_checksums(&mut b);
+        b
+    };
+    for (damaged, error) in [
+        (FIXTURE[..300].to_vec(), VaultError::Corrupt("checksum")),
+        (
+            {
+                let mut b = FIXTURE.to_vec();
+                b[400] ^= 4;
+                b
+            },
+            VaultError::Corrupt("checksum"),
+        ),
+        (b"not a vault at all".to_vec(), VaultError::NotAVault),
+        (newer, VaultError::UnsupportedVersion { version: 9 }),
     ] {
         storage.set(FileRole::Current, Some(damaged.clone()));
+        // Said as what it is (damaged, foreign, newer), and never overwritten.
         assert_eq!(
             vault
                 .add_card(crate::vault_support::bank_card(9, 9), OnExisting::Refuse)
                 .unwrap_err(),
-            VaultError::Conflict
+            error
         );
         assert_eq!(storage.get(FileRole::Current).unwrap(), damaged);
     }

@@ -180,3 +180,32 @@ fn two_vaults_saving_from_two_threads_keep_every_card() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_directory_not_created_yet_holds_no_vault_and_nothing_to_destroy() {
+    let dir = std::env::temp_dir().join(format!("dynpin-no-such-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let storage = FileStorage::new(&dir, "vault.bin");
+    assert_eq!(
+        Vault::open(storage.clone(), clock()).unwrap_err(),
+        VaultError::NotFound
+    );
+    assert_eq!(Vault::exists(&storage), Ok(false));
+    assert_eq!(Vault::destroy(&storage), Ok(()));
+    assert!(!dir.exists(), "nothing was created");
+}
+
+#[test]
+fn a_vault_removed_by_another_instance_is_gone_for_this_one_too() {
+    let dir = fresh_dir("removed-elsewhere");
+    let storage = FileStorage::new(&dir, "vault.bin");
+    let mut app = Vault::create(storage.clone(), clock(), PASSWORD, fast_options()).unwrap();
+    Vault::destroy(&storage).unwrap();
+    assert_eq!(
+        app.add_card(bank_card(1, 1), OnExisting::Refuse),
+        Err(VaultError::NotFound)
+    );
+    assert_eq!(app.cards().unwrap_err(), VaultError::Wiped);
+    assert!(!Vault::exists(&storage).unwrap(), "not written back");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -71,6 +71,10 @@ pub enum VaultError {
     /// the password and enrol the platform key again.
     #[error("biometric unlock is no longer valid; unlock with your password and enable it again")]
     PlatformKeyInvalidated,
+    /// A platform key is enrolled already: remove it (with the password)
+    /// before enrolling another.
+    #[error("biometric unlock is already enabled; disable it before enabling it again")]
+    PlatformKeyEnrolled,
     /// No platform key is enrolled in this vault.
     #[error("biometric unlock is not enabled for this vault")]
     NoPlatformKey,

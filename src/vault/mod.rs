@@ -100,7 +100,7 @@ pub use password::{
 };
 #[cfg(any(test, feature = "test-util"))]
 pub use storage::MemoryStorage;
-pub use storage::{DEFAULT_FILE_NAME, FileRole, FileStorage, Storage, StorageLock};
+pub use storage::{DEFAULT_FILE_NAME, FileRole, FileStorage, LOCK_TIMEOUT, Storage, StorageLock};
 
 use crate::activation::Activated;
 use crate::card::{Card, CardError, CardId};
@@ -191,6 +191,8 @@ impl Session {
 struct Present {
     file: VaultFile,
     session: Option<Session>,
+    /// A reset of this many failures that could not be written yet.
+    reset_pending: Option<u32>,
 }
 
 impl Present {
@@ -324,13 +326,16 @@ fn commit(
 /// since this one last read the file.
 ///
 /// # Errors
-/// [`VaultError::Wiped`] when the vault was erased meanwhile,
-/// [`VaultError::Conflict`] when the file is another vault or damaged,
+/// [`VaultError::NotFound`] when the vault was removed meanwhile,
+/// [`VaultError::Conflict`] when the file is another vault, the file's own
+/// error when it is damaged or of a newer version,
 /// [`VaultError::RolledBack`] when it is an older generation than this
 /// instance saw (an old copy put back).
 fn reload(storage: &dyn Storage, present: &mut Present) -> Result<(), VaultError> {
-    let bytes = storage::load(storage)?.ok_or(VaultError::Wiped)?;
-    let disk = format::parse(&bytes, Checks::Verify).map_err(|_| VaultError::Conflict)?;
+    // Removed by another instance (its reset): no vault any more.
+    let bytes = storage::load(storage)?.ok_or(VaultError::NotFound)?;
+    // Damaged, or written by a newer app: said as such, never overwritten.
+    let disk = format::parse(&bytes, Checks::Verify)?;
     let file = &mut present.file;
     if disk.header.vault_id != file.header.vault_id {
         return Err(VaultError::Conflict);
@@ -441,18 +446,21 @@ fn seal_password_slot(
     PasswordSlot::seal(vault_id, salt, kdf, random_array()?, blob, &kek, master)
 }
 
-/// One counted password attempt: refused while a delay runs, counted on
-/// storage *before* the key is derived (killing the app mid-attempt does not
-/// save it), reset on success. Returns the master key and the slot's KEK.
-fn attempt_password(
+/// The locked half of a password attempt: refused while a delay runs,
+/// counted on storage *before* the key is derived (killing the app
+/// mid-attempt does not save it). `Ok(false)` when the password slot is no
+/// longer `slot` (another instance changed the password): nothing counted.
+fn count_attempt(
     storage: &dyn Storage,
     file: &mut VaultFile,
-    password: &str,
+    slot: &PasswordSlot,
     now_ms: i64,
-    kdf_ceiling: KdfParams,
     device: Option<&dyn DeviceKey>,
-) -> Result<(MasterKey, Zeroizing<Vec<u8>>), VaultError> {
+) -> Result<bool, VaultError> {
     enforce_limit(storage, file, device)?;
+    if file.header.password != *slot {
+        return Ok(false);
+    }
     let policy = file.header.policy;
     let mut state = file.lockout;
     if state.wait_millis(now_ms) > 0 {
@@ -465,51 +473,39 @@ fn attempt_password(
             remaining_attempts: status.remaining_attempts,
         });
     }
-    let slot = file.header.password.clone();
-    slot.kdf.check_within(kdf_ceiling)?;
-    // The device's share first: a missing or refusing key store is not a guess.
-    let device_secret = match &slot.device {
-        Some(blob) => Some(unwrap_device_secret(device, blob)?),
-        None => None,
-    };
-    // The derivation's memory is reserved before the attempt is counted: a
-    // phone that cannot spare it has tried nothing.
-    let mut memory = KdfMemory::reserve(slot.kdf)?;
     state.failures = state.failures.saturating_add(1);
     state.last_attempt_ms = now_ms;
     write_lockout(storage, file, state)?;
-    let argon2 = crypto::password_kek_in(&mut memory, password, &slot.salt, slot.kdf)?;
-    drop(memory);
-    let kek = match &device_secret {
-        Some(secret) => crypto::device_bound_kek(&argon2, secret.expose(), &slot.salt)?,
-        None => argon2,
-    };
-    match slot.open(&file.header.vault_id, &kek) {
-        Some(key) => {
-            reset_failures(storage, file);
-            Ok((key, kek))
-        }
-        None => {
-            enforce_limit(storage, file, device)?;
-            Err(wrong_password(policy, &file.lockout))
-        }
-    }
+    Ok(true)
 }
 
-/// Clears the failure count after a successful unlock. If the write fails the
-/// reset stays in memory and goes out with the next save.
-fn reset_failures(storage: &dyn Storage, file: &mut VaultFile) {
+/// A password that opened its slot: the master key, the slot's KEK, and the
+/// slot itself (to check, under the lock, that it is still the file's).
+struct RightPassword {
+    key: MasterKey,
+    kek: Zeroizing<Vec<u8>>,
+    slot: PasswordSlot,
+}
+
+/// Clears the failure count after a successful unlock. If the write fails,
+/// the reset is kept pending and made by the next operation that holds the
+/// lock (unless another instance counted more failures meanwhile).
+fn reset_failures(storage: &dyn Storage, present: &mut Present) {
+    let file = &mut present.file;
     if file.lockout.failures == 0 {
+        present.reset_pending = None;
         return;
     }
+    let seen = file.lockout.failures;
     let state = LockoutState {
         failures: 0,
         last_attempt_ms: 0,
         ..file.lockout
     };
-    if write_lockout(storage, file, state).is_err() {
-        file.lockout = state;
-    }
+    present.reset_pending = match write_lockout(storage, file, state) {
+        Ok(()) => None,
+        Err(_) => Some(seen),
+    };
 }
 
 /// Re-keys the vault: a new master key for the contents, the password slot
@@ -527,8 +523,20 @@ fn rotate(
     ) -> Result<PasswordSlot, VaultError>,
 ) -> Result<(), VaultError> {
     let master = MasterKey::random()?;
+    let slot = seal_password(&file.header.vault_id, &master)?;
+    rotate_to(storage, file, session, master, slot)
+}
+
+/// As [`rotate`], with the new master key and its password slot made already.
+fn rotate_to(
+    storage: &dyn Storage,
+    file: &mut VaultFile,
+    session: &mut Session,
+    master: MasterKey,
+    password: PasswordSlot,
+) -> Result<(), VaultError> {
     let mut header = file.header.clone();
-    header.password = seal_password(&header.vault_id, &master)?;
+    header.password = password;
     header.platform = None;
     let lockout = LockoutState {
         platform_invalidated: false,
@@ -537,6 +545,17 @@ fn rotate(
     *file = seal_and_save(storage, header, lockout, &master, &session.contents)?;
     session.key = master;
     Ok(())
+}
+
+/// Under the lock, after the derivation: the password slot a password was
+/// checked against must still be the file's (another instance may have
+/// changed the password meanwhile).
+fn still_the_slot(file: &VaultFile, slot: &PasswordSlot) -> Result<(), VaultError> {
+    if file.header.password == *slot {
+        Ok(())
+    } else {
+        Err(VaultError::Conflict)
+    }
 }
 
 /// The same password slot (salt, parameters, device secret) wrapping
@@ -696,6 +715,7 @@ impl Vault {
             device,
             state: State::Present(Box::new(Present {
                 file,
+                reset_pending: None,
                 session: Some(Session {
                     key,
                     contents,
@@ -719,6 +739,11 @@ impl Vault {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, VaultError> {
         let storage: Box<dyn Storage> = Box::new(storage);
+        // Before the lock: its file cannot be made where there is nothing
+        // (a directory not created yet is "no vault", not a storage error).
+        if !storage::exists(&*storage)? {
+            return Err(VaultError::NotFound);
+        }
         let file = {
             let _lock = storage::lock(&*storage)?;
             let bytes = storage::load(&*storage)?.ok_or(VaultError::NotFound)?;
@@ -739,6 +764,7 @@ impl Vault {
             state: State::Present(Box::new(Present {
                 file,
                 session: None,
+                reset_pending: None,
             })),
         })
     }
@@ -779,6 +805,9 @@ impl Vault {
     /// # Errors
     /// A storage error.
     pub fn destroy(storage: &dyn Storage) -> Result<(), VaultError> {
+        if !storage::exists(storage)? && storage.read(FileRole::Temp).ok().flatten().is_none() {
+            return Ok(());
+        }
         let _lock = storage::lock(storage)?;
         storage::destroy(storage)
     }
@@ -828,9 +857,14 @@ impl Vault {
         let result = {
             let storage = &*self.storage;
             let _lock = storage::lock(storage)?;
-            reload(storage, present).and_then(|()| f(storage, present, now, self.device.as_deref()))
+            reload(storage, present).and_then(|()| {
+                if present.reset_pending == Some(present.file.lockout.failures) {
+                    reset_failures(storage, present);
+                }
+                f(storage, present, now, self.device.as_deref())
+            })
         };
-        if matches!(result, Err(VaultError::Wiped)) {
+        if matches!(result, Err(VaultError::Wiped | VaultError::NotFound)) {
             self.state = State::Wiped;
         }
         result
@@ -866,7 +900,7 @@ impl Vault {
         change: impl FnOnce(&mut Contents) -> Result<T, VaultError>,
     ) -> Result<T, VaultError> {
         self.with_present(|storage, present, now, _| {
-            let Present { file, session } = present;
+            let Present { file, session, .. } = present;
             let session = session.as_mut().ok_or(VaultError::Locked)?;
             let mut next = session.contents.clone();
             let out = change(&mut next)?;
@@ -884,7 +918,7 @@ impl Vault {
         change: impl FnOnce(&mut Header, &MasterKey) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
         self.with_present(|storage, present, now, _| {
-            let Present { file, session } = present;
+            let Present { file, session, .. } = present;
             let session = session.as_mut().ok_or(VaultError::Locked)?;
             let mut header = file.header.clone();
             change(&mut header, &session.key)?;
@@ -914,29 +948,79 @@ impl Vault {
     /// [`VaultError::Tampered`]/[`VaultError::Corrupt`] for an altered body, or
     /// a storage error (the attempt is then not made: counting must succeed first).
     pub fn unlock_with_password(&mut self, password: &str) -> Result<(), VaultError> {
-        let ceiling = self.kdf_ceiling;
-        self.with_present(|storage, present, now, device| {
-            if present.session.is_some() {
-                return Ok(());
-            }
+        if self.is_unlocked() {
+            return Ok(());
+        }
+        let right = self.check_password(password)?;
+        self.with_present(|storage, present, now, _| {
+            still_the_slot(&present.file, &right.slot)?;
+            let contents = present.file.open(&right.key)?;
+            reset_failures(storage, present);
             let file = &mut present.file;
-            let (key, kek) = attempt_password(storage, file, password, now, ceiling, device)?;
-            let contents = file.open(&key)?;
             let mut session = Session {
-                key,
+                key: right.key,
                 contents,
                 last_activity_ms: now,
             };
             if file.lockout.platform_invalidated && file.header.platform.is_some() {
-                let old = file.header.password.clone();
                 // Best effort: until it succeeds, the mark keeps the slot unused.
                 let _ = rotate(storage, file, &mut session, |id, master| {
-                    rewrap_password(&old, &kek, id, master)
+                    rewrap_password(&right.slot, &right.kek, id, master)
                 });
             }
             present.session = Some(session);
             Ok(())
         })
+    }
+
+    /// One counted password attempt, in steps so that the storage lock is
+    /// never held across the key store or the key derivation (another
+    /// instance, a widget, must not wait a second or more for it): the device
+    /// share and the derivation's memory first, outside the lock (neither may
+    /// count as a guess); the count, under the lock, written before anything
+    /// is derived; the derivation, outside the lock; a wrong password then
+    /// applies the limit under the lock. The caller resets the count under
+    /// its own lock once it has used the key.
+    fn check_password(&mut self, password: &str) -> Result<RightPassword, VaultError> {
+        let ceiling = self.kdf_ceiling;
+        // A password changed by another instance since the last reload shows
+        // as a slot that moved under the count: read it again and retry.
+        for _ in 0..3 {
+            let slot = self.present()?.file.header.password.clone();
+            slot.kdf.check_within(ceiling)?;
+            let device_secret = match &slot.device {
+                Some(blob) => Some(unwrap_device_secret(self.device.as_deref(), blob)?),
+                None => None,
+            };
+            // A phone that cannot spare the memory has tried nothing.
+            let mut memory = KdfMemory::reserve(slot.kdf)?;
+            let counted = self.with_present(|storage, present, now, device| {
+                count_attempt(storage, &mut present.file, &slot, now, device)
+            })?;
+            if !counted {
+                continue;
+            }
+            let argon2 = crypto::password_kek_in(&mut memory, password, &slot.salt, slot.kdf)?;
+            drop(memory);
+            let kek = match &device_secret {
+                Some(secret) => crypto::device_bound_kek(&argon2, secret.expose(), &slot.salt)?,
+                None => argon2,
+            };
+            let vault_id = self.present()?.file.header.vault_id;
+            return match slot.open(&vault_id, &kek) {
+                Some(key) => Ok(RightPassword { key, kek, slot }),
+                None => Err(self
+                    .with_present(|storage, present, _, device| {
+                        enforce_limit(storage, &mut present.file, device)?;
+                        Ok(wrong_password(
+                            present.file.header.policy,
+                            &present.file.lockout,
+                        ))
+                    })
+                    .unwrap_or_else(|e| e)),
+            };
+        }
+        Err(VaultError::Conflict)
     }
 
     /// Unlocks with the platform key: the 32 bytes the app's biometric-bound
@@ -970,7 +1054,7 @@ impl Vault {
                 .open(&file.header.vault_id, kek.as_ref())
                 .ok_or(VaultError::PlatformKeyInvalidated)?;
             let contents = file.open(&master)?;
-            reset_failures(storage, file);
+            reset_failures(storage, present);
             present.session = Some(Session {
                 key: master,
                 contents,
@@ -1142,14 +1226,17 @@ impl Vault {
         check_new_password(new)?;
         params.check_within(self.kdf_ceiling)?;
         self.session()?;
-        let ceiling = self.kdf_ceiling;
-        self.with_present(|storage, present, now, device| {
-            let Present { file, session } = present;
+        let right = self.check_password(current)?;
+        // The new slot's key derivation, outside the lock too.
+        let vault_id = self.present()?.file.header.vault_id;
+        let master = MasterKey::random()?;
+        let slot = seal_password_slot(&vault_id, new, params, self.device.as_deref(), &master)?;
+        self.with_present(|storage, present, now, _| {
+            still_the_slot(&present.file, &right.slot)?;
+            reset_failures(storage, present);
+            let Present { file, session, .. } = present;
             let session = session.as_mut().ok_or(VaultError::Locked)?;
-            attempt_password(storage, file, current, now, ceiling, device)?;
-            rotate(storage, file, session, |id, master| {
-                seal_password_slot(id, new, params, device, master)
-            })?;
+            rotate_to(storage, file, session, master, slot)?;
             session.last_activity_ms = now;
             Ok(())
         })
@@ -1162,21 +1249,35 @@ impl Vault {
     /// needs to be stored anywhere. Pass an empty blob if the app keeps the
     /// key itself.
     ///
+    /// A platform key already enrolled (even one reported invalidated) is
+    /// not replaced: remove it first ([`Vault::remove_platform_key`], with
+    /// the password), which rotates the master key, so that the old key opens
+    /// no later file.
+    ///
     /// # Errors
-    /// [`VaultError::DeviceKey`] for a blob too large, [`VaultError::Locked`]
-    /// or a storage error.
+    /// [`VaultError::PlatformKeyEnrolled`], [`VaultError::InvalidSetting`] for
+    /// a blob over 1,024 bytes, [`VaultError::Locked`] or a storage error.
     pub fn enrol_platform_key(
         &mut self,
         key: &PlatformKey,
         app_blob: &[u8],
     ) -> Result<(), VaultError> {
-        format::check_blob(app_blob)?;
+        if format::check_blob(app_blob).is_err() {
+            return Err(VaultError::InvalidSetting(
+                "wrapped platform key (at most 1,024 bytes)",
+            ));
+        }
         let salt = random_array()?;
         let nonce = random_array()?;
         let kek = crypto::platform_kek(key, &salt)?;
         self.with_present(|storage, present, now, _| {
-            let Present { file, session } = present;
+            let Present { file, session, .. } = present;
             let session = session.as_mut().ok_or(VaultError::Locked)?;
+            // Replacing a key would keep the master key the old one opened:
+            // the old key is removed first, which rotates it.
+            if file.header.platform.is_some() {
+                return Err(VaultError::PlatformKeyEnrolled);
+            }
             let mut header = file.header.clone();
             header.platform = Some(PlatformSlot::seal(
                 &header.vault_id,
@@ -1205,14 +1306,14 @@ impl Vault {
     /// [`VaultError::Locked`] or a storage error.
     pub fn remove_platform_key(&mut self, password: &str) -> Result<(), VaultError> {
         self.session()?;
-        let ceiling = self.kdf_ceiling;
-        self.with_present(|storage, present, now, device| {
-            let Present { file, session } = present;
+        let right = self.check_password(password)?;
+        self.with_present(|storage, present, now, _| {
+            still_the_slot(&present.file, &right.slot)?;
+            reset_failures(storage, present);
+            let Present { file, session, .. } = present;
             let session = session.as_mut().ok_or(VaultError::Locked)?;
-            let (_, kek) = attempt_password(storage, file, password, now, ceiling, device)?;
-            let old = file.header.password.clone();
             rotate(storage, file, session, |id, master| {
-                rewrap_password(&old, &kek, id, master)
+                rewrap_password(&right.slot, &right.kek, id, master)
             })?;
             session.last_activity_ms = now;
             Ok(())

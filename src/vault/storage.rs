@@ -36,6 +36,12 @@ use super::VaultError;
 use super::error::StorageOp;
 use super::format::{self, Checks, MAX_FILE_LEN, VAULT_ID_LEN};
 
+/// How long [`FileStorage`] waits for another instance's lock before
+/// reporting `TimedOut`.
+pub const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often it looks again meanwhile.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// The default name of the vault file.
 pub const DEFAULT_FILE_NAME: &str = "vault.bin";
 
@@ -213,12 +219,20 @@ impl Storage for FileStorage {
             .truncate(false)
             .mode(0o600)
             .open(self.lock_path())?;
+        // Polled, not blocking: a holder frozen by the OS (a suspended app
+        // or extension) must give the waiter an error it can show, not a
+        // hang on the UI thread. Holders keep it for one save's I/O only.
+        let started = std::time::Instant::now();
         loop {
-            match flock(&file, FlockOperation::LockExclusive) {
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
                 Ok(()) => return Ok(StorageLock::new(file)),
-                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::WOULDBLOCK | rustix::io::Errno::INTR) => {}
                 Err(e) => return Err(e.into()),
             }
+            if started.elapsed() >= LOCK_TIMEOUT {
+                return Err(io::Error::from(io::ErrorKind::TimedOut));
+            }
+            std::thread::sleep(LOCK_POLL);
         }
     }
 

@@ -400,3 +400,29 @@ fn an_old_file_and_its_old_password_open_no_later_file() {
     );
     assert!(stored_file(&storage).open(&master_key_of(&vault)).is_ok());
 }
+
+#[test]
+fn an_invalidated_platform_key_is_removed_with_a_rotation_at_the_next_password_unlock() {
+    use crate::clock::ManualClock;
+    use std::sync::Arc;
+    let storage = Arc::new(crate::vault::MemoryStorage::new());
+    let clock = Arc::new(ManualClock::from_unix_seconds(1_800_000_000));
+    let options = VaultOptions {
+        kdf: KdfParams::MINIMUM,
+        ..VaultOptions::default()
+    };
+    let mut vault = Vault::create(storage.clone(), clock, FIXTURE_PASSWORD, options).unwrap();
+    vault
+        .enrol_platform_key(&fixture_platform_key(), b"wrapped")
+        .unwrap();
+    let before = master_key_of(&vault);
+    vault.lock();
+    vault.record_platform_key_invalidated().unwrap();
+    vault.unlock_with_password(FIXTURE_PASSWORD).unwrap();
+    assert!(stored_file(&storage).header.platform.is_none());
+    assert!(
+        stored_file(&storage).open(&before).is_err(),
+        "the master key survived the invalidated key's removal"
+    );
+    assert!(stored_file(&storage).open(&master_key_of(&vault)).is_ok());
+}

@@ -19,7 +19,8 @@ use dynpin::kdf::KdfParams;
 use dynpin::pin::PinKind;
 use dynpin::vault::OnExisting;
 use dynpin::vault::{
-    DEFAULT_FILE_NAME, FileStorage, LockoutPolicy, OnLimit, PlatformKey, Vault, VaultOptions,
+    DEFAULT_FILE_NAME, FileStorage, LockoutPolicy, MAX_DEVICE_BLOB_LEN, OnLimit, PlatformKey,
+    Vault, VaultOptions,
 };
 
 /// The dynamic-PIN authenticator: an encrypted vault of cards in a directory
@@ -63,8 +64,10 @@ fn utf8(bytes: Vec<u8>) -> Result<Zeroizing<String>, DynpinError> {
     Ok(Zeroizing::new(text.to_owned()))
 }
 
-fn platform_key(bytes: &[u8]) -> Result<PlatformKey, DynpinError> {
-    Ok(PlatformKey::from_bytes(bytes)?)
+/// The platform key from the bytes the app passed, which are wiped here.
+fn platform_key(bytes: Vec<u8>) -> Result<PlatformKey, DynpinError> {
+    let bytes = Zeroizing::new(bytes);
+    Ok(PlatformKey::from_bytes(&bytes)?)
 }
 
 #[uniffi::export]
@@ -144,7 +147,7 @@ impl Authenticator {
     /// Unlocks with the 32-byte key the app keeps in the Android Keystore or
     /// iOS Keychain behind biometrics, after the platform's prompt succeeded.
     pub fn unlock_with_platform_key(&self, key: Vec<u8>) -> Result<(), DynpinError> {
-        let key = platform_key(&key)?;
+        let key = platform_key(key)?;
         Ok(self.lock_vault().unlock_with_platform_key(&key)?)
     }
 
@@ -201,7 +204,14 @@ impl Authenticator {
         key: Vec<u8>,
         wrapped_key: Vec<u8>,
     ) -> Result<(), DynpinError> {
-        let key = platform_key(&key)?;
+        if wrapped_key.len() > MAX_DEVICE_BLOB_LEN {
+            return Err(DynpinError::InvalidInput {
+                problem: InputProblem::WrappedKeyTooLong,
+                limit: u32::try_from(MAX_DEVICE_BLOB_LEN).ok(),
+                reason: format!("a wrapped platform key has at most {MAX_DEVICE_BLOB_LEN} bytes"),
+            });
+        }
+        let key = platform_key(key)?;
         Ok(self.lock_vault().enrol_platform_key(&key, &wrapped_key)?)
     }
 

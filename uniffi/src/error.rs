@@ -201,6 +201,15 @@ pub enum DynpinError {
         /// What happened.
         reason: String,
     },
+    /// Biometric unlock is already enabled: disable it (with the password)
+    /// before enabling it with another key.
+    #[error("biometric unlock is already enabled")]
+    PlatformKeyAlreadyEnrolled,
+    /// The vault file was replaced on storage by another vault, or another
+    /// instance (a widget, an extension) changed the password during this
+    /// call: reopen, or try again. Nothing was overwritten.
+    #[error("the vault file changed on storage during this call")]
+    VaultChanged,
     /// The vault file on storage is an older copy than one this app already
     /// saw (it was put back from a backup or by an attacker); it was neither
     /// used nor overwritten.
@@ -267,6 +276,8 @@ pub enum InputProblem {
     InvalidPlatformKey,
     /// Bytes meant as text (a password) that are not UTF-8.
     NotUtf8,
+    /// A wrapped platform key longer than `limit` bytes.
+    WrappedKeyTooLong,
     /// A counter operation on a card that is not a counter-based token.
     NotCounterBased,
     /// An amount-bound code asked of a card that is not a bank card.
@@ -530,6 +541,7 @@ impl From<VaultError> for DynpinError {
             VaultError::LockedForGood => DynpinError::LockedForGood,
             VaultError::PlatformKeyInvalidated => DynpinError::PlatformKeyInvalidated,
             VaultError::NoPlatformKey => DynpinError::NoPlatformKey,
+            VaultError::PlatformKeyEnrolled => DynpinError::PlatformKeyAlreadyEnrolled,
             VaultError::InvalidPlatformKey => invalid(
                 InputProblem::InvalidPlatformKey,
                 limit(PLATFORM_KEY_LEN),
@@ -567,10 +579,11 @@ impl From<VaultError> for DynpinError {
                 disk_full: kind == std::io::ErrorKind::StorageFull,
                 reason: e.to_string(),
             },
-            VaultError::VerifyFailed | VaultError::Conflict => DynpinError::Storage {
+            VaultError::VerifyFailed => DynpinError::Storage {
                 disk_full: false,
                 reason: e.to_string(),
             },
+            VaultError::Conflict => DynpinError::VaultChanged,
             VaultError::RolledBack { seen, found } => DynpinError::VaultRolledBack {
                 seen_generation: seen,
                 found_generation: found,

@@ -294,7 +294,19 @@ fn every_secret_has_a_byte_form() {
         .import_backup_with_password_bytes(backup, b"backup passphrase 1".to_vec(), false)
         .unwrap();
     assert_eq!(imported.skipped.len(), 1);
+    assert!(matches!(
+        auth.enrol_platform_key(vec![9; 32], vec![0; 1025]),
+        Err(DynpinError::InvalidInput {
+            problem: InputProblem::WrappedKeyTooLong,
+            limit: Some(1024),
+            ..
+        })
+    ));
     auth.enrol_platform_key(vec![9; 32], Vec::new()).unwrap();
+    assert_eq!(
+        auth.enrol_platform_key(vec![10; 32], Vec::new()),
+        Err(DynpinError::PlatformKeyAlreadyEnrolled)
+    );
     assert!(matches!(
         auth.remove_platform_key_with_password_bytes(b"not the password".to_vec()),
         Err(DynpinError::WrongPassword { .. })
