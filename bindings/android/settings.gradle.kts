@@ -1,5 +1,10 @@
-// The dynpin Android library module. Build the native libraries and the Kotlin
-// bindings first with scripts/build-android, then: ./gradlew :dynpin:assembleRelease
+// The dynpin Android library: a single-project Gradle build (the library is the
+// root project, named after its artifact). Build the native libraries and the
+// Kotlin bindings first with scripts/build-android, then:
+//   gradle assembleRelease          (build/outputs/aar/dynpin-release.aar)
+//   gradle publishToMavenLocal      (ir.dynpin:dynpin:<version> in ~/.m2/repository)
+// An app can also take it as an included build: includeBuild("path/to/bindings/android")
+// in its settings.gradle.kts substitutes ir.dynpin:dynpin with this project.
 pluginManagement {
     repositories {
         google()
@@ -15,6 +20,4 @@ dependencyResolutionManagement {
     }
 }
 
-rootProject.name = "dynpin-android"
-include(":dynpin")
-project(":dynpin").projectDir = file(".")
+rootProject.name = "dynpin"
