@@ -11,6 +11,28 @@ class FixedClock(millis: Long) : MobileClock {
     override fun nowMillis(): Long { calls.incrementAndGet(); return now.get() }
 }
 
+// A software stand-in for the Android Keystore key of bindings/README.md:
+// AES-256-GCM under a key held in memory (a real app's key never leaves the Keystore).
+class SoftwareKeyStore : DeviceKeyStore {
+    @Volatile var key: javax.crypto.SecretKey? =
+        javax.crypto.KeyGenerator.getInstance("AES").apply { init(256) }.generateKey()
+    override fun wrap(secret: ByteArray): ByteArray {
+        val k = key ?: throw DeviceKeyFailure.Unavailable()
+        val cipher = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding")
+        cipher.init(javax.crypto.Cipher.ENCRYPT_MODE, k)
+        return cipher.iv + cipher.doFinal(secret)
+    }
+    override fun unwrap(wrapped: ByteArray): ByteArray {
+        val k = key ?: throw DeviceKeyFailure.Unavailable()
+        if (wrapped.size < 12 + 16) throw DeviceKeyFailure.Rejected()
+        val cipher = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding")
+        cipher.init(javax.crypto.Cipher.DECRYPT_MODE, k, javax.crypto.spec.GCMParameterSpec(128, wrapped, 0, 12))
+        try { return cipher.doFinal(wrapped, 12, wrapped.size - 12) }
+        catch (e: javax.crypto.AEADBadTagException) { throw DeviceKeyFailure.Rejected() }
+    }
+    override fun deleteKey() { key = null }
+}
+
 fun fixture(path: String): Map<String, String> =
     Regex("\"(\\w+)\": \"?([^\"\\n,]*)\"?").findAll(File(path).readText()).associate { it.groupValues[1] to it.groupValues[2] }
 
@@ -130,6 +152,30 @@ fun main(args: Array<String>) {
     refresh.close()
     File("$dir-100").deleteRecursively()
     File(dir).deleteRecursively()
+
+    // A vault bound to the device's key store: useless without it.
+    val phone = SoftwareKeyStore()
+    val boundDir = "$dir-bound"
+    File(boundDir).deleteRecursively()
+    Authenticator.createBound(boundDir, "correct horse".toByteArray(), fast, clock, phone).close()
+    val bound = Authenticator.open(boundDir, clock)
+    check("bound to the device", bound.isDeviceBound())
+    throws<DynpinException.DeviceKey>("no device key given", { bound.unlockWithPassword("correct horse") }) { it.problem == DeviceKeyProblem.MISSING }
+    bound.setDeviceKey(SoftwareKeyStore())
+    throws<DynpinException.DeviceKey>("another phone's key store", { bound.unlockWithPassword("correct horse") }) { it.problem == DeviceKeyProblem.REJECTED }
+    bound.setDeviceKey(phone)
+    bound.unlockWithPassword("correct horse")
+    check("unlocked with the password on its device", !bound.isLocked())
+    bound.wipe()
+    check("a wipe deletes the device key", phone.key == null)
+    bound.close()
+    // A vault that cannot be opened can still be removed.
+    Authenticator.createWithSettings(boundDir, "correct horse", fast, clock).close()
+    File("$boundDir/vault.bin").writeBytes("damaged".toByteArray())
+    throws<DynpinException.VaultCorrupt>("a damaged vault does not open", { Authenticator.open(boundDir, clock) })
+    destroyVault(boundDir)
+    check("destroyVault removes it without opening", !vaultExists(boundDir))
+    File(boundDir).deleteRecursively()
 
     println("kotlin: $passed passed, $failed failed")
     if (failed > 0) kotlin.system.exitProcess(1)

@@ -2,8 +2,13 @@
 Run by scripts/test-bindings with the generated module and libdynpin_ffi.so on sys.path;
 prints "python: N passed, 0 failed"."""
 import json
+import os
 import shutil
 import sys
+
+import nacl.exceptions
+import nacl.secret
+import nacl.utils
 
 import dynpin
 
@@ -36,6 +41,30 @@ class FixedClock(dynpin.MobileClock):
     def now_millis(self):
         self.calls += 1
         return self.millis
+
+
+class SoftwareKeyStore(dynpin.DeviceKeyStore):
+    """A software stand-in for a hardware key store: XSalsa20-Poly1305
+    (PyNaCl's SecretBox) under a key held in memory."""
+
+    def __init__(self):
+        self.key = nacl.utils.random(32)
+
+    def wrap(self, secret):
+        if self.key is None:
+            raise dynpin.DeviceKeyFailure.Unavailable()
+        return bytes(nacl.secret.SecretBox(self.key).encrypt(secret))
+
+    def unwrap(self, wrapped):
+        if self.key is None:
+            raise dynpin.DeviceKeyFailure.Unavailable()
+        try:
+            return nacl.secret.SecretBox(self.key).decrypt(wrapped)
+        except nacl.exceptions.CryptoError:
+            raise dynpin.DeviceKeyFailure.Rejected() from None
+
+    def delete_key(self):
+        self.key = None
 
 
 def main(fixture_path, directory):
@@ -119,6 +148,36 @@ def main(fixture_path, directory):
     check("cards survive a restart", len(reopened.cards()) == 2)
     check("same PIN after restart", reopened.codes()[0].pins[1].digits == fx["second_pin"])
     shutil.rmtree(directory, ignore_errors=True)
+
+    # A vault bound to the device's key store: useless without it.
+    phone = SoftwareKeyStore()
+    bound_dir = directory + "-bound"
+    shutil.rmtree(bound_dir, ignore_errors=True)
+    dynpin.Authenticator.create_bound(bound_dir, b"correct horse", fast, clock, phone)
+    bound = dynpin.Authenticator.open(bound_dir, clock)
+    check("bound to the device", bound.is_device_bound())
+    raises("no device key given", dynpin.DynpinError.DeviceKey,
+           lambda: bound.unlock_with_password("correct horse"),
+           lambda e: e.problem == dynpin.DeviceKeyProblem.MISSING)
+    bound.set_device_key(SoftwareKeyStore())
+    raises("another phone's key store", dynpin.DynpinError.DeviceKey,
+           lambda: bound.unlock_with_password("correct horse"),
+           lambda e: e.problem == dynpin.DeviceKeyProblem.REJECTED)
+    bound.set_device_key(phone)
+    bound.unlock_with_password("correct horse")
+    check("unlocked with the password on its device", not bound.is_locked())
+    bound.wipe()
+    check("a wipe deletes the device key", phone.key is None)
+    del bound
+    # A vault that cannot be opened can still be removed.
+    dynpin.Authenticator.create_with_settings(bound_dir, "correct horse", fast, clock)
+    with open(os.path.join(bound_dir, "vault.bin"), "wb") as f:
+        f.write(b"damaged")
+    raises("a damaged vault does not open", dynpin.DynpinError.VaultCorrupt,
+           lambda: dynpin.Authenticator.open(bound_dir, clock))
+    dynpin.destroy_vault(bound_dir)
+    check("destroy_vault removes it without opening", not dynpin.vault_exists(bound_dir))
+    shutil.rmtree(bound_dir, ignore_errors=True)
 
     print(f"python: {passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -10,6 +10,30 @@ final class FixedClock: MobileClock, @unchecked Sendable {
     func nowMillis() -> Int64 { lock.lock(); calls += 1; lock.unlock(); return millis }
 }
 
+// A software stand-in for the Secure Enclave key of bindings/README.md (no
+// crypto library on Linux's Swift: a one-time pad under a key held in memory,
+// with the key's first bytes as a tag so another store's blob is refused).
+final class SoftwareKeyStore: DeviceKeyStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var key: [UInt8]? = (0..<40).map { _ in UInt8.random(in: 0...255) }
+    var destroyed: Bool { lock.lock(); defer { lock.unlock() }; return key == nil }
+    private func current() throws -> [UInt8] {
+        lock.lock(); defer { lock.unlock() }
+        guard let k = key else { throw DeviceKeyFailure.Unavailable }
+        return k
+    }
+    func wrap(secret: Data) throws -> Data {
+        let k = try current()
+        return Data(k.prefix(8)) + Data(zip(secret, k.dropFirst(8)).map { $0 ^ $1 })
+    }
+    func unwrap(wrapped: Data) throws -> Data {
+        let k = try current()
+        guard wrapped.count == 40, Data(k.prefix(8)) == wrapped.prefix(8) else { throw DeviceKeyFailure.Rejected }
+        return Data(zip(wrapped.dropFirst(8), k.dropFirst(8)).map { $0 ^ $1 })
+    }
+    func deleteKey() throws { lock.lock(); key = nil; lock.unlock() }
+}
+
 nonisolated(unsafe) var passed = 0
 nonisolated(unsafe) var failed = 0
 func check(_ name: String, _ ok: Bool) {
@@ -112,6 +136,35 @@ do {
     try reopened.unlockWithPasswordBytes(password: Data("correct horse".utf8))
     check("cards survive a restart", try reopened.cards().count == 2)
     check("same PIN after restart", try reopened.codes()[0].pins[1].digits == s("second_pin"))
+
+    // A vault bound to the device's key store: useless without it.
+    let phone = SoftwareKeyStore()
+    let boundDir = dir + "-bound"
+    try? FileManager.default.removeItem(atPath: boundDir)
+    _ = try Authenticator.createBound(directory: boundDir, password: Data("correct horse".utf8), settings: fast, clock: clock, deviceKey: phone)
+    let bound = try Authenticator.open(directory: boundDir, clock: clock)
+    check("bound to the device", try bound.isDeviceBound())
+    throwsError("no device key given", { if case .DeviceKey(.missing, _) = $0 { true } else { false } }) {
+        try bound.unlockWithPassword(password: "correct horse")
+    }
+    bound.setDeviceKey(deviceKey: SoftwareKeyStore())
+    throwsError("another phone's key store", { if case .DeviceKey(.rejected, _) = $0 { true } else { false } }) {
+        try bound.unlockWithPassword(password: "correct horse")
+    }
+    bound.setDeviceKey(deviceKey: phone)
+    try bound.unlockWithPassword(password: "correct horse")
+    check("unlocked with the password on its device", !bound.isLocked())
+    try bound.wipe()
+    check("a wipe deletes the device key", phone.destroyed)
+    // A vault that cannot be opened can still be removed.
+    _ = try Authenticator.createWithSettings(directory: boundDir, password: "correct horse", settings: fast, clock: clock)
+    try Data("damaged".utf8).write(to: URL(fileURLWithPath: boundDir + "/vault.bin"))
+    throwsError("a damaged vault does not open", { if case .VaultCorrupt = $0 { true } else { false } }) {
+        _ = try Authenticator.open(directory: boundDir, clock: clock)
+    }
+    try destroyVault(directory: boundDir)
+    check("destroyVault removes it without opening", try !vaultExists(directory: boundDir))
+    try? FileManager.default.removeItem(atPath: boundDir)
 } catch {
     check("unexpected error: \(error)", false)
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::clock::{MobileClock, resolve};
+use super::device::{DeviceKeyStore, ForeignDeviceKey};
 use zeroize::Zeroizing;
 
 use super::error::{DynpinError, InputProblem};
@@ -19,8 +20,8 @@ use dynpin::kdf::KdfParams;
 use dynpin::pin::PinKind;
 use dynpin::vault::OnExisting;
 use dynpin::vault::{
-    DEFAULT_FILE_NAME, FileStorage, LockoutPolicy, MAX_DEVICE_BLOB_LEN, OnLimit, PlatformKey,
-    Vault, VaultOptions,
+    DEFAULT_FILE_NAME, DeviceKey, FileStorage, LockoutPolicy, MAX_DEVICE_BLOB_LEN, OnLimit,
+    PlatformKey, Vault, VaultOptions,
 };
 
 /// The dynamic-PIN authenticator: an encrypted vault of cards in a directory
@@ -92,7 +93,7 @@ impl Authenticator {
         settings: VaultSettings,
         clock: Option<Arc<dyn MobileClock>>,
     ) -> Result<Arc<Self>, DynpinError> {
-        Self::create_vault(&directory, &Zeroizing::new(password), settings, clock)
+        Self::create_vault(&directory, &Zeroizing::new(password), settings, clock, None)
     }
 
     /// As `create_with_settings`, with the password as UTF-8 bytes the app
@@ -104,7 +105,25 @@ impl Authenticator {
         settings: VaultSettings,
         clock: Option<Arc<dyn MobileClock>>,
     ) -> Result<Arc<Self>, DynpinError> {
-        Self::create_vault(&directory, &utf8(password)?, settings, clock)
+        Self::create_vault(&directory, &utf8(password)?, settings, clock, None)
+    }
+
+    /// Creates a vault bound to this device: its password slot needs both
+    /// the password and `device_key` (the app's non-exportable Keystore /
+    /// Secure Enclave key), so a copied vault file cannot be attacked off the
+    /// phone. Reopen it with `open` and then `set_device_key` before the
+    /// password unlock. The password is UTF-8 bytes the app wipes afterwards.
+    #[uniffi::constructor]
+    pub fn create_bound(
+        directory: String,
+        password: Vec<u8>,
+        settings: VaultSettings,
+        clock: Option<Arc<dyn MobileClock>>,
+        device_key: Arc<dyn DeviceKeyStore>,
+    ) -> Result<Arc<Self>, DynpinError> {
+        let password = utf8(password)?;
+        let device: Arc<dyn DeviceKey> = Arc::new(ForeignDeviceKey(device_key));
+        Self::create_vault(&directory, &password, settings, clock, Some(device))
     }
 
     /// Opens the vault in `directory`, locked.
@@ -259,6 +278,21 @@ impl Authenticator {
     /// it by itself first.
     pub fn refresh(&self) -> Result<(), DynpinError> {
         Ok(self.lock_vault().refresh()?)
+    }
+
+    /// Gives the vault the app's hardware key store: needed before a
+    /// password unlock of a vault made with `create_bound`; with it, a
+    /// password change binds the new password to this device, and a wipe
+    /// deletes the key.
+    pub fn set_device_key(&self, device_key: Arc<dyn DeviceKeyStore>) {
+        self.lock_vault()
+            .set_device_key(Arc::new(ForeignDeviceKey(device_key)));
+    }
+
+    /// Whether the vault's password is bound to a device key store
+    /// (readable while locked: call `set_device_key` first if so).
+    pub fn is_device_bound(&self) -> Result<bool, DynpinError> {
+        Ok(self.lock_vault().is_device_bound()?)
     }
 
     /// Whether biometric unlock is enabled.
@@ -500,6 +534,7 @@ impl Authenticator {
         password: &str,
         settings: VaultSettings,
         clock: Option<Arc<dyn MobileClock>>,
+        device: Option<Arc<dyn DeviceKey>>,
     ) -> Result<Arc<Self>, DynpinError> {
         std::fs::create_dir_all(directory).map_err(|e| DynpinError::Storage {
             disk_full: e.kind() == std::io::ErrorKind::StorageFull,
@@ -522,7 +557,16 @@ impl Authenticator {
             auto_lock_seconds: settings.auto_lock_seconds,
         };
         let clock = resolve(clock);
-        let vault = Vault::create(storage(directory), Arc::clone(&clock), password, options)?;
+        let vault = match device {
+            Some(device) => Vault::create_bound(
+                storage(directory),
+                Arc::clone(&clock),
+                password,
+                options,
+                device,
+            )?,
+            None => Vault::create(storage(directory), Arc::clone(&clock), password, options)?,
+        };
         Ok(Arc::new(Self {
             vault: Mutex::new(vault),
             clock,
@@ -571,6 +615,14 @@ impl Authenticator {
     fn lock_vault(&self) -> MutexGuard<'_, Vault> {
         self.vault.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Removes the vault in `directory` without opening it, whatever state it is
+/// in (damaged, of a newer version, locked for good): the app's "reset" when
+/// nothing else works. An app with a device key deletes it too.
+#[uniffi::export]
+pub fn destroy_vault(directory: String) -> Result<(), DynpinError> {
+    Ok(Vault::destroy(&storage(&directory))?)
 }
 
 /// Whether a vault exists in `directory`: call it to choose between

@@ -46,11 +46,13 @@
 
 mod authenticator;
 mod clock;
+mod device;
 mod error;
 mod types;
 
-pub use authenticator::{Authenticator, vault_exists};
+pub use authenticator::{Authenticator, destroy_vault, vault_exists};
 pub use clock::MobileClock;
+pub use device::{DeviceKeyFailure, DeviceKeyStore};
 pub use error::{BackupProblem, DeviceKeyProblem, DynpinError, InputProblem, PasswordProblem};
 pub use types::{
     ActivationDetails, ActivationResult, BackupImport, CardCodes, CardInfo, CardKind, LockoutInfo,

@@ -316,3 +316,98 @@ fn every_secret_has_a_byte_form() {
     assert!(!auth.has_platform_key().unwrap());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A key store in Rust standing in for the app's: it "wraps" by prefixing
+/// its id, and refuses anything another store wrapped.
+struct TestKeyStore {
+    id: u8,
+    destroyed: std::sync::atomic::AtomicBool,
+}
+
+impl dynpin_ffi::DeviceKeyStore for TestKeyStore {
+    fn wrap(&self, secret: Vec<u8>) -> Result<Vec<u8>, dynpin_ffi::DeviceKeyFailure> {
+        let mut out = vec![self.id];
+        out.extend(secret.iter().map(|b| b ^ self.id));
+        Ok(out)
+    }
+    fn unwrap(&self, wrapped: Vec<u8>) -> Result<Vec<u8>, dynpin_ffi::DeviceKeyFailure> {
+        if self.destroyed.load(Ordering::SeqCst) {
+            return Err(dynpin_ffi::DeviceKeyFailure::Unavailable);
+        }
+        match wrapped.split_first() {
+            Some((&id, rest)) if id == self.id => Ok(rest.iter().map(|b| b ^ self.id).collect()),
+            _ => Err(dynpin_ffi::DeviceKeyFailure::Rejected),
+        }
+    }
+    fn delete_key(&self) -> Result<(), dynpin_ffi::DeviceKeyFailure> {
+        self.destroyed.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_device_bound_vault_needs_its_key_store_and_a_broken_one_can_be_destroyed() {
+    let dir = std::env::temp_dir().join(format!("dynpin-mobile-bound-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_s = dir.to_string_lossy().to_string();
+    let phone = Arc::new(TestKeyStore {
+        id: 7,
+        destroyed: false.into(),
+    });
+    drop(
+        Authenticator::create_bound(
+            dir_s.clone(),
+            b"correct horse".to_vec(),
+            settings(),
+            None,
+            phone.clone(),
+        )
+        .unwrap(),
+    );
+    let auth = Authenticator::open(dir_s.clone(), None).unwrap();
+    assert_eq!(auth.is_device_bound(), Ok(true));
+    assert!(matches!(
+        auth.unlock_with_password("correct horse".into()),
+        Err(DynpinError::DeviceKey {
+            problem: dynpin_ffi::DeviceKeyProblem::Missing,
+            ..
+        })
+    ));
+    auth.set_device_key(Arc::new(TestKeyStore {
+        id: 8,
+        destroyed: false.into(),
+    }));
+    assert!(matches!(
+        auth.unlock_with_password("correct horse".into()),
+        Err(DynpinError::DeviceKey {
+            problem: dynpin_ffi::DeviceKeyProblem::Rejected,
+            ..
+        })
+    ));
+    auth.set_device_key(phone.clone());
+    auth.unlock_with_password("correct horse".into()).unwrap();
+    auth.wipe().unwrap();
+    assert!(
+        phone.destroyed.load(Ordering::SeqCst),
+        "the wipe deleted the key"
+    );
+
+    // A vault that cannot be opened is removed without opening it.
+    drop(
+        Authenticator::create_with_settings(
+            dir_s.clone(),
+            "correct horse".into(),
+            settings(),
+            None,
+        )
+        .unwrap(),
+    );
+    std::fs::write(dir.join("vault.bin"), b"damaged").unwrap();
+    assert!(matches!(
+        Authenticator::open(dir_s.clone(), None),
+        Err(DynpinError::VaultCorrupt { .. })
+    ));
+    dynpin_ffi::destroy_vault(dir_s.clone()).unwrap();
+    assert!(!vault_exists(dir_s).unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
