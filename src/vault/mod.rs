@@ -55,6 +55,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod attempt;
 mod backup;
 mod contents;
 mod crypto;
@@ -77,6 +78,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+pub use attempt::{DerivedPassword, NewPassword, NewPasswordRecipe, PasswordAttempt};
 pub use backup::{BACKUP_MAGIC, BACKUP_VERSION_1};
 pub use contents::{
     MAX_AUTO_LOCK_SECONDS, MAX_CARDS, MAX_SECRET_LEN, MAX_TEXT_LEN, MIN_AUTO_LOCK_SECONDS,
@@ -951,7 +953,24 @@ impl Vault {
         if self.is_unlocked() {
             return Ok(());
         }
-        let right = self.check_password(password)?;
+        let attempt = self.begin_password_attempt()?;
+        let derived = attempt.derive(password)?;
+        self.finish_unlock(derived)
+    }
+
+    /// The last step of an unlock begun with [`Vault::begin_password_attempt`]
+    /// (see [`attempt`](self::attempt) for the steps): unlocks with the key
+    /// the password opened, or applies the failure limit and reports the
+    /// wrong password (counted when the attempt began).
+    ///
+    /// # Errors
+    /// As [`Vault::unlock_with_password`], and [`VaultError::Conflict`] if
+    /// another instance changed the password since the attempt began.
+    pub fn finish_unlock(&mut self, derived: DerivedPassword) -> Result<(), VaultError> {
+        if self.is_unlocked() {
+            return Ok(());
+        }
+        let right = self.checked(derived)?;
         self.with_present(|storage, present, now, _| {
             still_the_slot(&present.file, &right.slot)?;
             let contents = present.file.open(&right.key)?;
@@ -973,54 +992,71 @@ impl Vault {
         })
     }
 
-    /// One counted password attempt, in steps so that the storage lock is
-    /// never held across the key store or the key derivation (another
-    /// instance, a widget, must not wait a second or more for it): the device
-    /// share and the derivation's memory first, outside the lock (neither may
-    /// count as a guess); the count, under the lock, written before anything
-    /// is derived; the derivation, outside the lock; a wrong password then
-    /// applies the limit under the lock. The caller resets the count under
-    /// its own lock once it has used the key.
-    fn check_password(&mut self, password: &str) -> Result<RightPassword, VaultError> {
+    /// Begins a password attempt (see [`attempt`](self::attempt) for the
+    /// steps): asks the device key store for its share of a device-bound
+    /// slot and reserves the derivation's memory — neither counts as a guess
+    /// if it fails — then, under the storage lock, applies the lockout and
+    /// counts the attempt on storage before anything is derived. The storage
+    /// lock is never held across the key store or the derivation.
+    ///
+    /// # Errors
+    /// [`VaultError::TryLater`] while a delay runs (not counted),
+    /// [`VaultError::Wiped`]/[`VaultError::LockedForGood`] at the limit,
+    /// [`VaultError::Kdf`] for parameters out of range or above this
+    /// device's ceiling, [`VaultError::DeviceKeyMissing`]/[`VaultError::DeviceKey`],
+    /// or a storage error (nothing was counted).
+    pub fn begin_password_attempt(&mut self) -> Result<PasswordAttempt, VaultError> {
         let ceiling = self.kdf_ceiling;
         // A password changed by another instance since the last reload shows
         // as a slot that moved under the count: read it again and retry.
         for _ in 0..3 {
-            let slot = self.present()?.file.header.password.clone();
+            let file = &self.present()?.file;
+            let (slot, vault_id) = (file.header.password.clone(), file.header.vault_id);
             slot.kdf.check_within(ceiling)?;
             let device_secret = match &slot.device {
                 Some(blob) => Some(unwrap_device_secret(self.device.as_deref(), blob)?),
                 None => None,
             };
             // A phone that cannot spare the memory has tried nothing.
-            let mut memory = KdfMemory::reserve(slot.kdf)?;
+            let memory = KdfMemory::reserve(slot.kdf)?;
             let counted = self.with_present(|storage, present, now, device| {
                 count_attempt(storage, &mut present.file, &slot, now, device)
             })?;
-            if !counted {
-                continue;
+            if counted {
+                return Ok(PasswordAttempt {
+                    slot,
+                    vault_id,
+                    device_secret,
+                    memory,
+                });
             }
-            let argon2 = crypto::password_kek_in(&mut memory, password, &slot.salt, slot.kdf)?;
-            drop(memory);
-            let kek = match &device_secret {
-                Some(secret) => crypto::device_bound_kek(&argon2, secret.expose(), &slot.salt)?,
-                None => argon2,
-            };
-            let vault_id = self.present()?.file.header.vault_id;
-            return match slot.open(&vault_id, &kek) {
-                Some(key) => Ok(RightPassword { key, kek, slot }),
-                None => Err(self
-                    .with_present(|storage, present, _, device| {
-                        enforce_limit(storage, &mut present.file, device)?;
-                        Ok(wrong_password(
-                            present.file.header.policy,
-                            &present.file.lockout,
-                        ))
-                    })
-                    .unwrap_or_else(|e| e)),
-            };
         }
         Err(VaultError::Conflict)
+    }
+
+    /// A derived attempt that opened its slot, or, under the lock, the
+    /// failure limit applied and the wrong password reported.
+    fn checked(&mut self, derived: DerivedPassword) -> Result<RightPassword, VaultError> {
+        let DerivedPassword { slot, kek, key } = derived;
+        match key {
+            Some(key) => Ok(RightPassword { key, kek, slot }),
+            None => Err(self
+                .with_present(|storage, present, _, device| {
+                    enforce_limit(storage, &mut present.file, device)?;
+                    Ok(wrong_password(
+                        present.file.header.policy,
+                        &present.file.lockout,
+                    ))
+                })
+                .unwrap_or_else(|e| e)),
+        }
+    }
+
+    /// One counted password attempt, all steps in a row.
+    fn check_password(&mut self, password: &str) -> Result<RightPassword, VaultError> {
+        let attempt = self.begin_password_attempt()?;
+        let derived = attempt.derive(password)?;
+        self.checked(derived)
     }
 
     /// Unlocks with the platform key: the 32 bytes the app's biometric-bound
@@ -1224,19 +1260,34 @@ impl Vault {
         params: KdfParams,
     ) -> Result<(), VaultError> {
         check_new_password(new)?;
-        params.check_within(self.kdf_ceiling)?;
+        let recipe = self.new_password_recipe(params)?;
+        let attempt = self.begin_password_attempt()?;
+        let derived = attempt.derive(current)?;
+        let new = recipe.seal(new)?;
+        self.finish_password_change(derived, new)
+    }
+
+    /// The last step of a password change made in steps (see
+    /// [`attempt`](self::attempt)): with the current password right, re-keys
+    /// the vault under the new one ([`Vault::change_password`] says what
+    /// that does); with it wrong, applies the failure limit.
+    ///
+    /// # Errors
+    /// As [`Vault::change_password`], and [`VaultError::Conflict`] if another
+    /// instance changed the password meanwhile.
+    pub fn finish_password_change(
+        &mut self,
+        current: DerivedPassword,
+        new: NewPassword,
+    ) -> Result<(), VaultError> {
         self.session()?;
-        let right = self.check_password(current)?;
-        // The new slot's key derivation, outside the lock too.
-        let vault_id = self.present()?.file.header.vault_id;
-        let master = MasterKey::random()?;
-        let slot = seal_password_slot(&vault_id, new, params, self.device.as_deref(), &master)?;
+        let right = self.checked(current)?;
         self.with_present(|storage, present, now, _| {
             still_the_slot(&present.file, &right.slot)?;
             reset_failures(storage, present);
             let Present { file, session, .. } = present;
             let session = session.as_mut().ok_or(VaultError::Locked)?;
-            rotate_to(storage, file, session, master, slot)?;
+            rotate_to(storage, file, session, new.master, new.slot)?;
             session.last_activity_ms = now;
             Ok(())
         })

@@ -21,7 +21,7 @@ use dynpin::pin::PinKind;
 use dynpin::vault::OnExisting;
 use dynpin::vault::{
     DEFAULT_FILE_NAME, DeviceKey, FileStorage, LockoutPolicy, MAX_DEVICE_BLOB_LEN, OnLimit,
-    PlatformKey, Vault, VaultOptions,
+    PlatformKey, Vault, VaultError, VaultOptions, check_new_password,
 };
 
 /// The dynamic-PIN authenticator: an encrypted vault of cards in a directory
@@ -151,16 +151,14 @@ impl Authenticator {
     /// the error says how long to wait; at the limit the vault is wiped (or
     /// locked for good, as configured).
     pub fn unlock_with_password(&self, password: String) -> Result<(), DynpinError> {
-        let password = Zeroizing::new(password);
-        Ok(self.lock_vault().unlock_with_password(&password)?)
+        self.unlock_with(&Zeroizing::new(password))
     }
 
     /// As `unlock_with_password`, from the password's UTF-8 bytes: a careful
     /// app keeps the password in a `ByteArray`/`Data` it wipes after the call,
     /// which a Kotlin or Swift string cannot be (see bindings/README.md).
     pub fn unlock_with_password_bytes(&self, password: Vec<u8>) -> Result<(), DynpinError> {
-        let password = utf8(password)?;
-        Ok(self.lock_vault().unlock_with_password(&password)?)
+        self.unlock_with(&utf8(password)?)
     }
 
     /// Unlocks with the 32-byte key the app keeps in the Android Keystore or
@@ -197,7 +195,7 @@ impl Authenticator {
         new_password: String,
     ) -> Result<(), DynpinError> {
         let (current, new_password) = (Zeroizing::new(current), Zeroizing::new(new_password));
-        Ok(self.lock_vault().change_password(&current, &new_password)?)
+        self.change_password_with(&current, &new_password)
     }
 
     /// As `change_password`, from UTF-8 bytes the app wipes after the call.
@@ -207,7 +205,7 @@ impl Authenticator {
         new_password: Vec<u8>,
     ) -> Result<(), DynpinError> {
         let (current, new_password) = (utf8(current)?, utf8(new_password)?);
-        Ok(self.lock_vault().change_password(&current, &new_password)?)
+        self.change_password_with(&current, &new_password)
     }
 
     /// Enables biometric unlock. `key` is 32 random bytes
@@ -607,6 +605,36 @@ impl Authenticator {
             card: CardInfo::from(vault.card(id)?),
             confirmation_code,
         })
+    }
+
+    /// A password unlock in steps: the vault's mutex is released while
+    /// Argon2id runs, so `codes()` from the UI thread never waits for it
+    /// (it waits at most for the short steps: counting, unlocking).
+    fn unlock_with(&self, password: &str) -> Result<(), DynpinError> {
+        let attempt = {
+            let mut vault = self.lock_vault();
+            if vault.is_unlocked() {
+                return Ok(());
+            }
+            vault.begin_password_attempt()?
+        };
+        let derived = attempt.derive(password)?;
+        Ok(self.lock_vault().finish_unlock(derived)?)
+    }
+
+    /// A password change in steps, both derivations (the current password's
+    /// and the new one's) with the vault's mutex released.
+    fn change_password_with(&self, current: &str, new_password: &str) -> Result<(), DynpinError> {
+        check_new_password(new_password).map_err(VaultError::from)?;
+        let (recipe, attempt) = {
+            let mut vault = self.lock_vault();
+            let params = vault.kdf_params()?;
+            let recipe = vault.new_password_recipe(params)?;
+            (recipe, vault.begin_password_attempt()?)
+        };
+        let derived = attempt.derive(current)?;
+        let new = recipe.seal(new_password)?;
+        Ok(self.lock_vault().finish_password_change(derived, new)?)
     }
 
     /// The vault, even if a previous call panicked while holding it (UniFFI
