@@ -257,3 +257,91 @@ fn a_password_changed_elsewhere_locks_this_instance_instead_of_overwriting() {
     app.refresh().unwrap();
     assert_eq!(app.cards().unwrap().len(), 1);
 }
+
+/// A key store that gives back what the phone's wrapped but cannot wrap now
+/// (the hardware busy).
+struct CannotWrap(Arc<SoftwareDeviceKey>);
+
+impl DeviceKey for CannotWrap {
+    fn wrap(&self, _: &[u8]) -> Result<Vec<u8>, DeviceKeyError> {
+        Err(DeviceKeyError::Unavailable)
+    }
+    fn unwrap(&self, wrapped: &[u8]) -> Result<dynpin::secret::SecretBytes, DeviceKeyError> {
+        self.0.unwrap(wrapped)
+    }
+    fn destroy(&self) -> Result<(), DeviceKeyError> {
+        self.0.destroy()
+    }
+}
+
+#[test]
+fn a_new_password_that_cannot_be_sealed_costs_no_attempt() {
+    let (_storage, phone, mut vault) = bound_vault();
+    vault.set_device_key(Arc::new(CannotWrap(phone)));
+    assert_eq!(
+        vault.change_password(PASSWORD, "another password 1404"),
+        Err(VaultError::DeviceKey(DeviceKeyError::Unavailable))
+    );
+    assert_eq!(vault.lockout_status().unwrap().failures, 0);
+}
+
+#[test]
+fn an_unlock_in_steps_does_not_undo_a_lock_made_meanwhile_and_reports_a_wrong_password() {
+    let storage = Arc::new(MemoryStorage::new());
+    drop(Vault::create(storage.clone(), clock(), PASSWORD, fast_options()).unwrap());
+    let mut vault = Vault::open(storage, clock()).unwrap();
+
+    // The app goes to the background (and locks) while the key is derived.
+    let attempt = vault.begin_password_attempt().unwrap();
+    vault.lock();
+    let derived = attempt.derive(PASSWORD).unwrap();
+    assert_eq!(vault.finish_unlock(derived), Err(VaultError::Locked));
+    assert!(!vault.is_unlocked());
+    assert_eq!(
+        vault.lockout_status().unwrap().failures,
+        0,
+        "the right password"
+    );
+
+    // A wrong password is reported even if the vault was unlocked meanwhile.
+    let wrong = vault.begin_password_attempt().unwrap();
+    vault.unlock_with_password(PASSWORD).unwrap();
+    let derived = wrong.derive("not the password").unwrap();
+    assert!(matches!(
+        vault.finish_unlock(derived),
+        Err(VaultError::WrongPassword { .. })
+    ));
+    // (It was counted when it began; the right password given since then
+    // reset the count, as a success does.)
+    assert!(vault.is_unlocked(), "a wrong attempt does not lock");
+}
+
+#[test]
+fn a_new_password_made_for_another_vault_is_not_installed() {
+    let storage = Arc::new(MemoryStorage::new());
+    let mut vault = Vault::create(storage.clone(), clock(), PASSWORD, fast_options()).unwrap();
+    let mut other = Vault::create(
+        Arc::new(MemoryStorage::new()),
+        clock(),
+        PASSWORD,
+        fast_options(),
+    )
+    .unwrap();
+    let foreign = other
+        .new_password_recipe(dynpin::kdf::KdfParams::MINIMUM)
+        .unwrap()
+        .seal("another password 1404")
+        .unwrap();
+    let derived = vault
+        .begin_password_attempt()
+        .unwrap()
+        .derive(PASSWORD)
+        .unwrap();
+    assert_eq!(
+        vault.finish_password_change(derived, foreign),
+        Err(VaultError::Conflict)
+    );
+    drop(vault);
+    let mut vault = Vault::open(storage, clock()).unwrap();
+    vault.unlock_with_password(PASSWORD).unwrap();
+}

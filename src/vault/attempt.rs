@@ -4,11 +4,15 @@
 //! codes never waits for a derivation.
 //!
 //! ```text
-//! vault.begin_password_attempt()      fast, needs the vault: the key store's share, the
-//!                                     derivation's memory, the attempt counted on storage
-//! attempt.derive(password)            slow (Argon2id), needs nothing else
+//! vault.plan_password_attempt()       fast, needs the vault: the slot, the ceiling checked
+//! plan.prepare()                      needs no vault: the device key store's share of the
+//!                                     key, the derivation's memory reserved (neither a guess)
+//! vault.count_password_attempt(p)     fast, needs the vault: the attempt counted on storage
+//! attempt.derive(password)            slow (Argon2id), needs no vault
 //! vault.finish_unlock(derived)        fast, needs the vault: unlock, or a counted wrong password
 //! ```
+//!
+//! [`Vault::begin_password_attempt`] runs the first three in a row.
 //!
 //! A password change adds [`Vault::new_password_recipe`] (fast) and
 //! [`NewPasswordRecipe::seal`] (slow: Argon2id of the new password) before
@@ -41,18 +45,92 @@ use zeroize::Zeroizing;
 
 use super::crypto::{self, MasterKey};
 use super::format::{PasswordSlot, VAULT_ID_LEN};
-use super::{DeviceKey, Vault, VaultError, check_new_password, seal_password_slot};
+use super::{
+    DeviceKey, Vault, VaultError, check_new_password, seal_password_slot, unwrap_device_secret,
+};
 use crate::kdf::{KdfMemory, KdfParams};
 use crate::secret::SecretBytes;
+
+/// What a password attempt needs from the vault ([`Vault::plan_password_attempt`]).
+pub struct AttemptPlan {
+    pub(super) slot: PasswordSlot,
+    pub(super) vault_id: [u8; VAULT_ID_LEN],
+    pub(super) device: Option<Arc<dyn DeviceKey>>,
+    pub(super) epoch: u64,
+}
+
+impl fmt::Debug for AttemptPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttemptPlan")
+            .field("kdf", &self.slot.kdf)
+            .field("device_bound", &self.slot.device.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AttemptPlan {
+    /// Asks the device key store for its share of a device-bound slot and
+    /// reserves the derivation's memory: no vault needed, nothing counted
+    /// if either fails. Then [`Vault::count_password_attempt`].
+    ///
+    /// # Errors
+    /// [`VaultError::DeviceKeyMissing`], [`VaultError::DeviceKey`],
+    /// [`VaultError::Kdf`] (out of memory).
+    pub fn prepare(self) -> Result<PreparedAttempt, VaultError> {
+        let device_secret = match &self.slot.device {
+            Some(blob) => Some(unwrap_device_secret(self.device.as_deref(), blob)?),
+            None => None,
+        };
+        // A phone that cannot spare the memory has tried nothing.
+        let memory = KdfMemory::reserve(self.slot.kdf)?;
+        Ok(PreparedAttempt {
+            slot: self.slot,
+            vault_id: self.vault_id,
+            device_secret,
+            memory,
+            epoch: self.epoch,
+        })
+    }
+}
+
+/// An attempt ready to be counted ([`Vault::count_password_attempt`]).
+pub struct PreparedAttempt {
+    pub(super) slot: PasswordSlot,
+    vault_id: [u8; VAULT_ID_LEN],
+    device_secret: Option<SecretBytes>,
+    memory: KdfMemory,
+    epoch: u64,
+}
+
+impl fmt::Debug for PreparedAttempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedAttempt")
+            .field("kdf", &self.slot.kdf)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<PreparedAttempt> for PasswordAttempt {
+    fn from(p: PreparedAttempt) -> Self {
+        PasswordAttempt {
+            slot: p.slot,
+            vault_id: p.vault_id,
+            device_secret: p.device_secret,
+            memory: p.memory,
+            epoch: p.epoch,
+        }
+    }
+}
 
 /// A password attempt counted on storage, ready to be derived away from the
 /// vault ([`Vault::begin_password_attempt`]). Dropping it unused wastes the
 /// attempt (it was counted).
 pub struct PasswordAttempt {
-    pub(super) slot: PasswordSlot,
-    pub(super) vault_id: [u8; VAULT_ID_LEN],
-    pub(super) device_secret: Option<SecretBytes>,
-    pub(super) memory: KdfMemory,
+    slot: PasswordSlot,
+    vault_id: [u8; VAULT_ID_LEN],
+    device_secret: Option<SecretBytes>,
+    memory: KdfMemory,
+    epoch: u64,
 }
 
 impl fmt::Debug for PasswordAttempt {
@@ -81,7 +159,12 @@ impl PasswordAttempt {
             None => argon2,
         };
         let key = slot.open(&self.vault_id, &kek);
-        Ok(DerivedPassword { slot, kek, key })
+        Ok(DerivedPassword {
+            slot,
+            kek,
+            key,
+            epoch: self.epoch,
+        })
     }
 }
 
@@ -91,6 +174,8 @@ pub struct DerivedPassword {
     pub(super) slot: PasswordSlot,
     pub(super) kek: Zeroizing<Vec<u8>>,
     pub(super) key: Option<MasterKey>,
+    /// The vault's lock count when the attempt began.
+    pub(super) epoch: u64,
 }
 
 impl fmt::Debug for DerivedPassword {
@@ -136,7 +221,12 @@ impl NewPasswordRecipe {
             self.device.as_deref(),
             &master,
         )?;
-        Ok(NewPassword { master, slot })
+        Ok(NewPassword {
+            master,
+            slot,
+            vault_id: self.vault_id,
+            device_bound: self.device.is_some(),
+        })
     }
 }
 
@@ -145,6 +235,9 @@ impl NewPasswordRecipe {
 pub struct NewPassword {
     pub(super) master: MasterKey,
     pub(super) slot: PasswordSlot,
+    /// The vault it was made for, and whether it is bound to a device key.
+    pub(super) vault_id: [u8; VAULT_ID_LEN],
+    pub(super) device_bound: bool,
 }
 
 impl fmt::Debug for NewPassword {

@@ -78,7 +78,9 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-pub use attempt::{DerivedPassword, NewPassword, NewPasswordRecipe, PasswordAttempt};
+pub use attempt::{
+    AttemptPlan, DerivedPassword, NewPassword, NewPasswordRecipe, PasswordAttempt, PreparedAttempt,
+};
 pub use backup::{BACKUP_MAGIC, BACKUP_VERSION_1};
 pub use contents::{
     MAX_AUTO_LOCK_SECONDS, MAX_CARDS, MAX_SECRET_LEN, MAX_TEXT_LEN, MIN_AUTO_LOCK_SECONDS,
@@ -107,7 +109,7 @@ pub use storage::{DEFAULT_FILE_NAME, FileRole, FileStorage, LOCK_TIMEOUT, Storag
 use crate::activation::Activated;
 use crate::card::{Card, CardError, CardId};
 use crate::clock::Clock;
-use crate::kdf::{KdfMemory, KdfParams};
+use crate::kdf::KdfParams;
 use crate::pin::PinCode;
 use crate::secret::SecretBytes;
 use contents::{Contents, check_auto_lock};
@@ -229,6 +231,9 @@ pub struct Vault {
     kdf_ceiling: KdfParams,
     /// The device's key store, for device-bound password slots.
     device: Option<Arc<dyn DeviceKey>>,
+    /// One more on every [`Vault::lock`]: an unlock begun before a lock does
+    /// not undo it.
+    lock_epoch: u64,
 }
 
 impl fmt::Debug for Vault {
@@ -715,6 +720,7 @@ impl Vault {
             clock,
             kdf_ceiling: KdfParams::MAXIMUM,
             device,
+            lock_epoch: 0,
             state: State::Present(Box::new(Present {
                 file,
                 reset_pending: None,
@@ -763,6 +769,7 @@ impl Vault {
             clock,
             kdf_ceiling: KdfParams::MAXIMUM,
             device: None,
+            lock_epoch: 0,
             state: State::Present(Box::new(Present {
                 file,
                 session: None,
@@ -967,14 +974,24 @@ impl Vault {
     /// As [`Vault::unlock_with_password`], and [`VaultError::Conflict`] if
     /// another instance changed the password since the attempt began.
     pub fn finish_unlock(&mut self, derived: DerivedPassword) -> Result<(), VaultError> {
-        if self.is_unlocked() {
-            return Ok(());
-        }
+        let epoch = derived.epoch;
+        // A wrong password is reported even if something else unlocked meanwhile.
         let right = self.checked(derived)?;
+        let locked_meanwhile = epoch != self.lock_epoch;
+        let already = self.is_unlocked();
         self.with_present(|storage, present, now, _| {
             still_the_slot(&present.file, &right.slot)?;
-            let contents = present.file.open(&right.key)?;
+            // The right password: the count goes back to zero in any case.
             reset_failures(storage, present);
+            if already {
+                return Ok(());
+            }
+            if locked_meanwhile {
+                // The app locked (say, it went to the background) while the
+                // key was being derived: that lock stands.
+                return Err(VaultError::Locked);
+            }
+            let contents = present.file.open(&right.key)?;
             let file = &mut present.file;
             let mut session = Session {
                 key: right.key,
@@ -1006,38 +1023,59 @@ impl Vault {
     /// device's ceiling, [`VaultError::DeviceKeyMissing`]/[`VaultError::DeviceKey`],
     /// or a storage error (nothing was counted).
     pub fn begin_password_attempt(&mut self) -> Result<PasswordAttempt, VaultError> {
-        let ceiling = self.kdf_ceiling;
         // A password changed by another instance since the last reload shows
         // as a slot that moved under the count: read it again and retry.
         for _ in 0..3 {
-            let file = &self.present()?.file;
-            let (slot, vault_id) = (file.header.password.clone(), file.header.vault_id);
-            slot.kdf.check_within(ceiling)?;
-            let device_secret = match &slot.device {
-                Some(blob) => Some(unwrap_device_secret(self.device.as_deref(), blob)?),
-                None => None,
-            };
-            // A phone that cannot spare the memory has tried nothing.
-            let memory = KdfMemory::reserve(slot.kdf)?;
-            let counted = self.with_present(|storage, present, now, device| {
-                count_attempt(storage, &mut present.file, &slot, now, device)
-            })?;
-            if counted {
-                return Ok(PasswordAttempt {
-                    slot,
-                    vault_id,
-                    device_secret,
-                    memory,
-                });
+            let prepared = self.plan_password_attempt()?.prepare()?;
+            if let Some(attempt) = self.count_password_attempt(prepared)? {
+                return Ok(attempt);
             }
         }
         Err(VaultError::Conflict)
     }
 
+    /// The first step of a password attempt, fast: what it needs from the
+    /// vault (the slot, this device's ceiling checked, the device key). The
+    /// next, [`AttemptPlan::prepare`], asks the key store and reserves the
+    /// memory without the vault, so that a caller sharing the vault behind a
+    /// mutex holds it across neither.
+    ///
+    /// # Errors
+    /// [`VaultError::Kdf`], [`VaultError::Wiped`].
+    pub fn plan_password_attempt(&self) -> Result<AttemptPlan, VaultError> {
+        let file = &self.present()?.file;
+        let slot = file.header.password.clone();
+        slot.kdf.check_within(self.kdf_ceiling)?;
+        Ok(AttemptPlan {
+            slot,
+            vault_id: file.header.vault_id,
+            device: self.device.clone(),
+            epoch: self.lock_epoch,
+        })
+    }
+
+    /// Counts a prepared attempt on storage, under the storage lock, after
+    /// the lockout checks; `None` when the password slot changed since the
+    /// plan (another instance changed the password: plan again; nothing
+    /// counted).
+    ///
+    /// # Errors
+    /// [`VaultError::TryLater`], [`VaultError::Wiped`],
+    /// [`VaultError::LockedForGood`], or a storage error (nothing counted).
+    pub fn count_password_attempt(
+        &mut self,
+        prepared: PreparedAttempt,
+    ) -> Result<Option<PasswordAttempt>, VaultError> {
+        let counted = self.with_present(|storage, present, now, device| {
+            count_attempt(storage, &mut present.file, &prepared.slot, now, device)
+        })?;
+        Ok(counted.then(|| PasswordAttempt::from(prepared)))
+    }
+
     /// A derived attempt that opened its slot, or, under the lock, the
     /// failure limit applied and the wrong password reported.
     fn checked(&mut self, derived: DerivedPassword) -> Result<RightPassword, VaultError> {
-        let DerivedPassword { slot, kek, key } = derived;
+        let DerivedPassword { slot, kek, key, .. } = derived;
         match key {
             Some(key) => Ok(RightPassword { key, kek, slot }),
             None => Err(self
@@ -1103,6 +1141,7 @@ impl Vault {
     /// Locks: the master key, every card's seed and keyed state are dropped
     /// and wiped. The file is untouched.
     pub fn lock(&mut self) {
+        self.lock_epoch = self.lock_epoch.wrapping_add(1);
         if let State::Present(present) = &mut self.state {
             present.session = None;
         }
@@ -1261,9 +1300,11 @@ impl Vault {
     ) -> Result<(), VaultError> {
         check_new_password(new)?;
         let recipe = self.new_password_recipe(params)?;
+        // The new slot first: if it cannot be made (memory, key store), no
+        // attempt has been counted.
+        let new = recipe.seal(new)?;
         let attempt = self.begin_password_attempt()?;
         let derived = attempt.derive(current)?;
-        let new = recipe.seal(new)?;
         self.finish_password_change(derived, new)
     }
 
@@ -1280,11 +1321,18 @@ impl Vault {
         current: DerivedPassword,
         new: NewPassword,
     ) -> Result<(), VaultError> {
-        self.session()?;
         let right = self.checked(current)?;
+        let device_bound_now = self.device.is_some();
         self.with_present(|storage, present, now, _| {
             still_the_slot(&present.file, &right.slot)?;
+            // The right password: the count goes back to zero in any case.
             reset_failures(storage, present);
+            // A new slot made for another vault, or before the device key
+            // was given (it would drop the binding), is not installed.
+            if new.vault_id != present.file.header.vault_id || new.device_bound != device_bound_now
+            {
+                return Err(VaultError::Conflict);
+            }
             let Present { file, session, .. } = present;
             let session = session.as_mut().ok_or(VaultError::Locked)?;
             rotate_to(storage, file, session, new.master, new.slot)?;

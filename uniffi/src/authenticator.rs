@@ -21,7 +21,7 @@ use dynpin::pin::PinKind;
 use dynpin::vault::OnExisting;
 use dynpin::vault::{
     DEFAULT_FILE_NAME, DeviceKey, FileStorage, LockoutPolicy, MAX_DEVICE_BLOB_LEN, OnLimit,
-    PlatformKey, Vault, VaultError, VaultOptions, check_new_password,
+    PasswordAttempt, PlatformKey, Vault, VaultError, VaultOptions, check_new_password,
 };
 
 /// The dynamic-PIN authenticator: an encrypted vault of cards in a directory
@@ -607,34 +607,49 @@ impl Authenticator {
         })
     }
 
-    /// A password unlock in steps: the vault's mutex is released while
-    /// Argon2id runs, so `codes()` from the UI thread never waits for it
-    /// (it waits at most for the short steps: counting, unlocking).
+    /// A password unlock in steps: the vault's mutex is held only for the
+    /// short steps (reading the slot, counting the attempt, unlocking), never
+    /// across the device key store, the memory reservation or Argon2id, so
+    /// `codes()` from the UI thread never waits for them and a
+    /// `DeviceKeyStore` may call back into this object.
     fn unlock_with(&self, password: &str) -> Result<(), DynpinError> {
-        let attempt = {
-            let mut vault = self.lock_vault();
-            if vault.is_unlocked() {
-                return Ok(());
-            }
-            vault.begin_password_attempt()?
-        };
+        if !self.is_locked() {
+            return Ok(());
+        }
+        let attempt = self.counted_attempt()?;
         let derived = attempt.derive(password)?;
         Ok(self.lock_vault().finish_unlock(derived)?)
     }
 
-    /// A password change in steps, both derivations (the current password's
-    /// and the new one's) with the vault's mutex released.
+    /// A password change in steps, every slow one (the new slot's Argon2id
+    /// and key store, the current password's) with the vault's mutex
+    /// released. The new slot is made first: if that fails, nothing was
+    /// counted.
     fn change_password_with(&self, current: &str, new_password: &str) -> Result<(), DynpinError> {
         check_new_password(new_password).map_err(VaultError::from)?;
-        let (recipe, attempt) = {
+        let recipe = {
             let mut vault = self.lock_vault();
             let params = vault.kdf_params()?;
-            let recipe = vault.new_password_recipe(params)?;
-            (recipe, vault.begin_password_attempt()?)
+            vault.new_password_recipe(params)?
         };
-        let derived = attempt.derive(current)?;
         let new = recipe.seal(new_password)?;
+        let attempt = self.counted_attempt()?;
+        let derived = attempt.derive(current)?;
         Ok(self.lock_vault().finish_password_change(derived, new)?)
+    }
+
+    /// Plans (under the mutex), prepares (without it: the key store, the
+    /// memory) and counts (under it) a password attempt; plans again if
+    /// another instance changed the password in between.
+    fn counted_attempt(&self) -> Result<PasswordAttempt, DynpinError> {
+        for _ in 0..3 {
+            let plan = self.lock_vault().plan_password_attempt()?;
+            let prepared = plan.prepare()?;
+            if let Some(attempt) = self.lock_vault().count_password_attempt(prepared)? {
+                return Ok(attempt);
+            }
+        }
+        Err(VaultError::Conflict.into())
     }
 
     /// The vault, even if a previous call panicked while holding it (UniFFI
