@@ -83,6 +83,15 @@ def record(c):
 
 contents = struct.pack(">II", auto_lock, len(cards)) + b"".join(record(c) for c in cards)
 
+def hkdf_sha256(salt, ikm, info, length=32):
+    prk = hmac.new(salt, ikm, hashlib.sha256).digest()                 # Extract
+    out, block = b"", b""
+    for i in range((length + 31) // 32):                              # Expand
+        block = hmac.new(prk, block + info + bytes([i + 1]), hashlib.sha256).digest()
+        out += block
+    return out[:length]
+
+
 # ---- slots --------------------------------------------------------------------
 MAGIC = b"DPNVAULT"
 kdf = struct.pack(">III", m_kib, t, p)
@@ -91,8 +100,7 @@ pw_kek = hash_secret_raw(password, pw_salt, time_cost=t, memory_cost=m_kib, para
 pw_ad = MAGIC + vault_id + b"\x01" + pw_salt + kdf + pw_nonce
 pw_wrapped = crypto_aead_xchacha20poly1305_ietf_encrypt(master_key, pw_ad, pw_nonce, pw_kek)
 
-prk = hmac.new(pk_salt, platform_key, hashlib.sha256).digest()          # HKDF-Extract
-pk_kek = hmac.new(prk, b"dynpin/v1/vault/platform-slot\x01", hashlib.sha256).digest()  # Expand, L = 32
+pk_kek = hkdf_sha256(pk_salt, platform_key, b"dynpin/v1/vault/platform-slot")
 pk_ad = MAGIC + vault_id + b"\x02" + pk_salt + pk_nonce
 pk_wrapped = crypto_aead_xchacha20poly1305_ietf_encrypt(master_key, pk_ad, pk_nonce, pk_kek)
 
@@ -109,15 +117,6 @@ sealed = crypto_aead_xchacha20poly1305_ietf_encrypt(contents, header, body_nonce
 body = body_nonce + struct.pack(">I", len(sealed)) + sealed
 file = header + lockout + body
 file += hashlib.sha256(file).digest()
-
-
-def hkdf_sha256(salt, ikm, info, length=32):
-    prk = hmac.new(salt, ikm, hashlib.sha256).digest()                 # Extract
-    out, block = b"", b""
-    for i in range((length + 31) // 32):                              # Expand
-        block = hmac.new(prk, block + info + bytes([i + 1]), hashlib.sha256).digest()
-        out += block
-    return out[:length]
 
 
 # ---- version 2 (docs/vault-format.md, "Version-2 fixture") ------------------
@@ -149,32 +148,30 @@ v2_sealed = crypto_aead_xchacha20poly1305_ietf_encrypt(contents, v2_header, body
 v2_file = v2_header + v2_lockout + body_nonce + struct.pack(">I", len(v2_sealed)) + v2_sealed
 v2_file += hashlib.sha256(v2_file).digest()
 
-for name, value in [("password-slot KEK", pw_kek), ("password-slot associated data", pw_ad),
-                    ("password-slot wrapped key", pw_wrapped), ("platform-slot KEK", pk_kek),
-                    ("platform-slot wrapped key", pk_wrapped),
-                    ("header (body associated data)", header), ("lockout region", lockout),
-                    ("contents (plaintext)", contents)]:
-    print(f"| {name} | `{value.hex()}` |")
-print(f"| fixture size | {len(file)} bytes |")
-print(f"| fixture SHA-256 | `{hashlib.sha256(file).hexdigest()}` |")
-h = file.hex()
-for i in range(0, len(h), 64):
-    print(h[i:i + 64])
+def print_vectors(rows, prefix, whole):
+    """The doc's lines: a table row per value, the file's size and hash, its hex."""
+    for name, value in rows:
+        print(f"| {prefix}{name} | `{value.hex()}` |")
+    print(f"| {prefix}fixture size | {len(whole)} bytes |")
+    print(f"| {prefix}fixture SHA-256 | `{hashlib.sha256(whole).hexdigest()}` |")
+    h = whole.hex()
+    for i in range(0, len(h), 64):
+        print(h[i:i + 64])
 
-for name, value in [("v2 Argon2id output", v2_argon2), ("v2 password-slot KEK", v2_pw_kek),
-                    ("v2 password-slot associated data", v2_pw_ad),
-                    ("v2 password-slot wrapped key", v2_pw_wrapped),
-                    ("v2 platform-slot KEK", pk_kek),
-                    ("v2 platform-slot associated data", v2_pk_ad),
-                    ("v2 platform-slot wrapped key", v2_pk_wrapped),
-                    ("v2 header (body associated data)", v2_header),
-                    ("v2 lockout region", v2_lockout), ("v2 contents (plaintext)", contents)]:
-    print(f"| {name} | `{value.hex()}` |")
-print(f"| v2 fixture size | {len(v2_file)} bytes |")
-print(f"| v2 fixture SHA-256 | `{hashlib.sha256(v2_file).hexdigest()}` |")
-h = v2_file.hex()
-for i in range(0, len(h), 64):
-    print(h[i:i + 64])
+
+print_vectors([("password-slot KEK", pw_kek), ("password-slot associated data", pw_ad),
+               ("password-slot wrapped key", pw_wrapped), ("platform-slot KEK", pk_kek),
+               ("platform-slot wrapped key", pk_wrapped),
+               ("header (body associated data)", header), ("lockout region", lockout),
+               ("contents (plaintext)", contents)], "", file)
+print_vectors([("Argon2id output", v2_argon2), ("password-slot KEK", v2_pw_kek),
+               ("password-slot associated data", v2_pw_ad),
+               ("password-slot wrapped key", v2_pw_wrapped),
+               ("platform-slot KEK", pk_kek),
+               ("platform-slot associated data", v2_pk_ad),
+               ("platform-slot wrapped key", v2_pk_wrapped),
+               ("header (body associated data)", v2_header),
+               ("lockout region", v2_lockout), ("contents (plaintext)", contents)], "v2 ", v2_file)
 
 args = sys.argv[1:]
 writes = {"--write": file, "--write-v2": v2_file}

@@ -359,21 +359,25 @@ fn master_key_of(vault: &Vault) -> MasterKey {
     }
 }
 
+/// A new vault at the KDF floor, unlocked, protected by the fixture's password.
+fn fast_vault() -> (std::sync::Arc<crate::vault::MemoryStorage>, Vault) {
+    let storage = std::sync::Arc::new(crate::vault::MemoryStorage::new());
+    let clock = std::sync::Arc::new(crate::clock::ManualClock::from_unix_seconds(1_800_000_000));
+    let options = VaultOptions {
+        kdf: KdfParams::MINIMUM,
+        ..VaultOptions::default()
+    };
+    let vault = Vault::create(storage.clone(), clock, FIXTURE_PASSWORD, options).unwrap();
+    (storage, vault)
+}
+
 fn stored_file(storage: &crate::vault::MemoryStorage) -> VaultFile {
     format::parse(&storage.get(FileRole::Current).unwrap(), Checks::Verify).unwrap()
 }
 
 #[test]
 fn an_old_file_and_its_old_password_open_no_later_file() {
-    use crate::clock::ManualClock;
-    use std::sync::Arc;
-    let storage = Arc::new(crate::vault::MemoryStorage::new());
-    let clock = Arc::new(ManualClock::from_unix_seconds(1_800_000_000));
-    let options = VaultOptions {
-        kdf: KdfParams::MINIMUM,
-        ..VaultOptions::default()
-    };
-    let mut vault = Vault::create(storage.clone(), clock, FIXTURE_PASSWORD, options).unwrap();
+    let (storage, mut vault) = fast_vault();
     // Someone copies the file now and later learns this password: they hold
     // this master key.
     let old_key = master_key_of(&vault);
@@ -403,15 +407,7 @@ fn an_old_file_and_its_old_password_open_no_later_file() {
 
 #[test]
 fn an_invalidated_platform_key_is_removed_with_a_rotation_at_the_next_password_unlock() {
-    use crate::clock::ManualClock;
-    use std::sync::Arc;
-    let storage = Arc::new(crate::vault::MemoryStorage::new());
-    let clock = Arc::new(ManualClock::from_unix_seconds(1_800_000_000));
-    let options = VaultOptions {
-        kdf: KdfParams::MINIMUM,
-        ..VaultOptions::default()
-    };
-    let mut vault = Vault::create(storage.clone(), clock, FIXTURE_PASSWORD, options).unwrap();
+    let (storage, mut vault) = fast_vault();
     vault
         .enrol_platform_key(&fixture_platform_key(), b"wrapped")
         .unwrap();

@@ -71,6 +71,22 @@ fn fixture_matches_the_documented_vectors() {
     )));
 }
 
+/// An empty directory for one test, as a path and as the string the API takes.
+fn fresh_dir(name: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = dir.to_string_lossy().to_string();
+    (dir, text)
+}
+
+/// A clock fixed at the fixture's time, counting its calls.
+fn fixture_clock(fx: &serde_like::Fixture) -> Arc<TestClock> {
+    Arc::new(TestClock {
+        millis: AtomicI64::new(fx.get("clock_millis").parse().unwrap()),
+        calls: AtomicUsize::new(0),
+    })
+}
+
 fn settings() -> VaultSettings {
     // The floor, to keep the suite quick; apps use the defaults.
     VaultSettings {
@@ -83,13 +99,8 @@ fn settings() -> VaultSettings {
 #[test]
 fn the_app_lifecycle() {
     let fx = fixture();
-    let dir = std::env::temp_dir().join(format!("dynpin-mobile-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir_s = dir.to_string_lossy().to_string();
-    let clock = Arc::new(TestClock {
-        millis: AtomicI64::new(fx.get("clock_millis").parse().unwrap()),
-        calls: AtomicUsize::new(0),
-    });
+    let (dir, dir_s) = fresh_dir("dynpin-mobile");
+    let clock = fixture_clock(&fx);
     assert!(!vault_exists(dir_s.clone()).unwrap());
     let weak = Authenticator::create_with_settings(
         dir_s.clone(),
@@ -242,13 +253,8 @@ fn the_app_lifecycle() {
 #[test]
 fn every_secret_has_a_byte_form() {
     let fx = fixture();
-    let dir = std::env::temp_dir().join(format!("dynpin-mobile-bytes-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir_s = dir.to_string_lossy().to_string();
-    let clock = Arc::new(TestClock {
-        millis: AtomicI64::new(fx.get("clock_millis").parse().unwrap()),
-        calls: AtomicUsize::new(0),
-    });
+    let (dir, dir_s) = fresh_dir("dynpin-mobile-bytes");
+    let clock = fixture_clock(&fx);
     let not_utf8 = vec![0xff, 0xfe, 0x31];
     assert!(matches!(
         Authenticator::create_with_password_bytes(
@@ -347,9 +353,7 @@ impl dynpin_ffi::DeviceKeyStore for TestKeyStore {
 
 #[test]
 fn a_device_bound_vault_needs_its_key_store_and_a_broken_one_can_be_destroyed() {
-    let dir = std::env::temp_dir().join(format!("dynpin-mobile-bound-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir_s = dir.to_string_lossy().to_string();
+    let (dir, dir_s) = fresh_dir("dynpin-mobile-bound");
     let phone = Arc::new(TestKeyStore {
         id: 7,
         destroyed: false.into(),
