@@ -41,6 +41,7 @@
 
 pub mod qr;
 pub mod sms;
+pub mod store;
 pub mod verifier;
 
 use dynpin::activation::payload::{self, Header, Secrets};
