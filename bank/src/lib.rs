@@ -39,7 +39,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod keys;
 pub mod qr;
+mod sealed_card;
 pub mod sms;
 pub mod store;
 pub mod verifier;

@@ -4,25 +4,25 @@
 //! code bound to one transaction; the bank texts a random code to the card's
 //! registered mobile number, valid for **120 seconds**, for that transaction
 //! only, with at most **3 attempts**, and rate-limited per card. The bank keeps
-//! only a keyed hash of the code (HMAC-SHA-256 under a key that never leaves
-//! the [`SmsService`]), so a leaked table of pending codes reveals none.
+//! only a keyed hash of the code (HMAC-SHA-256 under the service's SMS key,
+//! [`SmsKey`], from configuration, shared by every instance), so a leaked
+//! table of pending codes reveals none. Codes live in the [`Store`]: a code
+//! requested on one server verifies on any other, expiry is by the store's
+//! clock, and each attempt is claimed atomically before it is compared.
 //!
 //! Bank Mellat's variant is here too: the customer texts the last four digits
 //! of a card to the bank's short number and gets a 7-digit code for that card
 //! ([`SmsService::answer_sms`]).
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, PoisonError};
+use std::sync::Arc;
 
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::store::{SmsChecked, SmsIssue, SmsIssued, Store, StoreError};
 use dynpin::card::{CardId, LastFour};
-use dynpin::clock::Clock;
-use dynpin::otp;
-use dynpin::secret::{RandomnessUnavailable, SecretBytes, fill_random, random_digits};
+use dynpin::secret::{RandomnessUnavailable, fill_random, random_digits};
 use dynpin::text::{self, InputError};
 
 /// How long an SMS code is valid: 120 seconds, as Harim specifies.
@@ -88,9 +88,9 @@ pub enum SmsError {
     /// The typed code is not digits of the right length (not counted).
     #[error(transparent)]
     Malformed(#[from] InputError),
-    /// The clock reads before 1970.
-    #[error("the clock is wrong")]
-    Clock,
+    /// The store could not answer: nothing was issued or accepted (fail closed).
+    #[error(transparent)]
+    Unavailable(#[from] StoreError),
     /// The operating system's random generator failed.
     #[error(transparent)]
     Randomness(#[from] RandomnessUnavailable),
@@ -176,56 +176,101 @@ fn render(
         .replace("{merchant}", merchant)
 }
 
-struct Pending {
-    tag: [u8; 32],
-    expires_at: u64,
-    attempts_left: u32,
+/// The SMS key: HMAC-SHA-256 key for the stored hashes of codes, with its id
+/// (from configuration; every instance of a fleet holds the same one).
+/// `Debug` shows only the id.
+pub struct SmsKey {
+    id: String,
+    key: Zeroizing<Vec<u8>>,
 }
 
-#[derive(Default)]
-struct State {
-    pending: HashMap<(CardId, String), Pending>,
-    requests: HashMap<CardId, VecDeque<u64>>,
-    phones: HashMap<String, Vec<(CardId, LastFour)>>,
-}
-
-/// Issues and checks SMS codes. Safe to share across threads.
-///
-/// ```
-/// use dynpin::card::CardId;
-/// use dynpin::clock::FixedClock;
-/// use dynpin_bank::sms::{SmsService, Transaction};
-///
-/// let sms = SmsService::new(Default::default())?;
-/// let card = CardId::from_bytes([7; 16]);
-/// let tx = Transaction { id: "T-1".into(), amount_rials: 5_000_000, merchant: "Digikala".into() };
-/// let clock = FixedClock::from_unix_seconds(1_800_000_000);
-/// let sent = sms.request(card, &tx, &clock)?;
-/// assert!(sent.text_fa.contains("۵٬۰۰۰٬۰۰۰"));
-/// sms.verify(card, &tx, sent.code(), &clock)?;
-/// # Ok::<(), dynpin_bank::sms::SmsError>(())
-/// ```
-pub struct SmsService {
-    key: SecretBytes,
-    config: SmsConfig,
-    templates: SmsTemplates,
-    state: Mutex<State>,
-}
-
-impl core::fmt::Debug for SmsService {
+impl core::fmt::Debug for SmsKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SmsService")
-            .field("config", &self.config)
+        f.debug_struct("SmsKey")
+            .field("id", &self.id)
             .finish_non_exhaustive()
     }
 }
 
-impl SmsService {
-    /// A service with a fresh random hashing key and the default templates.
+impl SmsKey {
+    /// The key `id` with these bytes (at least 32).
     ///
     /// # Errors
-    /// [`SmsError::InvalidConfig`] or [`SmsError::Randomness`].
-    pub fn new(config: SmsConfig) -> Result<Self, SmsError> {
+    /// [`SmsError::InvalidConfig`] for a shorter key.
+    pub fn new(id: &str, key: &[u8]) -> Result<Self, SmsError> {
+        if key.len() < 32 {
+            return Err(SmsError::InvalidConfig("the SMS key has at least 32 bytes"));
+        }
+        Ok(Self {
+            id: id.to_owned(),
+            key: Zeroizing::new(key.to_vec()),
+        })
+    }
+
+    /// A fresh random key (for one instance, tests and examples).
+    ///
+    /// # Errors
+    /// [`SmsError::Randomness`].
+    pub fn random(id: &str) -> Result<Self, SmsError> {
+        let mut key = Zeroizing::new(vec![0u8; 32]);
+        fill_random(&mut key)?;
+        Ok(Self {
+            id: id.to_owned(),
+            key,
+        })
+    }
+
+    /// The key's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Issues and checks SMS codes on a [`Store`]. Safe to share across tasks.
+///
+/// ```
+/// use std::sync::Arc;
+/// use dynpin::card::CardId;
+/// use dynpin_bank::sms::{SmsKey, SmsService, Transaction};
+/// use dynpin_bank::store::memory::MemoryStore;
+///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let store = Arc::new(MemoryStore::new());
+/// let sms = SmsService::new(Default::default(), SmsKey::random("sms-1")?, store)?;
+/// let card = CardId::from_bytes([7; 16]);
+/// let tx = Transaction { id: "T-1".into(), amount_rials: 5_000_000, merchant: "Digikala".into() };
+/// let sent = sms.request(card, &tx).await?;
+/// assert!(sent.text_fa.contains("۵٬۰۰۰٬۰۰۰"));
+/// sms.verify(card, &tx, sent.code()).await?;
+/// # Ok::<(), dynpin_bank::sms::SmsError>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct SmsService<S: Store> {
+    key: SmsKey,
+    config: SmsConfig,
+    templates: SmsTemplates,
+    store: Arc<S>,
+}
+
+impl<S: Store> core::fmt::Debug for SmsService<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SmsService")
+            .field("config", &self.config)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The pending-code slot of a Mellat-style card code (no transaction).
+const CARD_CODE_SLOT: [u8; 32] = [0; 32];
+
+impl<S: Store> SmsService<S> {
+    /// A service with the default templates.
+    ///
+    /// # Errors
+    /// [`SmsError::InvalidConfig`].
+    pub fn new(config: SmsConfig, key: SmsKey, store: Arc<S>) -> Result<Self, SmsError> {
         if !(5..=8).contains(&config.digits) {
             return Err(SmsError::InvalidConfig("codes have 5 to 8 digits"));
         }
@@ -234,13 +279,11 @@ impl SmsService {
                 "validity, attempts and requests must be positive",
             ));
         }
-        let mut key = vec![0u8; 32];
-        fill_random(&mut key)?;
         Ok(Self {
-            key: SecretBytes::from(key),
+            key,
             config,
             templates: SmsTemplates::default(),
-            state: Mutex::new(State::default()),
+            store,
         })
     }
 
@@ -251,16 +294,31 @@ impl SmsService {
         self
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic elsewhere while holding the lock leaves the maps consistent.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The settings.
+    pub fn config(&self) -> &SmsConfig {
+        &self.config
     }
 
-    /// HMAC-SHA-256 binding the code to the card and transaction. `None` only if
-    /// HMAC refused the key, which it never does; callers fail closed.
-    fn tag(&self, card: CardId, tx: Option<&Transaction>, code: &str) -> Option<[u8; 32]> {
-        let mut out = [0u8; 32];
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.key.expose()).ok()?;
+    /// The slot of `tx`'s pending code: SHA-256 of its id (never all zeros
+    /// in practice, which is the card code's slot).
+    fn slot(tx: Option<&Transaction>) -> [u8; 32] {
+        tx.map_or(CARD_CODE_SLOT, |tx| {
+            let mut h = Sha256::new();
+            h.update(b"dynpin-bank sms slot\0");
+            h.update(tx.id.as_bytes());
+            h.finalize().into()
+        })
+    }
+
+    /// HMAC-SHA-256 binding the code to the card and transaction.
+    fn tag(
+        &self,
+        card: CardId,
+        tx: Option<&Transaction>,
+        code: &str,
+    ) -> Result<[u8; 32], SmsError> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key.key)
+            .map_err(|_| SmsError::InvalidConfig("the SMS key"))?;
         mac.update(card.as_bytes());
         if let Some(tx) = tx {
             for field in [
@@ -273,73 +331,45 @@ impl SmsService {
             }
         }
         mac.update(code.as_bytes());
-        out.copy_from_slice(&mac.finalize().into_bytes());
-        Some(out)
+        Ok(mac.finalize().into_bytes().into())
     }
 
-    fn now(clock: &dyn Clock) -> Result<u64, SmsError> {
-        otp::unix_seconds(clock.now_millis(), 0).map_err(|_| SmsError::Clock)
-    }
-
-    /// Counts a request against the card's rate limit.
-    fn take_rate(&self, state: &mut State, card: CardId, now: u64) -> Result<(), SmsError> {
-        let window = self.config.rate_window_seconds;
-        let sent = state.requests.entry(card).or_default();
-        while sent
-            .front()
-            .is_some_and(|&t| t.saturating_add(window) <= now)
-        {
-            sent.pop_front();
-        }
-        if sent.len() >= self.config.max_requests as usize {
-            let oldest = sent.front().copied().unwrap_or(now);
-            return Err(SmsError::RateLimited {
-                retry_after_seconds: oldest.saturating_add(window).saturating_sub(now),
-            });
-        }
-        sent.push_back(now);
-        Ok(())
-    }
-
-    fn issue(
+    async fn issue(
         &self,
         card: CardId,
         tx: Option<&Transaction>,
         digits: u8,
-        clock: &dyn Clock,
     ) -> Result<(Zeroizing<String>, u64), SmsError> {
-        let now = Self::now(clock)?;
-        let mut state = self.state();
-        self.take_rate(&mut state, card, now)?;
         let code = random_digits(usize::from(digits))?;
-        let expires_at = now.saturating_add(self.config.validity_seconds);
-        let key = (card, tx.map_or_else(String::new, |t| t.id.clone()));
-        // A new request replaces any code still pending for the same transaction.
-        let tag = self
-            .tag(card, tx, &code)
-            .ok_or(SmsError::InvalidConfig("hashing key"))?;
-        state.pending.insert(
-            key,
-            Pending {
-                tag,
-                expires_at,
-                attempts_left: self.config.max_attempts,
-            },
-        );
-        Ok((code, expires_at))
+        let issued = self
+            .store
+            .issue_sms(&SmsIssue {
+                card,
+                slot: Self::slot(tx),
+                tag: self.tag(card, tx, &code)?,
+                validity_seconds: self.config.validity_seconds,
+                max_attempts: self.config.max_attempts,
+                max_requests: self.config.max_requests,
+                window_seconds: self.config.rate_window_seconds,
+            })
+            .await?;
+        match issued {
+            SmsIssued::Stored { expires_at } => Ok((code, expires_at)),
+            SmsIssued::RateLimited {
+                retry_after_seconds,
+            } => Err(SmsError::RateLimited {
+                retry_after_seconds,
+            }),
+        }
     }
 
-    /// Issues a code for `tx` on `card` and renders the messages.
+    /// Issues a code for `tx` on `card` (replacing one pending for the same
+    /// transaction) and renders the messages.
     ///
     /// # Errors
-    /// [`SmsError::RateLimited`], [`SmsError::Clock`], [`SmsError::Randomness`].
-    pub fn request(
-        &self,
-        card: CardId,
-        tx: &Transaction,
-        clock: &dyn Clock,
-    ) -> Result<SmsCode, SmsError> {
-        let (code, expires_at) = self.issue(card, Some(tx), self.config.digits, clock)?;
+    /// [`SmsError::RateLimited`], [`SmsError::Randomness`], [`SmsError::Unavailable`].
+    pub async fn request(&self, card: CardId, tx: &Transaction) -> Result<SmsCode, SmsError> {
+        let (code, expires_at) = self.issue(card, Some(tx), self.config.digits).await?;
         let seconds = self.config.validity_seconds;
         Ok(SmsCode {
             text_fa: render(
@@ -364,109 +394,84 @@ impl SmsService {
     }
 
     /// Checks a typed code for `tx` on `card`: once, within the validity, with
-    /// at most the configured number of wrong attempts.
+    /// at most the configured number of attempts, on whichever server issued it.
     ///
     /// # Errors
     /// [`SmsError::NoPendingCode`], [`SmsError::Expired`], [`SmsError::Wrong`],
-    /// [`SmsError::TooManyAttempts`], [`SmsError::Malformed`].
-    pub fn verify(
+    /// [`SmsError::TooManyAttempts`], [`SmsError::Malformed`] (not counted),
+    /// [`SmsError::Unavailable`].
+    pub async fn verify(
         &self,
         card: CardId,
         tx: &Transaction,
         typed: &str,
-        clock: &dyn Clock,
     ) -> Result<(), SmsError> {
-        self.check(card, Some(tx), self.config.digits, typed, clock)
+        self.check(card, Some(tx), self.config.digits, typed).await
     }
 
-    fn check(
+    async fn check(
         &self,
         card: CardId,
         tx: Option<&Transaction>,
         digits: u8,
         typed: &str,
-        clock: &dyn Clock,
     ) -> Result<(), SmsError> {
         let typed = text::parse_code(typed, usize::from(digits))?;
-        let now = Self::now(clock)?;
-        let key = (card, tx.map_or_else(String::new, |t| t.id.clone()));
-        let mut state = self.state();
-        let pending = state.pending.get_mut(&key).ok_or(SmsError::NoPendingCode)?;
-        if now >= pending.expires_at {
-            state.pending.remove(&key);
-            return Err(SmsError::Expired);
+        let tag = self.tag(card, tx, &typed)?;
+        match self.store.check_sms(card, Self::slot(tx), tag).await? {
+            SmsChecked::Accepted => Ok(()),
+            SmsChecked::Wrong { remaining } => Err(SmsError::Wrong {
+                remaining_attempts: remaining,
+            }),
+            SmsChecked::TooManyAttempts => Err(SmsError::TooManyAttempts),
+            SmsChecked::Expired => Err(SmsError::Expired),
+            SmsChecked::NoPending => Err(SmsError::NoPendingCode),
         }
-        if self
-            .tag(card, tx, &typed)
-            .is_some_and(|tag| bool::from(tag.ct_eq(&pending.tag)))
-        {
-            state.pending.remove(&key);
-            return Ok(());
-        }
-        pending.attempts_left = pending.attempts_left.saturating_sub(1);
-        if pending.attempts_left == 0 {
-            state.pending.remove(&key);
-            return Err(SmsError::TooManyAttempts);
-        }
-        Err(SmsError::Wrong {
-            remaining_attempts: pending.attempts_left,
-        })
     }
 
-    /// Registers a card for Mellat-style SMS requests from `phone`.
-    pub fn register_phone(&self, phone: &str, card: CardId, last_four: LastFour) {
-        let mut state = self.state();
-        let cards = state.phones.entry(normalize_phone(phone)).or_default();
-        cards.retain(|(id, _)| *id != card);
-        cards.push((card, last_four));
-    }
-
-    /// Answers an incoming SMS whose body should hold a card's last four digits
-    /// (ASCII, Persian or Arabic-Indic, spaces allowed): a 7-digit code for the
-    /// matching card, valid 120 s; otherwise a reply saying what is wrong, and
-    /// nothing is issued.
-    pub fn answer_sms(&self, from_phone: &str, body: &str, clock: &dyn Clock) -> SmsReply {
+    /// Answers an incoming SMS whose body should hold a card's last four
+    /// digits (ASCII, Persian or Arabic-Indic, spaces allowed), from a phone
+    /// a card was enrolled with: a 7-digit code for the matching card, valid
+    /// as configured; otherwise a reply saying what is wrong, and nothing is
+    /// issued.
+    ///
+    /// # Errors
+    /// [`SmsError::Unavailable`] when the store cannot answer (send nothing;
+    /// the gateway retries).
+    pub async fn answer_sms(&self, from_phone: &str, body: &str) -> Result<SmsReply, SmsError> {
         let last_four = match text::parse_code(body, 4) {
             Ok(digits) => LastFour::parse(&digits).ok(),
             Err(_) => None,
         };
         let Some(last_four) = last_four else {
-            return SmsReply::text_only(
+            return Ok(SmsReply::text_only(
                 "لطفاً فقط چهار رقم آخر کارت را ارسال کنید.",
                 "Please send only the last four digits of your card.",
-            );
+            ));
         };
-        let matches: Vec<CardId> = self
-            .state()
-            .phones
-            .get(&normalize_phone(from_phone))
-            .map(|cards| {
-                cards
-                    .iter()
-                    .filter(|(_, l)| *l == last_four)
-                    .map(|(id, _)| *id)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let matches = self
+            .store
+            .cards_by_phone(&normalize_phone(from_phone), last_four.value())
+            .await?;
         let card = match matches.as_slice() {
             [] => {
-                return SmsReply::text_only(
+                return Ok(SmsReply::text_only(
                     "کارتی با این چهار رقم برای این شماره ثبت نشده است.",
                     "No card ending in these four digits is registered to this number.",
-                );
+                ));
             }
             [one] => *one,
             _ => {
-                return SmsReply::text_only(
+                return Ok(SmsReply::text_only(
                     "چند کارت با این چهار رقم ثبت شده است؛ لطفاً از برنامهٔ بانک استفاده کنید.",
                     "Several cards end in these digits; please use the bank's app.",
-                );
+                ));
             }
         };
-        match self.issue(card, None, 7, clock) {
+        match self.issue(card, None, 7).await {
             Ok((code, _)) => {
                 let seconds = self.config.validity_seconds;
-                SmsReply {
+                Ok(SmsReply {
                     text_fa: format!(
                         "رمز پویای کارت {}: {}\nاعتبار: {} ثانیه",
                         text::to_persian_digits(&last_four.to_string()),
@@ -478,21 +483,22 @@ impl SmsService {
                         code.as_str()
                     ),
                     issued: Some(card),
-                }
+                })
             }
             Err(SmsError::RateLimited {
                 retry_after_seconds,
-            }) => SmsReply::text_only(
+            }) => Ok(SmsReply::text_only(
                 &format!(
                     "درخواست‌های زیاد؛ {} ثانیهٔ دیگر تلاش کنید.",
                     text::to_persian_digits(&retry_after_seconds.to_string())
                 ),
                 &format!("Too many requests; try again in {retry_after_seconds} seconds."),
-            ),
-            Err(_) => SmsReply::text_only(
+            )),
+            Err(e @ SmsError::Unavailable(_)) => Err(e),
+            Err(_) => Ok(SmsReply::text_only(
                 "خطای موقت؛ بعداً تلاش کنید.",
                 "Temporary error; please try later.",
-            ),
+            )),
         }
     }
 
@@ -500,18 +506,13 @@ impl SmsService {
     ///
     /// # Errors
     /// As [`SmsService::verify`].
-    pub fn verify_card_code(
-        &self,
-        card: CardId,
-        typed: &str,
-        clock: &dyn Clock,
-    ) -> Result<(), SmsError> {
-        self.check(card, None, 7, typed, clock)
+    pub async fn verify_card_code(&self, card: CardId, typed: &str) -> Result<(), SmsError> {
+        self.check(card, None, 7, typed).await
     }
 }
 
 /// Phone numbers compare by their digits: `+98 912…`, `0912…` and `۰۹۱۲…` are one number.
-fn normalize_phone(phone: &str) -> String {
+pub fn normalize_phone(phone: &str) -> String {
     let digits: String = phone
         .chars()
         .filter_map(text::digit_value)

@@ -1,34 +1,44 @@
-//! Verifying dynamic PINs at the bank: a window of steps, single use, throttling, drift.
+//! Verifying dynamic PINs at the bank: a window of steps, single use,
+//! throttling, drift — on a [`Store`] shared by any number of servers.
 //!
 //! A dynamic PIN is only as good as the check at the bank. [`Verifier`] keeps
-//! each card's keyed HMAC state (precomputed once, when the card is
-//! registered) and its state behind a small trait, [`VerifierStore`]:
+//! nothing of its own but a cache of opened cards (their keyed HMAC state,
+//! computed once per card and instance); every decision is one atomic step on
+//! the store ([`Store::record_attempt`]):
 //!
 //! - **single use** — a step accepted once is never accepted again: the store
-//!   atomically raises "last accepted step" per card and PIN, so of many
-//!   concurrent submissions of one code exactly one succeeds; an amount-bound
-//!   code is single-use per transaction (amount and payee), so two payments
-//!   in one minute each verify once;
-//! - **throttling** — every attempt claims one of the card's attempts from the
-//!   store atomically *before* it is evaluated; at the limit (default 10, at
-//!   most 100) the card's dynamic PIN is locked until [`Verifier::reset`], so
-//!   of any number of concurrent guesses at most the limit are ever compared;
-//!   a success clears the count in the same atomic step that records it;
-//! - **drift** — a per-PIN offset in seconds (so PINs of different periods
-//!   never shift each other), at most [`VerifierConfig::max_drift_seconds`]
-//!   either way, set only by an operator ([`Verifier::operator_resync`], which
-//!   needs an [`OperatorAuthorization`]) from two consecutive codes newer than
-//!   the last accepted one: old or phished codes cannot move the window back.
+//!   sets "last accepted step" per card and PIN only if greater, so of many
+//!   concurrent submissions of one code on any number of servers exactly one
+//!   succeeds; an amount-bound code is single-use per transaction (amount and
+//!   payee), so two payments in one minute each verify once;
+//! - **throttling** — the same step claims one of the card's attempts and
+//!   refuses at the limit (default 10, at most 100), so of any number of
+//!   concurrent guesses at most the limit ever count; a locked card answers
+//!   [`VerifyError::Locked`] whether or not the code was right; a success
+//!   clears the count in the same step; only an operator unlocks
+//!   ([`Verifier::operator_reset`]);
+//! - **drift** — a per-PIN offset in seconds (PINs of different periods never
+//!   shift each other), at most [`VerifierConfig::max_drift_seconds`], set
+//!   only by an operator ([`Verifier::operator_resync`]) from two consecutive
+//!   codes newer than the last accepted one;
+//! - **fail closed** — a store error is [`VerifyError::Unavailable`], never an accept.
 //!
-//! [`MemoryStore`] is the in-process store; `docs/verifier.md` shows how the
-//! same three operations map onto Redis or PostgreSQL for a fleet of servers.
+//! Cards' seeds are stored sealed under a key encryption key ([`crate::keys`]).
 
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rustc_hash::FxHashMap as HashMap;
 use sha2::{Digest, Sha256};
 
 use crate::ProvisionedCard;
+use crate::keys::{KeyEncryption, KeyError};
+use crate::sealed_card::{self, SealedCardError};
+pub use crate::store::CardStatus;
+use crate::store::{
+    Attempt, AttemptOutcome, AuditEvent, CardRecord, CardState, ConfirmAttempt, ConfirmOutcome,
+    Store, StoreError,
+};
 use dynpin::activation::{self, ActivationId};
 use dynpin::card::amount;
 use dynpin::card::{Card, CardError, CardId};
@@ -171,6 +181,19 @@ pub enum VerifyError {
     /// A setting is out of range.
     #[error("invalid verifier setting: {0}")]
     InvalidConfig(&'static str),
+    /// The store could not answer: nothing was accepted (fail closed).
+    #[error(transparent)]
+    Unavailable(#[from] StoreError),
+    /// The store's copy of the card could not be opened (wrong KEK, altered
+    /// row): nothing was accepted.
+    #[error(transparent)]
+    StoredCard(#[from] SealedCardError),
+    /// The KEK could not seal a new card.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A card with this id is stored already.
+    #[error("a card with this id exists")]
+    DuplicateCard,
 }
 
 impl From<OtpError> for VerifyError {
@@ -222,15 +245,6 @@ impl OperatorAuthorization {
     }
 }
 
-/// Which code sequence a replay record belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SlotKey {
-    /// The card.
-    pub card: CardId,
-    /// The PIN.
-    pub kind: PinKind,
-}
-
 /// What an amount-bound code is single-use for: the SHA-256 of its OCRA
 /// challenge, which binds the amount and the normalised payee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -247,212 +261,9 @@ impl TransactionKey {
     }
 }
 
-/// Where a card enrolled for confirmation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CardStatus {
-    /// Provisioned; its activation is not confirmed yet: PINs are refused.
-    Pending,
-    /// Confirmed once: PINs are accepted.
-    Active,
-    /// Confirmed twice (a possible clone) or suspended by the bank: PINs are
-    /// refused until an operator lifts it.
-    Suspended,
-}
-
-/// The verifier's mutable state. Each operation is one atomic step on the
-/// state of one card; none needs a transaction across cards.
-pub trait VerifierStore: Send + Sync {
-    /// Claims one attempt at `card`'s dynamic PIN against `limit`, atomically
-    /// and **before** the attempt is evaluated: when fewer than `limit`
-    /// attempts are counted, counts one more and returns the new count;
-    /// otherwise changes nothing and returns `None` (the card is locked).
-    /// Of any number of concurrent callers, at most `limit` get a count.
-    fn claim_attempt(&self, card: CardId, limit: u32) -> Option<u32>;
-    /// Records `step` as used for `slot` if it is later than every step used
-    /// before (set-if-greater) and, in the same atomic step, sets the card's
-    /// attempt count to zero; returns whether it was recorded. When it was
-    /// not, nothing changes.
-    fn accept_step(&self, slot: SlotKey, step: u64) -> bool;
-    /// As [`VerifierStore::accept_step`] for one amount-bound transaction of
-    /// `card`: records `step` for `transaction` if it is later than every step
-    /// accepted for that transaction and no more than
-    /// [`TRANSACTION_HORIZON_STEPS`] behind the newest step accepted for any
-    /// transaction of the card, and in the same atomic step sets the card's
-    /// attempt count to zero. A store may forget transactions beyond the horizon.
-    fn accept_transaction(&self, card: CardId, transaction: TransactionKey, step: u64) -> bool;
-    /// The attempts counted for `card` since its last success or reset
-    /// (attempts in flight included).
-    fn failures(&self, card: CardId) -> u32;
-    /// Sets the attempt count of `card` to zero.
-    fn reset_failures(&self, card: CardId);
-    /// The card's activation status; `None` for a card never enrolled for
-    /// confirmation (registered as already confirmed).
-    fn status(&self, card: CardId) -> Option<CardStatus>;
-    /// Sets the status to [`CardStatus::Pending`] if the card has none yet
-    /// (insert if absent, atomically); an existing status is kept.
-    fn open_confirmation(&self, card: CardId);
-    /// As [`VerifierStore::claim_attempt`], for activation confirmations
-    /// (their own count, never cleared).
-    fn claim_confirmation_attempt(&self, card: CardId, limit: u32) -> Option<u32>;
-    /// Records a correct confirmation, atomically: `None` or
-    /// [`CardStatus::Pending`] becomes [`CardStatus::Active`]; anything else
-    /// becomes [`CardStatus::Suspended`]. Returns the status before.
-    fn confirm(&self, card: CardId) -> Option<CardStatus>;
-    /// Sets the card's status (an operator lifting a suspension).
-    fn set_status(&self, card: CardId, status: CardStatus);
-    /// The last step accepted for `slot`, if any.
-    fn last_step(&self, slot: SlotKey) -> Option<u64>;
-    /// The drift of `slot` in seconds (phone minus bank).
-    fn drift(&self, slot: SlotKey) -> i64;
-    /// Sets the drift of `slot` in seconds.
-    fn set_drift(&self, slot: SlotKey, seconds: i64);
-}
-
-/// One card's state in a [`MemoryStore`], behind one lock: each store
-/// operation is one critical section, as it is one row update in a database.
-#[derive(Debug, Default)]
-struct CardState {
-    attempts: u32,
-    /// The last accepted step per PIN.
-    steps: HashMap<PinKind, u64>,
-    /// The last accepted step per amount-bound transaction, within the horizon.
-    transactions: HashMap<TransactionKey, u64>,
-    /// The drift per PIN, in seconds.
-    drift: HashMap<PinKind, i64>,
-    status: Option<CardStatus>,
-    confirmation_attempts: u32,
-}
-
-/// An in-memory [`VerifierStore`]: one lock per card, safe to share across threads.
-///
-/// Maps are keyed by card ids, 128 random bits the bank draws, so the fast
-/// non-cryptographic FxHash is safe here: nobody can choose colliding keys.
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    cards: RwLock<HashMap<CardId, Arc<Mutex<CardState>>>>,
-}
-
-impl MemoryStore {
-    /// Runs `f` on `card`'s state under its lock, creating the state on first
-    /// use. A poisoned lock only means another thread panicked while holding
-    /// it; every update below leaves the state consistent.
-    fn with<T>(&self, card: CardId, f: impl FnOnce(&mut CardState) -> T) -> T {
-        let found = self
-            .cards
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&card)
-            .map(Arc::clone);
-        let state = found.unwrap_or_else(|| {
-            let mut cards = self.cards.write().unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(cards.entry(card).or_default())
-        });
-        let mut guard = state.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut guard)
-    }
-}
-
-impl VerifierStore for MemoryStore {
-    fn claim_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
-        self.with(card, |state| {
-            (state.attempts < limit).then(|| {
-                state.attempts = state.attempts.saturating_add(1);
-                state.attempts
-            })
-        })
-    }
-
-    fn accept_step(&self, slot: SlotKey, step: u64) -> bool {
-        self.with(slot.card, |state| {
-            let newer = state.steps.get(&slot.kind).is_none_or(|&last| step > last);
-            if newer {
-                state.steps.insert(slot.kind, step);
-                state.attempts = 0;
-            }
-            newer
-        })
-    }
-
-    fn accept_transaction(&self, card: CardId, transaction: TransactionKey, step: u64) -> bool {
-        self.with(card, |state| {
-            let newest = state.transactions.values().copied().max();
-            let beyond_horizon =
-                newest.is_some_and(|n| step.saturating_add(TRANSACTION_HORIZON_STEPS) <= n);
-            let used = state
-                .transactions
-                .get(&transaction)
-                .is_some_and(|&last| step <= last);
-            if beyond_horizon || used {
-                return false;
-            }
-            state.transactions.insert(transaction, step);
-            let newest = newest.map_or(step, |n| n.max(step));
-            state
-                .transactions
-                .retain(|_, s| s.saturating_add(TRANSACTION_HORIZON_STEPS) > newest);
-            state.attempts = 0;
-            true
-        })
-    }
-
-    fn failures(&self, card: CardId) -> u32 {
-        self.with(card, |state| state.attempts)
-    }
-
-    fn reset_failures(&self, card: CardId) {
-        self.with(card, |state| state.attempts = 0);
-    }
-
-    fn status(&self, card: CardId) -> Option<CardStatus> {
-        self.with(card, |state| state.status)
-    }
-
-    fn open_confirmation(&self, card: CardId) {
-        self.with(card, |state| {
-            state.status.get_or_insert(CardStatus::Pending);
-        });
-    }
-
-    fn claim_confirmation_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
-        self.with(card, |state| {
-            (state.confirmation_attempts < limit).then(|| {
-                state.confirmation_attempts = state.confirmation_attempts.saturating_add(1);
-                state.confirmation_attempts
-            })
-        })
-    }
-
-    fn confirm(&self, card: CardId) -> Option<CardStatus> {
-        self.with(card, |state| {
-            let before = state.status;
-            state.status = Some(match before {
-                None | Some(CardStatus::Pending) => CardStatus::Active,
-                Some(_) => CardStatus::Suspended,
-            });
-            before
-        })
-    }
-
-    fn set_status(&self, card: CardId, status: CardStatus) {
-        self.with(card, |state| state.status = Some(status));
-    }
-
-    fn last_step(&self, slot: SlotKey) -> Option<u64> {
-        self.with(slot.card, |state| state.steps.get(&slot.kind).copied())
-    }
-
-    fn drift(&self, slot: SlotKey) -> i64 {
-        self.with(slot.card, |state| {
-            state.drift.get(&slot.kind).copied().unwrap_or(0)
-        })
-    }
-
-    fn set_drift(&self, slot: SlotKey, seconds: i64) {
-        self.with(slot.card, |state| {
-            state.drift.insert(slot.kind, seconds);
-        });
-    }
-}
+/// The most cards an instance keeps opened in memory; past it the cache is
+/// emptied and cards are opened again from the store as they are used.
+pub const MAX_CACHED_CARDS: usize = 200_000;
 
 /// A code that was accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -463,235 +274,311 @@ pub struct Accepted {
     pub offset: i64,
 }
 
-/// A registered card: the bank's copy and, for a card enrolled for
-/// confirmation, what confirming it needs.
-struct Registered {
+/// A card opened from the store: the bank's copy, its activation (for the
+/// confirmation code) and the last drift seen per PIN (a hint; the store
+/// refuses an attempt evaluated with a stale one).
+struct Opened {
     card: Card,
-    confirmation: Option<Confirmation>,
+    activation: Option<ActivationId>,
+    drift: [AtomicI64; 2],
 }
 
-#[derive(Clone, Copy)]
-struct Confirmation {
-    activation: ActivationId,
-    /// Unix seconds; confirmations at or after it are refused.
-    deadline: u64,
+impl Opened {
+    fn drift(&self, kind: PinKind) -> i64 {
+        self.drift
+            .get(CardState::index(kind))
+            .map_or(0, |d| d.load(Ordering::Relaxed))
+    }
+
+    fn set_drift(&self, kind: PinKind, drift: i64) {
+        if let Some(d) = self.drift.get(CardState::index(kind)) {
+            d.store(drift, Ordering::Relaxed);
+        }
+    }
 }
 
-/// Verifies first, second and amount-bound PINs of registered cards.
+/// How a code is evaluated: digits, period, the code of a step, and what it
+/// is single-use for.
+struct Scheme<'a> {
+    kind: PinKind,
+    digits: u8,
+    period: u64,
+    transaction: Option<[u8; 32]>,
+    code_at: &'a dyn Fn(u64) -> Result<OtpCode, VerifyError>,
+}
+
+/// Verifies first, second and amount-bound PINs and activation
+/// confirmations of the cards in a [`Store`].
 ///
 /// ```
+/// use std::sync::Arc;
 /// use dynpin::card::{Card, CardId, CardRef, LastFour, PinPolicy};
 /// use dynpin::clock::FixedClock;
 /// use dynpin::pin::PinKind;
 /// use dynpin::secret::SecretBytes;
+/// use dynpin_bank::keys::KeyFile;
+/// use dynpin_bank::store::memory::MemoryStore;
 /// use dynpin_bank::verifier::{Verifier, VerifyError};
 ///
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// let card_ref = CardRef::new(610_433, LastFour::parse("1234")?)?;
 /// let seed = SecretBytes::from(vec![9; 20]);
 /// let card = Card::bank_card(CardId::random()?, "c", card_ref, seed, None, Some(PinPolicy::second_pin()))?;
 /// let clock = FixedClock::from_unix_seconds(1_800_000_000);
 /// let typed = card.pin(PinKind::Second, &clock)?.digits();
 ///
-/// let verifier = Verifier::new(Default::default())?;
-/// let id = verifier.register(card);
-/// assert!(verifier.verify(id, PinKind::Second, &typed, &clock).is_ok());
-/// assert!(matches!(verifier.verify(id, PinKind::Second, &typed, &clock), Err(VerifyError::Replayed { .. })));
+/// let kek = Arc::new(KeyFile::from_bytes("kek-1", [1; 32]));
+/// let verifier = Verifier::new(Default::default(), Arc::new(MemoryStore::new()), kek)?;
+/// let id = verifier.register(&card).await?;
+/// assert!(verifier.verify(id, PinKind::Second, &typed, &clock).await.is_ok());
+/// assert!(matches!(
+///     verifier.verify(id, PinKind::Second, &typed, &clock).await,
+///     Err(VerifyError::Replayed { .. })
+/// ));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Verifier<S: VerifierStore = MemoryStore> {
-    cards: RwLock<HashMap<CardId, Registered>>,
-    store: S,
+pub struct Verifier<S: Store> {
     config: VerifierConfig,
+    store: Arc<S>,
+    keys: Arc<dyn KeyEncryption>,
+    cache: RwLock<HashMap<CardId, Arc<Opened>>>,
 }
 
-impl Verifier<MemoryStore> {
-    /// A verifier with an in-memory store.
-    ///
-    /// # Errors
-    /// [`VerifyError::InvalidConfig`].
-    pub fn new(config: VerifierConfig) -> Result<Self, VerifyError> {
-        Self::with_store(config, MemoryStore::default())
+impl<S: Store> core::fmt::Debug for Verifier<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
-impl<S: VerifierStore> Verifier<S> {
-    /// A verifier over a store of the bank's choosing.
+impl<S: Store> Verifier<S> {
+    /// A verifier on `store`, sealing and opening seeds with `keys`.
     ///
     /// # Errors
     /// [`VerifyError::InvalidConfig`].
-    pub fn with_store(config: VerifierConfig, store: S) -> Result<Self, VerifyError> {
+    pub fn new(
+        config: VerifierConfig,
+        store: Arc<S>,
+        keys: Arc<dyn KeyEncryption>,
+    ) -> Result<Self, VerifyError> {
         config.check()?;
         Ok(Self {
-            cards: RwLock::new(HashMap::default()),
-            store,
             config,
+            store,
+            keys,
+            cache: RwLock::new(HashMap::default()),
         })
     }
 
     /// The store.
-    pub fn store(&self) -> &S {
+    pub fn store(&self) -> &Arc<S> {
         &self.store
     }
 
-    /// Registers (or replaces) the bank's copy of a card whose activation the
-    /// bank has confirmed by other means (or that predates confirmations); its
-    /// keys are derived now, once. A status the store holds for the card (a
-    /// pending confirmation, a suspension) still applies. A freshly
-    /// provisioned card goes through [`Verifier::enroll`] instead.
-    pub fn register(&self, card: Card) -> CardId {
-        self.insert(card, None)
+    /// The settings.
+    pub fn config(&self) -> &VerifierConfig {
+        &self.config
     }
 
-    fn insert(&self, card: Card, confirmation: Option<Confirmation>) -> CardId {
-        let id = card.id();
-        self.cards
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, Registered { card, confirmation });
-        id
-    }
-
-    /// Registers a freshly provisioned card awaiting its activation
-    /// confirmation: its PINs are refused ([`VerifyError::NotConfirmed`])
-    /// until [`Verifier::confirm`] accepts the code, within
-    /// [`VerifierConfig::confirmation_seconds`] of provisioning. Enrolling
-    /// again keeps the card's state.
+    /// Stores the bank's copy of a provisioned card, sealed, awaiting its
+    /// activation's confirmation ([`Verifier::confirm`]) before its PINs count;
+    /// `phone` (any spelling) is where its SMS codes go.
     ///
     /// # Errors
-    /// [`VerifyError::Issuer`] in theory only.
-    pub fn enroll(&self, issued: &ProvisionedCard) -> Result<CardId, VerifyError> {
+    /// [`VerifyError::DuplicateCard`], [`VerifyError::Key`], [`VerifyError::Unavailable`].
+    pub async fn enroll(
+        &self,
+        issued: &ProvisionedCard,
+        phone: Option<&str>,
+    ) -> Result<CardId, VerifyError> {
+        let card = issued.card()?;
         let (issued_at, _) = issued.validity();
-        Ok(self.register_pending(issued.card()?, issued.activation_id(), issued_at))
-    }
-
-    /// As [`Verifier::enroll`], for a card provisioned at `issued_at` (Unix
-    /// seconds) under `activation`, rebuilt from the bank's records.
-    pub fn register_pending(&self, card: Card, activation: ActivationId, issued_at: u64) -> CardId {
         let deadline = issued_at.saturating_add(self.config.confirmation_seconds);
-        let id = self.insert(
-            card,
-            Some(Confirmation {
-                activation,
-                deadline,
-            }),
-        );
-        self.store.open_confirmation(id);
-        id
+        self.insert(
+            &card,
+            Some(issued.activation_id()),
+            CardStatus::Pending,
+            deadline,
+            phone,
+        )
+        .await
     }
 
-    /// Checks the 6-digit confirmation code the customer typed after
-    /// activating. Exactly one correct confirmation is accepted, before the
-    /// deadline, with at most [`VerifierConfig::confirmation_attempts`]
-    /// attempts (each claimed before the code is compared); then the card's
-    /// PINs are accepted. A second correct confirmation means the payload was
-    /// activated twice: the card is suspended as a possible clone.
+    /// Stores a card that needs no confirmation (active at once): for cards
+    /// activated another way, tests and benchmarks.
+    ///
+    /// # Errors
+    /// As [`Verifier::enroll`].
+    pub async fn register(&self, card: &Card) -> Result<CardId, VerifyError> {
+        self.insert(card, None, CardStatus::Active, 0, None).await
+    }
+
+    async fn insert(
+        &self,
+        card: &Card,
+        activation: Option<ActivationId>,
+        status: CardStatus,
+        confirm_deadline: u64,
+        phone: Option<&str>,
+    ) -> Result<CardId, VerifyError> {
+        let record = CardRecord {
+            id: card.id(),
+            key_id: self.keys.key_id().to_owned(),
+            sealed: sealed_card::seal(self.keys.as_ref(), card, activation)?,
+            status,
+            confirm_deadline,
+            phone: phone.map(crate::sms::normalize_phone),
+            last_four: card.card_ref().map_or(0, |r| r.last_four().value()),
+        };
+        if !self.store.insert_card(&record).await? {
+            return Err(VerifyError::DuplicateCard);
+        }
+        Ok(card.id())
+    }
+
+    /// The opened card `id`, from the cache or the store.
+    async fn open(&self, id: CardId) -> Result<Arc<Opened>, VerifyError> {
+        let cached = self
+            .cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .map(Arc::clone);
+        if let Some(opened) = cached {
+            return Ok(opened);
+        }
+        let record = self.store.card(id).await?.ok_or(VerifyError::UnknownCard)?;
+        let state = self
+            .store
+            .state(id)
+            .await?
+            .ok_or(VerifyError::UnknownCard)?;
+        let (card, activation) =
+            sealed_card::open(self.keys.as_ref(), id, &record.key_id, &record.sealed)?;
+        let opened = Arc::new(Opened {
+            card,
+            activation,
+            drift: state.drift.map(AtomicI64::new),
+        });
+        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= MAX_CACHED_CARDS {
+            cache.clear();
+        }
+        Ok(Arc::clone(cache.entry(id).or_insert(opened)))
+    }
+
+    /// Appends to the audit log; a failure is reported on standard error but
+    /// does not undo what the store already did.
+    async fn audit_after(&self, card: CardId, event: &str, actor: &str, detail: String) {
+        let event = AuditEvent {
+            card: Some(card),
+            event: event.to_owned(),
+            actor: actor.to_owned(),
+            detail,
+        };
+        if let Err(e) = self.store.audit(&event).await {
+            eprintln!(
+                "dynpin-bank: audit event '{}' not recorded: {e}",
+                event.event
+            );
+        }
+    }
+
+    /// Appends an operator's action to the audit log **before** it is
+    /// carried out: no audit, no action.
+    async fn audit_operator(
+        &self,
+        authorization: &OperatorAuthorization,
+        card: CardId,
+        event: &str,
+    ) -> Result<(), VerifyError> {
+        Ok(self
+            .store
+            .audit(&AuditEvent {
+                card: Some(card),
+                event: event.to_owned(),
+                actor: authorization.operator().to_owned(),
+                detail: authorization.reason().to_owned(),
+            })
+            .await?)
+    }
+
+    /// Checks the activation's confirmation code, as the app shows it after
+    /// activating: accepted once, before the deadline, within the attempt
+    /// limit; the card's PINs count from then on. A second correct
+    /// confirmation means the payload was activated twice: the card is
+    /// suspended as a possible clone.
     ///
     /// # Errors
     /// [`VerifyError::UnknownCard`] (also for a card not enrolled for
     /// confirmation); [`VerifyError::Malformed`] (not counted);
     /// [`VerifyError::Suspended`]; [`VerifyError::ConfirmationExpired`];
     /// [`VerifyError::Locked`] when no attempt is left; [`VerifyError::WrongConfirmation`];
-    /// [`VerifyError::CloneSuspected`].
-    pub fn confirm(&self, card: CardId, typed: &str, clock: &dyn Clock) -> Result<(), VerifyError> {
-        let now = otp::unix_seconds(clock.now_millis(), 0)?;
-        let (expected, deadline) = self.with_entry(card, |entry| {
-            let pending = entry.confirmation.ok_or(VerifyError::UnknownCard)?;
-            let expected = activation::confirmation_code(entry.card.secret(), pending.activation)?;
-            Ok((expected, pending.deadline))
-        })?;
-        let typed = text::parse_code(typed, usize::from(expected.digits()))?;
-        if self.store.status(card) == Some(CardStatus::Suspended) {
-            return Err(VerifyError::Suspended);
-        }
-        if now >= deadline {
-            return Err(VerifyError::ConfirmationExpired);
-        }
-        let limit = self.config.confirmation_attempts;
-        let claimed = self
-            .store
-            .claim_confirmation_attempt(card, limit)
-            .ok_or(VerifyError::Locked)?;
-        if !expected.matches(&typed)? {
-            let remaining_attempts = limit.saturating_sub(claimed);
-            return Err(if remaining_attempts == 0 {
-                VerifyError::Locked
-            } else {
-                VerifyError::WrongConfirmation { remaining_attempts }
-            });
-        }
-        match self.store.confirm(card) {
-            None | Some(CardStatus::Pending) => Ok(()),
-            Some(CardStatus::Active) => Err(VerifyError::CloneSuspected),
-            Some(CardStatus::Suspended) => Err(VerifyError::Suspended),
-        }
-    }
-
-    /// Lifts a card's suspension, on an operator's authority (after checking
-    /// with the customer that the second activation was theirs, or after
-    /// reissuing): its PINs are accepted again.
-    ///
-    /// # Errors
-    /// [`VerifyError::UnknownCard`]; [`VerifyError::NotConfirmed`] for a card
-    /// still awaiting its confirmation (nothing to lift).
-    pub fn operator_lift_suspension(
+    /// [`VerifyError::CloneSuspected`]; [`VerifyError::Unavailable`].
+    pub async fn confirm(
         &self,
-        authorization: &OperatorAuthorization,
         card: CardId,
+        typed: &str,
+        clock: &dyn Clock,
     ) -> Result<(), VerifyError> {
-        // The authorisation is the gate: only the operator path can hold one.
-        let _ = authorization;
-        self.with_entry(card, |_| Ok(()))?;
-        match self.store.status(card) {
-            Some(CardStatus::Pending) => Err(VerifyError::NotConfirmed),
-            Some(CardStatus::Suspended) => {
-                self.store.set_status(card, CardStatus::Active);
+        let now = otp::unix_seconds(clock.now_millis(), 0)?;
+        let opened = self.open(card).await?;
+        let activation = opened.activation.ok_or(VerifyError::UnknownCard)?;
+        let expected = activation::confirmation_code(opened.card.secret(), activation)?;
+        let typed = text::parse_code(typed, usize::from(expected.digits()))?;
+        let correct = expected.matches(&typed)?;
+        let limit = self.config.confirmation_attempts;
+        let outcome = self
+            .store
+            .record_confirmation(&ConfirmAttempt {
+                card,
+                limit,
+                correct,
+                now,
+            })
+            .await?;
+        match outcome {
+            ConfirmOutcome::Confirmed => {
+                self.audit_after(card, "confirmed", "customer", String::new())
+                    .await;
                 Ok(())
             }
-            None | Some(CardStatus::Active) => Ok(()),
+            ConfirmOutcome::CloneSuspected => {
+                self.audit_after(
+                    card,
+                    "clone_suspected",
+                    "customer",
+                    "a second correct confirmation; card suspended".into(),
+                )
+                .await;
+                Err(VerifyError::CloneSuspected)
+            }
+            ConfirmOutcome::Wrong { count } => {
+                let remaining_attempts = limit.saturating_sub(count);
+                Err(if remaining_attempts == 0 {
+                    VerifyError::Locked
+                } else {
+                    VerifyError::WrongConfirmation { remaining_attempts }
+                })
+            }
+            ConfirmOutcome::Locked => Err(VerifyError::Locked),
+            ConfirmOutcome::Expired => Err(VerifyError::ConfirmationExpired),
+            ConfirmOutcome::Suspended => Err(VerifyError::Suspended),
+            ConfirmOutcome::UnknownCard => Err(VerifyError::UnknownCard),
         }
-    }
-
-    /// [`VerifyError::NotConfirmed`] or [`VerifyError::Suspended`] unless the
-    /// card's PINs may be checked.
-    fn require_active(&self, card: CardId) -> Result<(), VerifyError> {
-        match self.store.status(card) {
-            Some(CardStatus::Pending) => Err(VerifyError::NotConfirmed),
-            Some(CardStatus::Suspended) => Err(VerifyError::Suspended),
-            None | Some(CardStatus::Active) => Ok(()),
-        }
-    }
-
-    /// Runs `f` on the registered entry, under the registry's read lock.
-    fn with_entry<T>(
-        &self,
-        id: CardId,
-        f: impl FnOnce(&Registered) -> Result<T, VerifyError>,
-    ) -> Result<T, VerifyError> {
-        let cards = self.cards.read().unwrap_or_else(PoisonError::into_inner);
-        f(cards.get(&id).ok_or(VerifyError::UnknownCard)?)
-    }
-
-    /// Runs `f` on the registered card, under the registry's read lock.
-    fn with_card<T>(
-        &self,
-        id: CardId,
-        f: impl FnOnce(&Card) -> Result<T, VerifyError>,
-    ) -> Result<T, VerifyError> {
-        self.with_entry(id, |entry| f(&entry.card))
-    }
-
-    /// Unlocks a card's dynamic PIN after throttling (e.g. after the customer called the bank).
-    pub fn reset(&self, card: CardId) {
-        self.store.reset_failures(card);
     }
 
     /// Checks `typed` as `card`'s `kind` PIN at `clock`'s time, once.
     ///
     /// # Errors
-    /// [`VerifyError::Malformed`] (not counted); then [`VerifyError::Locked`]
-    /// once the card is locked, before the code is evaluated;
-    /// [`VerifyError::Rejected`] or [`VerifyError::Replayed`] (counted).
-    pub fn verify(
+    /// [`VerifyError::Malformed`] (not counted); [`VerifyError::NotConfirmed`],
+    /// [`VerifyError::Suspended`]; [`VerifyError::Locked`] once the card is
+    /// locked (whether or not the code is right); [`VerifyError::Rejected`] or
+    /// [`VerifyError::Replayed`] (counted); [`VerifyError::Unavailable`].
+    pub async fn verify(
         &self,
         card: CardId,
         kind: PinKind,
@@ -699,42 +586,21 @@ impl<S: VerifierStore> Verifier<S> {
         clock: &dyn Clock,
     ) -> Result<Accepted, VerifyError> {
         let now = otp::unix_seconds(clock.now_millis(), 0)?;
-        self.with_card(card, |entry| {
-            let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
-            let slot = SlotKey { card, kind };
-            self.check_and_accept(
-                slot,
-                typed,
-                totp.hotp().digits(),
-                (now, totp.period()),
-                |step| self.store.accept_step(slot, step),
-                |step| Ok(totp.code_for_step(step)),
-            )
-        })
-    }
-
-    /// The newest step in the window whose code is `typed`, at `unix_seconds`,
-    /// **without** throttling or single use: for monitoring, tests and
-    /// benchmarks. Authenticate with [`Verifier::verify`].
-    ///
-    /// # Errors
-    /// [`VerifyError::UnknownCard`], [`VerifyError::NoSuchPin`], [`VerifyError::Malformed`].
-    pub fn find_step(
-        &self,
-        card: CardId,
-        kind: PinKind,
-        typed: &str,
-        unix_seconds: u64,
-    ) -> Result<Option<u64>, VerifyError> {
-        self.with_card(card, |entry| {
-            let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
-            let typed = text::parse_code_value(typed, usize::from(totp.hotp().digits()))?;
-            let slot = SlotKey { card, kind };
-            let (_, found) = self.scan(slot, typed, (unix_seconds, totp.period()), &|step| {
-                Ok(totp.code_for_step(step))
-            })?;
-            Ok(found)
-        })
+        let opened = self.open(card).await?;
+        let totp = opened
+            .card
+            .slot_totp(kind)
+            .ok_or(VerifyError::NoSuchPin(kind))?;
+        let code_at = |step: u64| Ok(totp.code_for_step(step));
+        let scheme = Scheme {
+            kind,
+            digits: totp.hotp().digits(),
+            period: totp.period(),
+            transaction: None,
+            code_at: &code_at,
+        };
+        self.check_and_record(card, &opened, &scheme, typed, now)
+            .await
     }
 
     /// Checks an amount-bound second PIN against the transaction's actual
@@ -746,7 +612,7 @@ impl<S: VerifierStore> Verifier<S> {
     ///
     /// # Errors
     /// As [`Verifier::verify`], plus [`CardError::InvalidPayee`].
-    pub fn verify_amount_bound(
+    pub async fn verify_amount_bound(
         &self,
         card: CardId,
         typed: &str,
@@ -754,80 +620,115 @@ impl<S: VerifierStore> Verifier<S> {
         payee: &str,
         clock: &dyn Clock,
     ) -> Result<Accepted, VerifyError> {
-        let ocra = self.with_card(card, |entry| Ok(amount::keyed(entry.secret())?))?;
+        let now = otp::unix_seconds(clock.now_millis(), 0)?;
         let challenge = amount::challenge(amount_rials, payee)?;
         let transaction = TransactionKey::new(amount_rials, payee)?;
-        let now = otp::unix_seconds(clock.now_millis(), 0)?;
+        let opened = self.open(card).await?;
+        let ocra = amount::keyed(opened.card.secret())?;
+        let code_at = |step: u64| {
+            use dynpin::otp::ocra::OcraInput;
+            ocra.compute(&OcraInput {
+                challenge: &challenge,
+                time_counter: Some(step),
+                ..Default::default()
+            })
+            .map_err(|_| VerifyError::Card(CardError::InvalidPayee))
+        };
         // Typed on the same phone as the second PIN: its drift applies.
-        let drift_slot = SlotKey {
-            card,
+        let scheme = Scheme {
             kind: PinKind::Second,
+            digits: 8,
+            period: amount::TIME_STEP,
+            transaction: Some(transaction.0),
+            code_at: &code_at,
         };
-        self.check_and_accept(
-            drift_slot,
-            typed,
-            8,
-            (now, amount::TIME_STEP),
-            |step| self.store.accept_transaction(card, transaction, step),
-            |step| {
-                use dynpin::otp::ocra::OcraInput;
-                ocra.compute(&OcraInput {
-                    challenge: &challenge,
-                    time_counter: Some(step),
-                    ..Default::default()
-                })
-                .map_err(|_| VerifyError::Card(CardError::InvalidPayee))
-            },
-        )
+        self.check_and_record(card, &opened, &scheme, typed, now)
+            .await
     }
 
-    /// The shared core: parse, claim an attempt, constant-time window scan,
-    /// single use. The attempt is claimed before anything about the code is
-    /// evaluated, so of any number of concurrent guesses at most the failure
-    /// limit are ever compared; a success clears the count as it records its
-    /// step.
-    fn check_and_accept(
+    /// The newest step in the window whose code is `typed`, at `unix_seconds`
+    /// and the PIN's last known drift, **without** throttling or single use:
+    /// for monitoring, tests and benchmarks. Authenticate with [`Verifier::verify`].
+    ///
+    /// # Errors
+    /// [`VerifyError::UnknownCard`], [`VerifyError::NoSuchPin`],
+    /// [`VerifyError::Malformed`], [`VerifyError::Unavailable`].
+    pub async fn find_step(
         &self,
-        slot: SlotKey,
+        card: CardId,
+        kind: PinKind,
         typed: &str,
-        digits: u8,
-        now: (u64, u64),
-        accept: impl FnOnce(u64) -> bool,
-        code_at: impl Fn(u64) -> Result<OtpCode, VerifyError>,
-    ) -> Result<Accepted, VerifyError> {
-        let typed = text::parse_code_value(typed, usize::from(digits))?;
-        self.require_active(slot.card)?;
-        let claimed = self.claim(slot.card)?;
-        let (center, newest) = self.scan(slot, typed, now, &code_at)?;
-        let Some(step) = newest else {
-            return Err(self.failure(claimed, false));
-        };
-        if !accept(step) {
-            return Err(self.failure(claimed, true));
-        }
-        let offset = i64::try_from(i128::from(step) - i128::from(center)).unwrap_or(0);
-        Ok(Accepted { step, offset })
+        unix_seconds: u64,
+    ) -> Result<Option<u64>, VerifyError> {
+        let opened = self.open(card).await?;
+        let totp = opened
+            .card
+            .slot_totp(kind)
+            .ok_or(VerifyError::NoSuchPin(kind))?;
+        let typed = text::parse_code_value(typed, usize::from(totp.hotp().digits()))?;
+        let center = shift(unix_seconds, opened.drift(kind)) / totp.period().max(1);
+        self.newest_match(typed, center, &|step| Ok(totp.code_for_step(step)))
     }
 
-    /// Claims one attempt for `card`, or [`VerifyError::Locked`] when none is left.
-    fn claim(&self, card: CardId) -> Result<u32, VerifyError> {
-        self.store
-            .claim_attempt(card, self.config.failure_limit)
-            .ok_or(VerifyError::Locked)
-    }
-
-    /// Centres the window on the step of `now` = (Unix seconds, period) moved
-    /// by `slot`'s drift in seconds, and finds the newest step whose code is
-    /// `typed`: what checking and finding share.
-    fn scan(
+    /// The shared core: parse; evaluate the window (constant time) at the
+    /// PIN's drift; record the attempt in one atomic step, which claims an
+    /// attempt and accepts the matched step only if it is new. The outcome of
+    /// the evaluation counts only through that step, so of any number of
+    /// concurrent guesses at most the failure limit ever count, and a locked
+    /// card says nothing about the code.
+    async fn check_and_record(
         &self,
-        slot: SlotKey,
-        typed: u64,
-        (now, period): (u64, u64),
-        code_at: &impl Fn(u64) -> Result<OtpCode, VerifyError>,
-    ) -> Result<(u64, Option<u64>), VerifyError> {
-        let center = shift(now, self.store.drift(slot)) / period.max(1);
-        Ok((center, self.newest_match(typed, center, code_at)?))
+        card: CardId,
+        opened: &Opened,
+        scheme: &Scheme<'_>,
+        typed: &str,
+        now: u64,
+    ) -> Result<Accepted, VerifyError> {
+        let typed = text::parse_code_value(typed, usize::from(scheme.digits))?;
+        let limit = self.config.failure_limit;
+        // The drift can change under us only by an operator's resync; then
+        // the store says so and the window is evaluated again.
+        for _ in 0..3 {
+            let drift = opened.drift(scheme.kind);
+            let center = shift(now, drift) / scheme.period.max(1);
+            let matched = self.newest_match(typed, center, scheme.code_at)?;
+            let outcome = self
+                .store
+                .record_attempt(&Attempt {
+                    card,
+                    kind: scheme.kind,
+                    limit,
+                    drift,
+                    matched,
+                    transaction: scheme.transaction,
+                    horizon: TRANSACTION_HORIZON_STEPS,
+                })
+                .await?;
+            return match outcome {
+                AttemptOutcome::Accepted => {
+                    let step = matched.unwrap_or(center);
+                    let offset = i64::try_from(i128::from(step) - i128::from(center)).unwrap_or(0);
+                    Ok(Accepted { step, offset })
+                }
+                AttemptOutcome::Failed { count } => {
+                    let error = self.failure(count, matched.is_some());
+                    if error == VerifyError::Locked {
+                        self.audit_after(card, "locked", "customer", format!("{count} failures"))
+                            .await;
+                    }
+                    Err(error)
+                }
+                AttemptOutcome::Locked => Err(VerifyError::Locked),
+                AttemptOutcome::UnknownCard => Err(VerifyError::UnknownCard),
+                AttemptOutcome::NotActive(CardStatus::Suspended) => Err(VerifyError::Suspended),
+                AttemptOutcome::NotActive(_) => Err(VerifyError::NotConfirmed),
+                AttemptOutcome::StaleDrift(now_drift) => {
+                    opened.set_drift(scheme.kind, now_drift);
+                    continue;
+                }
+            };
+        }
+        Err(StoreError::new("the drift kept changing during one attempt").into())
     }
 
     /// The newest step in the window whose code is `typed`. Every step is
@@ -837,7 +738,7 @@ impl<S: VerifierStore> Verifier<S> {
         &self,
         typed: u64,
         center: u64,
-        code_at: &impl Fn(u64) -> Result<OtpCode, VerifyError>,
+        code_at: &dyn Fn(u64) -> Result<OtpCode, VerifyError>,
     ) -> Result<Option<u64>, VerifyError> {
         let first = center.saturating_sub(u64::from(self.config.behind));
         let last = center.saturating_add(u64::from(self.config.ahead));
@@ -851,9 +752,9 @@ impl<S: VerifierStore> Verifier<S> {
         Ok(found)
     }
 
-    /// The error for a failed attempt that was claimed as attempt number `claimed`.
-    fn failure(&self, claimed: u32, replay: bool) -> VerifyError {
-        let remaining_attempts = self.config.failure_limit.saturating_sub(claimed);
+    /// The error for a failed attempt that made the count `count`.
+    fn failure(&self, count: u32, replay: bool) -> VerifyError {
+        let remaining_attempts = self.config.failure_limit.saturating_sub(count);
         if remaining_attempts == 0 {
             VerifyError::Locked
         } else if replay {
@@ -863,20 +764,95 @@ impl<S: VerifierStore> Verifier<S> {
         }
     }
 
+    /// Unlocks a card's dynamic PIN after throttling, on an operator's
+    /// authority (e.g. after the customer called the bank). Audited first.
+    ///
+    /// # Errors
+    /// [`VerifyError::UnknownCard`], [`VerifyError::Unavailable`].
+    pub async fn operator_reset(
+        &self,
+        authorization: &OperatorAuthorization,
+        card: CardId,
+    ) -> Result<(), VerifyError> {
+        self.require_known(card).await?;
+        self.audit_operator(authorization, card, "unlocked").await?;
+        if self.store.reset_attempts(card).await? {
+            Ok(())
+        } else {
+            Err(VerifyError::UnknownCard)
+        }
+    }
+
+    /// Suspends a card on an operator's authority (lost phone, fraud): its
+    /// PINs and confirmations are refused until the suspension is lifted.
+    ///
+    /// # Errors
+    /// [`VerifyError::UnknownCard`], [`VerifyError::Unavailable`].
+    pub async fn operator_suspend(
+        &self,
+        authorization: &OperatorAuthorization,
+        card: CardId,
+    ) -> Result<(), VerifyError> {
+        self.require_known(card).await?;
+        self.audit_operator(authorization, card, "suspended")
+            .await?;
+        match self.store.set_status(card, CardStatus::Suspended).await? {
+            Some(_) => Ok(()),
+            None => Err(VerifyError::UnknownCard),
+        }
+    }
+
+    /// Lifts a card's suspension, on an operator's authority (after checking
+    /// with the customer that the second activation was theirs, or after
+    /// reissuing): its PINs are accepted again.
+    ///
+    /// # Errors
+    /// [`VerifyError::UnknownCard`]; [`VerifyError::NotConfirmed`] for a card
+    /// still awaiting its confirmation (nothing to lift); [`VerifyError::Unavailable`].
+    pub async fn operator_lift_suspension(
+        &self,
+        authorization: &OperatorAuthorization,
+        card: CardId,
+    ) -> Result<(), VerifyError> {
+        let state = self
+            .store
+            .state(card)
+            .await?
+            .ok_or(VerifyError::UnknownCard)?;
+        match state.status {
+            CardStatus::Pending => Err(VerifyError::NotConfirmed),
+            CardStatus::Active => Ok(()),
+            CardStatus::Suspended => {
+                // Only an operator moves a card out of Suspended, so nothing
+                // can have changed it between the read and this write.
+                self.audit_operator(authorization, card, "lifted").await?;
+                self.store.set_status(card, CardStatus::Active).await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn require_known(&self, card: CardId) -> Result<CardState, VerifyError> {
+        self.store
+            .state(card)
+            .await?
+            .ok_or(VerifyError::UnknownCard)
+    }
+
     /// Re-synchronises one PIN of a card whose phone clock has drifted, on
     /// an operator's authority (the customer called the bank): finds two
     /// consecutive steps, both later than the last step accepted for this
     /// PIN and within ±[`VerifierConfig::max_drift_seconds`] of now, whose
     /// codes are `first` then `second`; stores the PIN's drift in seconds and
-    /// marks the steps used. Returns the drift. Only this PIN moves; codes at
-    /// or before the last accepted step never match, so old or phished codes
-    /// cannot move the window back past what the phone already used.
+    /// marks the steps used, in one atomic step. Returns the drift. Only this
+    /// PIN moves; codes at or before the last accepted step never match, so
+    /// old or phished codes cannot move the window back.
     ///
     /// # Errors
-    /// [`VerifyError::Malformed`] (not counted); [`VerifyError::Locked`];
-    /// [`VerifyError::ResyncFailed`] (counted as a failure);
-    /// [`VerifyError::NoSuchPin`] for a kind without a time-based PIN.
-    pub fn operator_resync(
+    /// [`VerifyError::Malformed`]; [`VerifyError::ResyncFailed`];
+    /// [`VerifyError::NoSuchPin`]; [`VerifyError::NotConfirmed`],
+    /// [`VerifyError::Suspended`]; [`VerifyError::Unavailable`].
+    pub async fn operator_resync(
         &self,
         authorization: &OperatorAuthorization,
         card: CardId,
@@ -885,54 +861,61 @@ impl<S: VerifierStore> Verifier<S> {
         second: &str,
         clock: &dyn Clock,
     ) -> Result<i64, VerifyError> {
-        // The authorisation is the gate: only the operator path can hold one.
-        let _ = authorization;
         let unix_seconds = otp::unix_seconds(clock.now_millis(), 0)?;
-        let slot = SlotKey { card, kind };
-        let found = self.with_card(card, |entry| {
-            let totp = entry.slot_totp(kind).ok_or(VerifyError::NoSuchPin(kind))?;
-            let digits = usize::from(totp.hotp().digits());
-            let (first, second) = (
-                text::parse_code_value(first, digits)?,
-                text::parse_code_value(second, digits)?,
-            );
-            self.require_active(card)?;
-            self.claim(card)?;
-            let period = totp.period().max(1);
-            let max = self.config.max_drift_seconds;
-            // The second code's step: its drift within the bound, and the
-            // first code's step after the last accepted one.
-            let mut lo = unix_seconds.saturating_sub(max).div_ceil(period);
-            if let Some(last) = self.store.last_step(slot) {
-                lo = lo.max(last.saturating_add(2));
-            }
-            let hi = unix_seconds.saturating_add(max) / period;
-            let mut found = None;
-            if lo <= hi {
-                let mut previous = totp.code_for_step(lo.saturating_sub(1)).ct_eq_value(first);
-                for step in lo..=hi {
-                    let code = totp.code_for_step(step);
-                    if bool::from(previous & code.ct_eq_value(second)) {
-                        found = Some((step, period));
-                    }
-                    previous = code.ct_eq_value(first);
+        let opened = self.open(card).await?;
+        let totp = opened
+            .card
+            .slot_totp(kind)
+            .ok_or(VerifyError::NoSuchPin(kind))?;
+        let digits = usize::from(totp.hotp().digits());
+        let (first, second) = (
+            text::parse_code_value(first, digits)?,
+            text::parse_code_value(second, digits)?,
+        );
+        let state = self.require_known(card).await?;
+        match state.status {
+            CardStatus::Pending => return Err(VerifyError::NotConfirmed),
+            CardStatus::Suspended => return Err(VerifyError::Suspended),
+            CardStatus::Active => {}
+        }
+        let period = totp.period().max(1);
+        let max = self.config.max_drift_seconds;
+        // The second code's step: its drift within the bound, and the first
+        // code's step after the last accepted one.
+        let mut lo = unix_seconds.saturating_sub(max).div_ceil(period);
+        if let Some(last) = state
+            .last_step
+            .get(CardState::index(kind))
+            .copied()
+            .flatten()
+        {
+            lo = lo.max(last.saturating_add(2));
+        }
+        let hi = unix_seconds.saturating_add(max) / period;
+        let mut found = None;
+        if lo <= hi {
+            let mut previous = totp.code_for_step(lo.saturating_sub(1)).ct_eq_value(first);
+            for step in lo..=hi {
+                let code = totp.code_for_step(step);
+                if bool::from(previous & code.ct_eq_value(second)) {
+                    found = Some(step);
                 }
+                previous = code.ct_eq_value(first);
             }
-            Ok(found)
-        })?;
-        let Some((step, period)) = found else {
-            return Err(VerifyError::ResyncFailed);
-        };
+        }
+        let step = found.ok_or(VerifyError::ResyncFailed)?;
         // A whole number of periods, so the window keeps the bank's step boundaries.
         let now_step = unix_seconds / period;
         let drift = (i128::from(step) - i128::from(now_step)) * i128::from(period);
         let drift = i64::try_from(drift).map_err(|_| VerifyError::ResyncFailed)?;
-        if drift.unsigned_abs() > self.config.max_drift_seconds.saturating_add(period)
-            || !self.store.accept_step(slot, step)
-        {
+        if drift.unsigned_abs() > max.saturating_add(period) {
             return Err(VerifyError::ResyncFailed);
         }
-        self.store.set_drift(slot, drift);
+        self.audit_operator(authorization, card, "resynced").await?;
+        if !self.store.resync(card, kind, step, drift).await? {
+            return Err(VerifyError::ResyncFailed);
+        }
+        opened.set_drift(kind, drift);
         Ok(drift)
     }
 }
