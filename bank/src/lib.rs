@@ -42,6 +42,7 @@
 pub mod keys;
 pub mod qr;
 mod sealed_card;
+pub mod service;
 pub mod sms;
 pub mod store;
 pub mod verifier;

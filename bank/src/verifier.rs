@@ -304,7 +304,7 @@ struct Scheme<'a> {
     digits: u8,
     period: u64,
     transaction: Option<[u8; 32]>,
-    code_at: &'a dyn Fn(u64) -> Result<OtpCode, VerifyError>,
+    code_at: &'a (dyn Fn(u64) -> Result<OtpCode, VerifyError> + Sync),
 }
 
 /// Verifies first, second and amount-bound PINs and activation
@@ -738,7 +738,7 @@ impl<S: Store> Verifier<S> {
         &self,
         typed: u64,
         center: u64,
-        code_at: &dyn Fn(u64) -> Result<OtpCode, VerifyError>,
+        code_at: &(dyn Fn(u64) -> Result<OtpCode, VerifyError> + Sync),
     ) -> Result<Option<u64>, VerifyError> {
         let first = center.saturating_sub(u64::from(self.config.behind));
         let last = center.saturating_add(u64::from(self.config.ahead));

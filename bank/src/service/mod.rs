@@ -1,0 +1,480 @@
+//! The bank service: provisioning, the ATM channel, confirmations, PIN and
+//! SMS-code verification and operator calls over HTTP/JSON, on any
+//! [`Store`] — one instance on the embedded SQLite store, or any number
+//! behind a load balancer on PostgreSQL. Each instance is stateless but for
+//! caches: every decision is one atomic step on the store, so a code is
+//! accepted once across the fleet, and a store error is a 503, never an accept.
+//!
+//! Every endpoint but `/healthz`, `/readyz` and `/openapi.json` needs a
+//! client credential with the right scope ([`auth`]); bodies are capped and
+//! requests time-limited; an `Idempotency-Key` makes a retried POST return
+//! the first answer; `/metrics` is Prometheus text. The API is described by
+//! `openapi.json` (served at `/openapi.json`, checked against the router by
+//! the tests).
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod metrics;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use sha2::{Digest, Sha256};
+
+use crate::Issuer;
+use crate::keys::KeyEncryption;
+use crate::sms::{SmsConfig, SmsKey, SmsService};
+use crate::store::{AuditEvent, IdempotencyBegin, Store, StoredResponse};
+use crate::verifier::{Verifier, VerifierConfig};
+use dynpin::card::CardId;
+use dynpin::clock::{Clock, SystemClock};
+
+use self::auth::Clients;
+use self::config::{Config, Scope};
+use self::error::ApiError;
+use self::gateway::{Outbox, SmsGateway};
+use self::metrics::Metrics;
+
+/// The OpenAPI 3 description of the service (served at `/openapi.json`).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// How long an idempotency key's first request holds it (seconds).
+pub const IDEMPOTENCY_LEASE_SECONDS: u64 = 30;
+
+/// This instance's clock: the system clock plus a configured offset (for
+/// tests of skew between servers; zero in production).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OffsetClock {
+    /// Seconds added.
+    pub offset_seconds: i64,
+}
+
+impl Clock for OffsetClock {
+    fn now_millis(&self) -> i64 {
+        SystemClock
+            .now_millis()
+            .saturating_add(self.offset_seconds.saturating_mul(1000))
+    }
+}
+
+/// A token bucket for activation fetches on this instance (the store also
+/// caps fetches per handle).
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl RateLimiter {
+    /// `per_second` tokens a second, at most `burst` saved.
+    pub fn new(per_second: f64, burst: f64) -> Self {
+        Self {
+            per_second,
+            burst,
+            state: Mutex::new((burst, Instant::now())),
+        }
+    }
+
+    /// Takes a token, or says how many seconds to wait.
+    ///
+    /// # Errors
+    /// The seconds to wait.
+    pub fn take(&self) -> Result<(), u64> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        let (tokens, last) = *state;
+        let tokens =
+            (tokens + now.duration_since(last).as_secs_f64() * self.per_second).min(self.burst);
+        if tokens >= 1.0 {
+            *state = (tokens - 1.0, now);
+            Ok(())
+        } else {
+            *state = (tokens, now);
+            Err(((1.0 - tokens) / self.per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// Everything a request needs; shared by every task of an instance.
+pub struct App<S: Store> {
+    /// PINs and confirmations.
+    pub verifier: Verifier<S>,
+    /// SMS codes.
+    pub sms: SmsService<S>,
+    /// Provisioning.
+    pub issuer: Issuer,
+    /// The store.
+    pub store: Arc<S>,
+    /// Client credentials.
+    pub clients: Clients,
+    /// Where SMS messages go.
+    pub gateway: Arc<dyn SmsGateway>,
+    /// The development outbox, served at `/dev/outbox` in development mode only.
+    pub outbox: Option<Arc<Outbox>>,
+    /// This instance's clock.
+    pub clock: OffsetClock,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Activation fetches on this instance.
+    pub fetch_limiter: RateLimiter,
+    body_limit: usize,
+    requests_in_flight: AtomicU64,
+}
+
+impl<S: Store> core::fmt::Debug for App<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("App").finish_non_exhaustive()
+    }
+}
+
+/// The service could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+impl<S: Store> App<S> {
+    /// The application for `config` on `store`, sealing seeds with `kek`.
+    ///
+    /// # Errors
+    /// [`StartError`] for settings out of range.
+    pub fn new(
+        config: &Config,
+        store: Arc<S>,
+        kek: Arc<dyn KeyEncryption>,
+        sms_key: SmsKey,
+        gateway: Arc<dyn SmsGateway>,
+        outbox: Option<Arc<Outbox>>,
+    ) -> Result<Self, StartError> {
+        let v = config.verifier;
+        let verifier_config = VerifierConfig {
+            behind: v.behind,
+            ahead: v.ahead,
+            failure_limit: v.failure_limit,
+            confirmation_attempts: v.confirmation_attempts,
+            confirmation_seconds: v.confirmation_seconds,
+            ..VerifierConfig::default()
+        };
+        let verifier = Verifier::new(verifier_config, Arc::clone(&store), kek)
+            .map_err(|e| StartError(e.to_string()))?;
+        let sms = SmsService::new(SmsConfig::default(), sms_key, Arc::clone(&store))
+            .map_err(|e| StartError(e.to_string()))?;
+        let mut issuer = Issuer::new();
+        if config.development {
+            issuer = issuer
+                .with_kdf(dynpin::kdf::KdfParams::MINIMUM)
+                .map_err(|e| StartError(e.to_string()))?;
+        }
+        Ok(Self {
+            verifier,
+            sms,
+            issuer,
+            store,
+            clients: Clients::new(&config.clients),
+            gateway,
+            outbox: if config.development { outbox } else { None },
+            clock: OffsetClock {
+                offset_seconds: config.clock_offset_seconds,
+            },
+            metrics: Metrics::new(),
+            fetch_limiter: RateLimiter::new(20.0, 40.0),
+            body_limit: config.body_limit,
+            requests_in_flight: AtomicU64::new(0),
+        })
+    }
+
+    /// Unix seconds on this instance's clock.
+    pub fn now(&self) -> u64 {
+        u64::try_from(self.clock.now_millis() / 1000).unwrap_or(0)
+    }
+
+    /// Appends an event to the audit log; a failure is logged.
+    async fn audit(&self, card: CardId, event: &str, actor: &str, detail: String) {
+        let event = AuditEvent {
+            card: Some(card),
+            event: event.to_owned(),
+            actor: actor.to_owned(),
+            detail,
+        };
+        if let Err(e) = self.store.audit(&event).await {
+            eprintln!(
+                "dynpin-bank: audit event '{}' not recorded: {e}",
+                event.event
+            );
+        }
+    }
+}
+
+/// The router of `app`, with every layer: metrics, idempotency, body limit, timeout.
+pub fn router<S: Store>(app: Arc<App<S>>, request_timeout: Duration) -> Router {
+    use api::OperatorAction as Op;
+    let operator_route = |action: Op| {
+        move |State(app): State<Arc<App<S>>>, Path(id): Path<String>, headers: HeaderMap, json| {
+            api::operator(app, action, id, headers, json)
+        }
+    };
+    let mut routes = Router::new()
+        .route("/v1/cards", post(api::provision::<S>))
+        .route("/v1/activations/fetch", post(api::fetch_activation::<S>))
+        .route("/v1/cards/{id}", get(api::get_card::<S>))
+        .route("/v1/cards/{id}/confirm", post(api::confirm::<S>))
+        .route("/v1/cards/{id}/verify", post(api::verify::<S>))
+        .route(
+            "/v1/cards/{id}/verify-amount",
+            post(api::verify_amount::<S>),
+        )
+        .route("/v1/cards/{id}/sms-codes", post(api::request_sms::<S>))
+        .route(
+            "/v1/cards/{id}/sms-codes/verify",
+            post(api::verify_sms::<S>),
+        )
+        .route(
+            "/v1/cards/{id}/card-code/verify",
+            post(api::verify_card_code::<S>),
+        )
+        .route("/v1/cards/{id}/unlock", post(operator_route(Op::Unlock)))
+        .route("/v1/cards/{id}/suspend", post(operator_route(Op::Suspend)))
+        .route(
+            "/v1/cards/{id}/lift-suspension",
+            post(operator_route(Op::Lift)),
+        )
+        .route("/v1/cards/{id}/resync", post(api::resync::<S>))
+        .route("/v1/sms/inbound", post(api::inbound_sms::<S>))
+        .route("/metrics", get(metrics_text::<S>));
+    if app.outbox.is_some() {
+        routes = routes.route("/dev/outbox", get(dev_outbox::<S>));
+    }
+    routes
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&app),
+            idempotency::<S>,
+        ))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }),
+        )
+        .route("/readyz", get(readyz::<S>))
+        .route("/openapi.json", get(openapi))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&app),
+            observe::<S>,
+        ))
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        })
+        .layer(DefaultBodyLimit::max(app.body_limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            request_timeout,
+        ))
+        .with_state(app)
+}
+
+async fn readyz<S: Store>(State(app): State<Arc<App<S>>>) -> Response {
+    match app.store.ping().await {
+        Ok(()) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(e) => ApiError::unavailable(&e).into_response(),
+    }
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn metrics_text<S: Store>(State(app): State<Arc<App<S>>>, headers: HeaderMap) -> Response {
+    let client = match app.clients.authenticate(&headers) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = client.require(Scope::Metrics) {
+        return e.into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn dev_outbox<S: Store>(State(app): State<Arc<App<S>>>) -> Response {
+    match &app.outbox {
+        Some(outbox) => axum::Json(outbox.messages()).into_response(),
+        None => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
+        }
+    }
+}
+
+/// Records every routed request's status and latency, and answers'
+/// error codes.
+async fn observe<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    path: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = path.map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = Instant::now();
+    app.requests_in_flight.fetch_add(1, Ordering::Relaxed);
+    let response = next.run(request).await;
+    app.requests_in_flight.fetch_sub(1, Ordering::Relaxed);
+    app.metrics.request(
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// `Idempotency-Key`: 1 to 128 printable ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::invalid("Idempotency-Key is 1 to 128 printable ASCII characters")
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+/// A POST with an `Idempotency-Key` is answered once per (client, key): a
+/// retry gets the first answer (from the store, on any instance), a retry
+/// while the first is in flight gets 409, the key reused for another request
+/// 422. 5xx answers are not kept (the retry runs again: nothing was decided).
+async fn idempotency<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let key = match idempotency_key(request.headers()) {
+        Ok(Some(key)) => key,
+        Ok(None) => return next.run(request).await,
+        Err(e) => return e.into_response(),
+    };
+    let client = match app.clients.authenticate(request.headers()) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, app.body_limit).await else {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is too large",
+        )
+        .into_response();
+    };
+    let mut hash = Sha256::new();
+    hash.update(parts.method.as_str().as_bytes());
+    hash.update([0]);
+    hash.update(parts.uri.path().as_bytes());
+    hash.update([0]);
+    hash.update(&bytes);
+    let hash: [u8; 32] = hash.finalize().into();
+    let begun = app
+        .store
+        .begin_idempotent(&client.id, &key, hash, IDEMPOTENCY_LEASE_SECONDS)
+        .await;
+    match begun {
+        Err(e) => ApiError::unavailable(&e).into_response(),
+        Ok(IdempotencyBegin::Done(stored)) => stored_response(&stored),
+        Ok(IdempotencyBegin::InFlight) => ApiError {
+            retry_after_seconds: Some(1),
+            ..ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_in_flight",
+                "a request with this Idempotency-Key is in progress; retry later",
+            )
+        }
+        .into_response(),
+        Ok(IdempotencyBegin::Mismatch) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request",
+        )
+        .into_response(),
+        Ok(IdempotencyBegin::Proceed) => {
+            let response = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            let (parts, body) = response.into_parts();
+            let Ok(body) = axum::body::to_bytes(body, 4 * 1024 * 1024).await else {
+                return ApiError::unavailable(&"an answer could not be buffered").into_response();
+            };
+            if !parts.status.is_server_error() {
+                let stored = StoredResponse {
+                    status: parts.status.as_u16(),
+                    body: body.to_vec(),
+                };
+                if let Err(e) = app.store.finish_idempotent(&client.id, &key, &stored).await {
+                    eprintln!("dynpin-bank: idempotent answer not kept: {e}");
+                }
+            }
+            Response::from_parts(parts, Body::from(body))
+        }
+    }
+}
+
+fn stored_response(stored: &StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, stored.body.clone()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert("idempotent-replay", HeaderValue::from_static("true"));
+    response
+}
+
+/// Serves `app` on `listener` until ctrl-c or SIGTERM.
+///
+/// # Errors
+/// The server's I/O error.
+pub async fn serve<S: Store>(
+    app: Arc<App<S>>,
+    listener: tokio::net::TcpListener,
+    request_timeout: Duration,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app, request_timeout))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = ctrl_c.await;
+}
