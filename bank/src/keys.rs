@@ -94,30 +94,9 @@ impl KeyFile {
     /// # Errors
     /// [`KeyError::KeyFile`] when the file is missing or not a key.
     pub fn load(id: &str, path: &Path) -> Result<Self, KeyError> {
-        let bytes = Zeroizing::new(
-            std::fs::read(path)
-                .map_err(|e| KeyError::KeyFile(format!("{}: {e}", path.display())))?,
-        );
-        let mut key = Zeroizing::new([0u8; KEY_LEN]);
-        let trimmed = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
-        if trimmed.len() == KEY_LEN {
-            key.copy_from_slice(trimmed);
-        } else if trimmed.len() == 2 * KEY_LEN {
-            for (out, pair) in key.iter_mut().zip(trimmed.chunks_exact(2)) {
-                let hex = core::str::from_utf8(pair).ok();
-                *out = hex
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| KeyError::KeyFile(format!("{}: not hex", path.display())))?;
-            }
-        } else {
-            return Err(KeyError::KeyFile(format!(
-                "{}: a key is 32 bytes or 64 hex digits",
-                path.display()
-            )));
-        }
         Ok(Self {
             id: id.to_owned(),
-            key,
+            key: read_key_file(path)?,
         })
     }
 
@@ -151,6 +130,35 @@ impl KeyFile {
             key,
         })
     }
+}
+
+/// Reads a 32-byte key from `path`: 32 raw bytes, or 64 hex digits (a
+/// trailing newline allowed).
+///
+/// # Errors
+/// [`KeyError::KeyFile`] when the file is missing or not a key.
+pub fn read_key_file(path: &Path) -> Result<Zeroizing<[u8; KEY_LEN]>, KeyError> {
+    let bytes = Zeroizing::new(
+        std::fs::read(path).map_err(|e| KeyError::KeyFile(format!("{}: {e}", path.display())))?,
+    );
+    let mut key = Zeroizing::new([0u8; KEY_LEN]);
+    let trimmed = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    if trimmed.len() == KEY_LEN {
+        key.copy_from_slice(trimmed);
+    } else if trimmed.len() == 2 * KEY_LEN {
+        for (out, pair) in key.iter_mut().zip(trimmed.chunks_exact(2)) {
+            let hex = core::str::from_utf8(pair).ok();
+            *out = hex
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| KeyError::KeyFile(format!("{}: not hex", path.display())))?;
+        }
+    } else {
+        return Err(KeyError::KeyFile(format!(
+            "{}: a key is 32 bytes or 64 hex digits",
+            path.display()
+        )));
+    }
+    Ok(key)
 }
 
 impl KeyFile {
