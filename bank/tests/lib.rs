@@ -11,4 +11,5 @@
 mod activation;
 mod confirmation;
 mod sms;
+mod store_postgres;
 mod verifier;
