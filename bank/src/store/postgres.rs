@@ -330,7 +330,11 @@ async fn amount_bound_once(
     let row = db.query_one(&used, &[&id, &tx_key]).await?;
     let newest: Option<u64> = get::<Option<i64>>(&row, 0)?.map(step_from_i64);
     let last: Option<u64> = get::<Option<i64>>(&row, 1)?.map(step_from_i64);
-    let beyond = newest.is_some_and(|n| step.saturating_add(attempt.horizon) <= n);
+    // "Behind" is `newest - step`, never a saturating `step + horizon` (the
+    // in-memory store's rule).
+    let beyond = newest
+        .and_then(|n| n.checked_sub(step))
+        .is_some_and(|behind| behind >= attempt.horizon);
     let replay = last.is_some_and(|l| step <= l);
     let accepted = !beyond && !replay;
     if accepted {
@@ -342,14 +346,10 @@ async fn amount_bound_once(
             .await?;
         db.execute(&record, &[&id, &tx_key, &step_to_i64(step)])
             .await?;
-        // Forget the transactions at or beyond the horizon behind the newest
-        // (exactly the in-memory store's saturating rule).
+        // Forget the transactions at or beyond the horizon behind the newest,
+        // but never the newest (a horizon of 0 keeps just it).
         let newest = newest.map_or(step, |n| n.max(step));
-        let forget_up_to = if newest == u64::MAX {
-            Some(u64::MAX)
-        } else {
-            newest.checked_sub(attempt.horizon)
-        };
+        let forget_up_to = newest.checked_sub(attempt.horizon.max(1));
         if let Some(up_to) = forget_up_to {
             let prune = db
                 .prepare_cached("DELETE FROM used_transaction WHERE card_id = $1 AND step <= $2")
