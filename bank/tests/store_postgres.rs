@@ -469,3 +469,13 @@ async fn postgres_errors_never_show_the_password() {
         .to_string();
     assert!(!error.contains("s3cret"), "{error}");
 }
+
+// The backend-independent behaviour suite (bank/tests/store.rs) on PgStore;
+// without DATABASE_URL each test says it is skipped and passes (the block
+// returns from the test).
+store_behaviour!(postgres, {
+    let Some(store) = pg_store("store_postgres::postgres (the behaviour suite)").await else {
+        return;
+    };
+    std::future::ready(store)
+});
