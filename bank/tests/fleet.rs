@@ -44,8 +44,33 @@ struct Instance {
     base: String,
 }
 
+/// One fleet at a time: the tests share one PostgreSQL and two cores.
+struct Turn;
+
+static BUSY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+static FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+impl Turn {
+    fn take() -> Self {
+        let mut busy = BUSY.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *busy {
+            busy = FREED.wait(busy).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *busy = true;
+        Turn
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        *BUSY.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = false;
+        FREED.notify_one();
+    }
+}
+
 /// Three instances of the service on one PostgreSQL; killed when dropped.
 struct Fleet {
+    _turn: Turn,
     dir: PathBuf,
     instances: Vec<Instance>,
     admin: String,
@@ -89,6 +114,7 @@ fn start_instance(dir: &Path, name: &str, config: &Value) -> Instance {
 
 impl Fleet {
     fn start(offsets: [i64; 3]) -> Self {
+        let turn = Turn::take();
         let n = FLEETS.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("dynpin-fleet-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -127,6 +153,7 @@ impl Fleet {
             .pool_max_idle_per_host(256)
             .build_http();
         Self {
+            _turn: turn,
             dir,
             instances,
             admin,
