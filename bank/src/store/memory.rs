@@ -123,16 +123,24 @@ fn attempt_in(card: &mut Card, attempt: &Attempt) -> AttemptOutcome {
             newer
         }
         (Some(step), Some(tx)) => {
+            // "Behind" is `newest - step`, never `step + horizon`: a sum
+            // saturating at the top of the range would forget the newest
+            // transaction, and so allow its replay.
             let newest = card.transactions.values().copied().max();
-            let beyond = newest.is_some_and(|n| step.saturating_add(attempt.horizon) <= n);
+            let beyond = newest
+                .and_then(|n| n.checked_sub(step))
+                .is_some_and(|behind| behind >= attempt.horizon);
             let used = card.transactions.get(&tx).is_some_and(|&last| step <= last);
             if beyond || used {
                 false
             } else {
                 card.transactions.insert(tx, step);
                 let newest = newest.map_or(step, |n| n.max(step));
+                // Forget what is beyond the horizon, but never the newest (a
+                // horizon of 0 refuses every step not newer than it).
+                let keep = attempt.horizon.max(1);
                 card.transactions
-                    .retain(|_, s| s.saturating_add(attempt.horizon) > newest);
+                    .retain(|_, s| newest.saturating_sub(*s) < keep);
                 true
             }
         }
