@@ -16,4 +16,5 @@ mod store;
 mod activation;
 mod confirmation;
 mod sms;
+mod store_sqlite;
 mod verifier;
