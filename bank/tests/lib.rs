@@ -17,4 +17,5 @@ mod activation;
 mod confirmation;
 mod sms;
 mod store_postgres;
+mod store_sqlite;
 mod verifier;

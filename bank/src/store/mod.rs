@@ -28,6 +28,7 @@ use dynpin::pin::PinKind;
 
 pub mod memory;
 pub mod postgres;
+pub mod sqlite;
 
 /// The store could not answer: the database is down, a query failed or a
 /// stored row is unreadable. Callers fail closed. The message is for the
