@@ -10,8 +10,11 @@ use dynpin::otp::Algorithm;
 use dynpin::pin::PinKind;
 use dynpin::text::InputError;
 use dynpin::vault::{MemoryStorage, OnExisting, Vault, VaultError, VaultOptions};
-use dynpin_bank::verifier::{Verifier, VerifyError};
+use dynpin_bank::store::memory::MemoryStore;
+use dynpin_bank::verifier::VerifyError;
 use dynpin_bank::{CardRequest, DEFAULT_SEED_LEN, Issuer, IssuerError, ProvisionedCard, qr};
+
+use crate::support::{instance, verifier};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -48,8 +51,8 @@ fn decode_png(png_bytes: &[u8]) -> String {
     grids[0].decode().unwrap().1
 }
 
-#[test]
-fn qr_png_round_trip_gives_the_same_pins_as_the_bank() {
+#[tokio::test]
+async fn qr_png_round_trip_gives_the_same_pins_as_the_bank() {
     let issued = provision(&CardRequest::new(mellat()));
     let png_bytes = qr::to_png(issued.payload(), 4).unwrap();
     assert_eq!(&png_bytes[1..4], b"PNG");
@@ -76,22 +79,35 @@ fn qr_png_round_trip_gives_the_same_pins_as_the_bank() {
     }
     assert!(!activated.card.exportable());
     // The bank confirms the app's code (the rules: tests/confirmation.rs).
-    let verifier = Verifier::new(Default::default()).unwrap();
-    let id = verifier.enroll(&issued).unwrap();
+    let verifier = verifier(Default::default());
+    let id = verifier.enroll(&issued, None).await.unwrap();
     let wrong = format!(
         "{:06}",
         (activated.confirmation_code.parse::<u32>().unwrap() + 1) % 1_000_000
     );
+    assert_eq!(
+        verifier.confirm(id, &wrong, &clock()).await,
+        Err(VerifyError::WrongConfirmation {
+            remaining_attempts: 4
+        })
+    );
     assert!(matches!(
-        verifier.confirm(id, &wrong, &clock()),
-        Err(VerifyError::WrongConfirmation { .. })
-    ));
-    assert!(matches!(
-        verifier.confirm(id, "12", &clock()),
+        verifier.confirm(id, "12", &clock()).await,
         Err(VerifyError::Malformed(_))
     ));
     verifier
         .confirm(id, &activated.confirmation_code, &clock())
+        .await
+        .unwrap();
+    // The bank's copy gives the phone's PINs, accepted once confirmed.
+    let pin = activated
+        .card
+        .pin(PinKind::Second, &clock())
+        .unwrap()
+        .digits();
+    verifier
+        .verify(id, PinKind::Second, &pin, &clock())
+        .await
         .unwrap();
 }
 
@@ -345,13 +361,18 @@ fn qr_png_with_a_huge_scale_is_an_error() {
     assert!(side as usize <= qr::MAX_PNG_SIDE, "{side}");
 }
 
-/// Registering a provisioned card again (a restart, a second server) gives the
-/// same card id, so single use, throttling and drift carry over.
-#[test]
-fn a_card_registered_twice_keeps_its_id_and_its_used_codes() {
+/// Every copy of a provisioned card has the id drawn when it was provisioned,
+/// so storing it again (a restart, a second server) is refused as the same
+/// card, and single use, throttling and drift carry over on the store.
+#[tokio::test]
+async fn a_provisioned_card_keeps_its_id_and_its_used_codes() {
     let issued = provision(&CardRequest::new(mellat()));
-    let verifier = Verifier::new(Default::default()).unwrap();
-    let id = verifier.register(issued.card().unwrap());
+    assert_eq!(issued.card().unwrap().id(), issued.card_id());
+    assert_eq!(issued.card().unwrap().id(), issued.card().unwrap().id());
+    let store = Arc::new(MemoryStore::new());
+    let verifier = instance(Default::default(), &store);
+    let id = verifier.register(&issued.card().unwrap()).await.unwrap();
+    assert_eq!(id, issued.card_id());
     let typed = issued
         .card()
         .unwrap()
@@ -360,13 +381,26 @@ fn a_card_registered_twice_keeps_its_id_and_its_used_codes() {
         .digits();
     verifier
         .verify(id, PinKind::Second, &typed, &clock())
+        .await
         .unwrap();
-    let again = verifier.register(issued.card().unwrap());
-    assert_eq!(again, id, "a provisioned card has one id");
-    assert!(matches!(
-        verifier.verify(again, PinKind::Second, &typed, &clock()),
-        Err(VerifyError::Replayed { .. })
-    ));
+    assert_eq!(
+        verifier.register(&issued.card().unwrap()).await,
+        Err(VerifyError::DuplicateCard),
+        "a provisioned card has one id"
+    );
+    assert_eq!(
+        verifier.enroll(&issued, None).await,
+        Err(VerifyError::DuplicateCard)
+    );
+    let restarted = instance(Default::default(), &store);
+    assert_eq!(
+        restarted
+            .verify(issued.card_id(), PinKind::Second, &typed, &clock())
+            .await,
+        Err(VerifyError::Replayed {
+            remaining_attempts: 9
+        })
+    );
 }
 
 /// The issuer draws 160-bit seeds, and the documentation says so: a 256-bit

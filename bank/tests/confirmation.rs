@@ -1,13 +1,19 @@
 //! The activation confirmation at the bank: once, before expiry, with an
 //! attempt limit; PINs only after it; a second confirmation suspends the card.
 
+use std::sync::Arc;
+
 use dynpin::activation::{self, ActivationCode};
-use dynpin::card::{CardNumber, CardRef};
+use dynpin::card::{CardId, CardNumber, CardRef};
 use dynpin::clock::{FixedClock, ManualClock};
 use dynpin::kdf::KdfParams;
 use dynpin::pin::PinKind;
+use dynpin_bank::store::memory::MemoryStore;
+use dynpin_bank::store::{CardStatus, Store};
 use dynpin_bank::verifier::{OperatorAuthorization, Verifier, VerifierConfig, VerifyError};
 use dynpin_bank::{CardRequest, Issuer, ProvisionedCard};
+
+use crate::support::{TestStore, instance, verifier};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -43,10 +49,10 @@ fn second_pin(issued: &ProvisionedCard, clock: &ManualClock) -> String {
         .digits()
 }
 
-fn setup() -> (ProvisionedCard, Verifier, dynpin::card::CardId, ManualClock) {
+async fn setup() -> (ProvisionedCard, Verifier<MemoryStore>, CardId, ManualClock) {
     let issued = provision();
-    let verifier = Verifier::new(VerifierConfig::default()).unwrap();
-    let id = verifier.enroll(&issued).unwrap();
+    let verifier = verifier(VerifierConfig::default());
+    let id = verifier.enroll(&issued, None).await.unwrap();
     (
         issued,
         verifier,
@@ -55,96 +61,204 @@ fn setup() -> (ProvisionedCard, Verifier, dynpin::card::CardId, ManualClock) {
     )
 }
 
-#[test]
-fn pins_are_refused_until_the_activation_is_confirmed() {
-    let (issued, v, id, clock) = setup();
+async fn status<S: Store>(v: &Verifier<S>, id: CardId) -> CardStatus {
+    v.store().state(id).await.unwrap().unwrap().status
+}
+
+#[tokio::test]
+async fn pins_are_refused_until_the_activation_is_confirmed() {
+    let (issued, v, id, clock) = setup().await;
+    assert_eq!(id, issued.card_id());
+    assert_eq!(status(&v, id).await, CardStatus::Pending);
     // The real activation on a phone gives the code the bank expects.
     let typed = ActivationCode::parse(issued.activation_code().digits()).unwrap();
     let activated = activation::activate(issued.payload(), &typed, &clock).unwrap();
     assert_eq!(activated.confirmation_code, confirmation(&issued));
     assert_eq!(
-        v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock),
+        v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock)
+            .await,
         Err(VerifyError::NotConfirmed)
     );
-    v.confirm(id, &activated.confirmation_code, &clock).unwrap();
+    assert_eq!(
+        v.store().state(id).await.unwrap().unwrap().attempts,
+        0,
+        "a refused PIN of a pending card is not counted"
+    );
+    v.confirm(id, &activated.confirmation_code, &clock)
+        .await
+        .unwrap();
+    assert_eq!(status(&v, id).await, CardStatus::Active);
     clock.advance_seconds(60);
     v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock)
+        .await
         .unwrap();
+    let trail = v.store().audit_trail(id, 10).await.unwrap();
+    assert_eq!(
+        trail.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+        ["confirmed"]
+    );
 }
 
-#[test]
-fn a_confirmation_expires() {
-    let (issued, v, id, clock) = setup();
+#[tokio::test]
+async fn a_confirmation_expires() {
+    let (issued, v, id, clock) = setup().await;
     let limit = VerifierConfig::default().confirmation_seconds as i64;
     clock.set_millis((NOW + limit) * 1000);
     assert_eq!(
-        v.confirm(id, &confirmation(&issued), &clock),
+        v.confirm(id, &confirmation(&issued), &clock).await,
         Err(VerifyError::ConfirmationExpired)
     );
     assert_eq!(
-        v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock),
+        v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock)
+            .await,
         Err(VerifyError::NotConfirmed)
     );
     // One second earlier it would have been accepted.
-    let (issued, v, id, clock) = setup();
+    let (issued, v, id, clock) = setup().await;
     clock.set_millis((NOW + limit - 1) * 1000);
-    v.confirm(id, &confirmation(&issued), &clock).unwrap();
+    v.confirm(id, &confirmation(&issued), &clock).await.unwrap();
 }
 
-#[test]
-fn confirmation_attempts_are_limited() {
-    let (issued, v, id, clock) = setup();
+#[tokio::test]
+async fn confirmation_attempts_are_limited() {
+    let (issued, v, id, clock) = setup().await;
     let right = confirmation(&issued);
     for remaining_attempts in (1..5).rev() {
         assert_eq!(
-            v.confirm(id, &wrong(&right), &clock),
+            v.confirm(id, &wrong(&right), &clock).await,
             Err(VerifyError::WrongConfirmation { remaining_attempts })
         );
     }
     // A typing slip is not counted.
     assert!(matches!(
-        v.confirm(id, "12", &clock),
+        v.confirm(id, "12", &clock).await,
         Err(VerifyError::Malformed(_))
     ));
     assert_eq!(
-        v.confirm(id, &wrong(&right), &clock),
+        v.confirm(id, &wrong(&right), &clock).await,
         Err(VerifyError::Locked)
     );
-    assert_eq!(v.confirm(id, &right, &clock), Err(VerifyError::Locked));
     assert_eq!(
-        v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock),
+        v.confirm(id, &right, &clock).await,
+        Err(VerifyError::Locked)
+    );
+    assert_eq!(
+        v.store().state(id).await.unwrap().unwrap().confirm_attempts,
+        5
+    );
+    assert_eq!(
+        v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock)
+            .await,
         Err(VerifyError::NotConfirmed)
     );
 }
 
 /// Exactly one confirmation is accepted; a second correct one means someone
 /// else activated the same payload: the card is suspended until an operator acts.
-#[test]
-fn a_second_confirmation_suspends_the_card_as_a_possible_clone() {
-    let (issued, v, id, clock) = setup();
+#[tokio::test]
+async fn a_second_confirmation_suspends_the_card_as_a_possible_clone() {
+    let (issued, v, id, clock) = setup().await;
     let right = confirmation(&issued);
-    v.confirm(id, &right, &clock).unwrap();
+    v.confirm(id, &right, &clock).await.unwrap();
     v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock)
+        .await
         .unwrap();
     clock.advance_seconds(60);
     assert_eq!(
-        v.confirm(id, &right, &clock),
+        v.confirm(id, &right, &clock).await,
         Err(VerifyError::CloneSuspected)
     );
+    assert_eq!(status(&v, id).await, CardStatus::Suspended);
     assert_eq!(
-        v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock),
+        v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock)
+            .await,
         Err(VerifyError::Suspended)
     );
-    assert_eq!(v.confirm(id, &right, &clock), Err(VerifyError::Suspended));
-    // Re-registering the card does not lift the suspension; an operator does.
-    let id = v.enroll(&issued).unwrap();
     assert_eq!(
-        v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock),
+        v.confirm(id, &right, &clock).await,
+        Err(VerifyError::Suspended)
+    );
+    // Enrolling the card again is refused and does not lift the suspension;
+    // neither does a verifier restarted on the same store. An operator does.
+    assert_eq!(
+        v.enroll(&issued, None).await,
+        Err(VerifyError::DuplicateCard)
+    );
+    let restarted = instance(VerifierConfig::default(), v.store());
+    assert_eq!(
+        restarted
+            .verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock)
+            .await,
         Err(VerifyError::Suspended)
     );
     let operator =
         OperatorAuthorization::new("operator-7", "clone checked with the customer").unwrap();
-    v.operator_lift_suspension(&operator, id).unwrap();
-    v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock)
+    restarted
+        .operator_lift_suspension(&operator, id)
+        .await
         .unwrap();
+    v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock)
+        .await
+        .unwrap();
+    let trail: Vec<(String, String)> = v
+        .store()
+        .audit_trail(id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.event, e.actor))
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            ("confirmed".to_owned(), "customer".to_owned()),
+            ("clone_suspected".to_owned(), "customer".to_owned()),
+            ("lifted".to_owned(), "operator-7".to_owned()),
+        ]
+    );
+}
+
+/// A pending card has nothing to lift.
+#[tokio::test]
+async fn a_pending_card_is_not_lifted() {
+    let (_, v, id, _) = setup().await;
+    let operator = OperatorAuthorization::new("operator-7", "ticket 42").unwrap();
+    assert_eq!(
+        v.operator_lift_suspension(&operator, id).await,
+        Err(VerifyError::NotConfirmed)
+    );
+    assert_eq!(status(&v, id).await, CardStatus::Pending);
+}
+
+/// A store that cannot answer confirms nothing and counts nothing; once it
+/// is back, the code confirms once.
+#[tokio::test]
+async fn a_store_error_fails_closed() {
+    let issued = provision();
+    let store = Arc::new(TestStore::default());
+    let v = instance(VerifierConfig::default(), &store);
+    let id = v.enroll(&issued, None).await.unwrap();
+    let clock = ManualClock::from_unix_seconds(NOW + 30);
+    let right = confirmation(&issued);
+    store.set_failing(true);
+    for typed in [right.clone(), wrong(&right)] {
+        assert!(
+            matches!(
+                v.confirm(id, &typed, &clock).await,
+                Err(VerifyError::Unavailable(_))
+            ),
+            "{typed}"
+        );
+    }
+    store.set_failing(false);
+    let state = store.state(id).await.unwrap().unwrap();
+    assert_eq!(
+        (state.status, state.confirm_attempts),
+        (CardStatus::Pending, 0)
+    );
+    v.confirm(id, &right, &clock).await.unwrap();
+    assert_eq!(
+        v.confirm(id, &right, &clock).await,
+        Err(VerifyError::CloneSuspected)
+    );
 }

@@ -17,5 +17,6 @@ mod activation;
 mod confirmation;
 mod sms;
 mod store_postgres;
+mod support;
 mod store_sqlite;
 mod verifier;

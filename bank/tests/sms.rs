@@ -1,11 +1,19 @@
-//! Harim-style SMS codes and the Mellat-style "last four digits" service, on injected clocks.
+//! Harim-style SMS codes and the Mellat-style "last four digits" service, on
+//! a store whose clock the tests move.
 
-use dynpin::card::{CardId, LastFour};
-use dynpin::clock::{FixedClock, ManualClock};
+use std::sync::Arc;
+
+use dynpin::card::{CardId, CardRef, LastFour};
+use dynpin::clock::FixedClock;
+use dynpin::kdf::KdfParams;
 use dynpin::text::group_thousands;
-use dynpin_bank::sms::{SmsConfig, SmsError, SmsService, Transaction};
+use dynpin_bank::sms::{SmsConfig, SmsError, SmsKey, SmsService, Transaction};
+use dynpin_bank::store::memory::MemoryStore;
+use dynpin_bank::{CardRequest, Issuer};
 
-const T: i64 = 1_800_000_000;
+use crate::support::{StoreTime, TestStore, instance};
+
+const T: u64 = 1_800_000_000;
 
 fn tx(id: &str) -> Transaction {
     Transaction {
@@ -31,117 +39,155 @@ fn wrong(code: &str) -> String {
         .collect()
 }
 
-#[test]
-fn a_code_is_valid_for_120_seconds() {
-    let sms = SmsService::new(SmsConfig::default()).unwrap();
-    let clock = ManualClock::from_unix_seconds(T);
-    let sent = sms.request(card(1), &tx("A"), &clock).unwrap();
-    assert_eq!(sent.code().len(), 6);
-    assert_eq!(sent.expires_at, T as u64 + 120);
-    clock.advance_seconds(119);
-    sms.verify(card(1), &tx("A"), sent.code(), &clock).unwrap();
+/// A service on a store whose clock starts at `T`.
+fn service(config: SmsConfig) -> (SmsService<MemoryStore>, StoreTime) {
+    let time = StoreTime::at(T);
+    let sms = SmsService::new(
+        config,
+        SmsKey::random("sms-test").unwrap(),
+        Arc::new(time.store()),
+    )
+    .unwrap();
+    (sms, time)
+}
 
-    let again = sms.request(card(1), &tx("B"), &clock).unwrap();
-    clock.advance_seconds(120);
+#[tokio::test]
+async fn a_code_is_valid_for_120_seconds_of_the_stores_clock() {
+    let (sms, time) = service(SmsConfig::default());
+    let sent = sms.request(card(1), &tx("A")).await.unwrap();
+    assert_eq!(sent.code().len(), 6);
+    assert_eq!(sent.expires_at, T + 120);
+    time.advance(119);
+    sms.verify(card(1), &tx("A"), sent.code()).await.unwrap();
+
+    let again = sms.request(card(1), &tx("B")).await.unwrap();
+    assert_eq!(again.expires_at, T + 119 + 120);
+    time.advance(120);
     assert_eq!(
-        sms.verify(card(1), &tx("B"), again.code(), &clock),
+        sms.verify(card(1), &tx("B"), again.code()).await,
         Err(SmsError::Expired)
+    );
+    assert_eq!(
+        sms.verify(card(1), &tx("B"), again.code()).await,
+        Err(SmsError::NoPendingCode),
+        "an expired code is void"
     );
 }
 
-#[test]
-fn single_use_and_bound_to_the_transaction() {
-    let sms = SmsService::new(SmsConfig::default()).unwrap();
-    let clock = FixedClock::from_unix_seconds(T);
-    let sent = sms.request(card(1), &tx("A"), &clock).unwrap();
+#[tokio::test]
+async fn single_use_and_bound_to_the_transaction() {
+    let (sms, _time) = service(SmsConfig::default());
+    let sent = sms.request(card(1), &tx("A")).await.unwrap();
     let other_amount = Transaction {
         amount_rials: 12_500_001,
         ..tx("A")
     };
-    assert!(matches!(
-        sms.verify(card(1), &other_amount, sent.code(), &clock),
-        Err(SmsError::Wrong { .. })
-    ));
     assert_eq!(
-        sms.verify(card(2), &tx("A"), sent.code(), &clock),
+        sms.verify(card(1), &other_amount, sent.code()).await,
+        Err(SmsError::Wrong {
+            remaining_attempts: 2
+        })
+    );
+    assert_eq!(
+        sms.verify(card(2), &tx("A"), sent.code()).await,
         Err(SmsError::NoPendingCode)
     );
-    sms.verify(card(1), &tx("A"), sent.code(), &clock).unwrap();
     assert_eq!(
-        sms.verify(card(1), &tx("A"), sent.code(), &clock),
+        sms.verify(card(1), &tx("B"), sent.code()).await,
+        Err(SmsError::NoPendingCode)
+    );
+    sms.verify(card(1), &tx("A"), sent.code()).await.unwrap();
+    assert_eq!(
+        sms.verify(card(1), &tx("A"), sent.code()).await,
         Err(SmsError::NoPendingCode)
     );
 }
 
-#[test]
-fn three_attempts_at_most() {
-    let sms = SmsService::new(SmsConfig::default()).unwrap();
-    let clock = FixedClock::from_unix_seconds(T);
-    let sent = sms.request(card(1), &tx("A"), &clock).unwrap();
+#[tokio::test]
+async fn a_new_request_replaces_the_pending_code() {
+    let (sms, _time) = service(SmsConfig::default());
+    let first = sms.request(card(1), &tx("A")).await.unwrap();
+    let second = sms.request(card(1), &tx("A")).await.unwrap();
+    if first.code() != second.code() {
+        assert!(matches!(
+            sms.verify(card(1), &tx("A"), first.code()).await,
+            Err(SmsError::Wrong { .. })
+        ));
+    }
+    sms.verify(card(1), &tx("A"), second.code()).await.unwrap();
+}
+
+#[tokio::test]
+async fn three_attempts_at_most() {
+    let (sms, _time) = service(SmsConfig::default());
+    let sent = sms.request(card(1), &tx("A")).await.unwrap();
     let bad = wrong(sent.code());
     assert_eq!(
-        sms.verify(card(1), &tx("A"), &bad, &clock),
+        sms.verify(card(1), &tx("A"), &bad).await,
         Err(SmsError::Wrong {
             remaining_attempts: 2
         })
     );
     assert!(
         matches!(
-            sms.verify(card(1), &tx("A"), "12", &clock),
+            sms.verify(card(1), &tx("A"), "12").await,
             Err(SmsError::Malformed(_))
         ),
         "not counted"
     );
     assert_eq!(
-        sms.verify(card(1), &tx("A"), &bad, &clock),
+        sms.verify(card(1), &tx("A"), &bad).await,
         Err(SmsError::Wrong {
             remaining_attempts: 1
         })
     );
     assert_eq!(
-        sms.verify(card(1), &tx("A"), &bad, &clock),
+        sms.verify(card(1), &tx("A"), &bad).await,
         Err(SmsError::TooManyAttempts)
     );
     assert_eq!(
-        sms.verify(card(1), &tx("A"), sent.code(), &clock),
+        sms.verify(card(1), &tx("A"), sent.code()).await,
         Err(SmsError::NoPendingCode),
         "the code is void"
     );
 }
 
-#[test]
-fn requests_are_rate_limited_per_card() {
+#[tokio::test]
+async fn requests_are_rate_limited_per_card_on_the_stores_clock() {
     let config = SmsConfig {
         max_requests: 2,
         rate_window_seconds: 300,
         ..Default::default()
     };
-    let sms = SmsService::new(config).unwrap();
-    let clock = ManualClock::from_unix_seconds(T);
-    sms.request(card(1), &tx("A"), &clock).unwrap();
-    clock.advance_seconds(100);
-    sms.request(card(1), &tx("B"), &clock).unwrap();
+    let (sms, time) = service(config);
+    sms.request(card(1), &tx("A")).await.unwrap();
+    time.advance(100);
+    sms.request(card(1), &tx("B")).await.unwrap();
     assert_eq!(
-        sms.request(card(1), &tx("C"), &clock).unwrap_err(),
+        sms.request(card(1), &tx("C")).await.unwrap_err(),
         SmsError::RateLimited {
             retry_after_seconds: 200
         }
     );
-    sms.request(card(2), &tx("C"), &clock).unwrap();
-    clock.advance_seconds(200);
-    sms.request(card(1), &tx("C"), &clock).unwrap();
+    sms.request(card(2), &tx("C")).await.unwrap();
+    time.advance(199);
+    assert_eq!(
+        sms.request(card(1), &tx("C")).await.unwrap_err(),
+        SmsError::RateLimited {
+            retry_after_seconds: 1
+        }
+    );
+    time.advance(1);
+    sms.request(card(1), &tx("C")).await.unwrap();
 }
 
-#[test]
-fn messages_name_amount_merchant_and_validity() {
-    let sms = SmsService::new(SmsConfig {
+#[tokio::test]
+async fn messages_name_amount_merchant_and_validity() {
+    let (sms, _time) = service(SmsConfig {
         digits: 8,
         ..Default::default()
-    })
-    .unwrap();
-    let sent = sms
-        .request(card(1), &tx("A"), &FixedClock::from_unix_seconds(T))
-        .unwrap();
+    });
+    let sent = sms.request(card(1), &tx("A")).await.unwrap();
     let persian_code = dynpin::text::to_persian_digits(sent.code());
     assert!(sent.text_fa.contains(&persian_code), "{}", sent.text_fa);
     assert!(
@@ -168,8 +214,8 @@ fn messages_name_amount_merchant_and_validity() {
     assert_eq!(group_thousands(123_456_789, false), "123,456,789");
 }
 
-#[test]
-fn settings_are_validated() {
+#[tokio::test]
+async fn settings_are_validated() {
     for config in [
         SmsConfig {
             digits: 4,
@@ -187,71 +233,161 @@ fn settings_are_validated() {
             max_attempts: 0,
             ..Default::default()
         },
+        SmsConfig {
+            max_requests: 0,
+            ..Default::default()
+        },
     ] {
         assert!(matches!(
-            SmsService::new(config),
+            SmsService::new(
+                config,
+                SmsKey::random("sms-test").unwrap(),
+                Arc::new(MemoryStore::new())
+            ),
             Err(SmsError::InvalidConfig(_))
         ));
     }
+    assert!(matches!(
+        SmsKey::new("short", &[7; 31]),
+        Err(SmsError::InvalidConfig(_))
+    ));
+    assert_eq!(SmsKey::new("sms-2", &[7; 32]).unwrap().id(), "sms-2");
 }
 
-#[test]
-fn mellat_style_last_four_digits_requests() {
-    let sms = SmsService::new(SmsConfig {
-        max_requests: 4,
-        ..Default::default()
-    })
+/// A store that cannot answer issues and accepts nothing, and says so (the
+/// SMS gateway retries); the pending code survives the outage and is then
+/// accepted once.
+#[tokio::test]
+async fn a_store_error_fails_closed() {
+    let store = Arc::new(TestStore::default());
+    let sms = SmsService::new(
+        SmsConfig::default(),
+        SmsKey::random("sms-test").unwrap(),
+        Arc::clone(&store),
+    )
     .unwrap();
-    let clock = FixedClock::from_unix_seconds(T);
-    sms.register_phone(
-        "+98 912 000 1111",
-        card(1),
-        LastFour::parse("4321").unwrap(),
+    let sent = sms.request(card(1), &tx("A")).await.unwrap();
+    store.set_failing(true);
+    for typed in [sent.code().to_owned(), wrong(sent.code())] {
+        assert!(
+            matches!(
+                sms.verify(card(1), &tx("A"), &typed).await,
+                Err(SmsError::Unavailable(_))
+            ),
+            "{typed}"
+        );
+    }
+    assert!(matches!(
+        sms.request(card(1), &tx("B")).await,
+        Err(SmsError::Unavailable(_))
+    ));
+    assert!(matches!(
+        sms.answer_sms("09120001111", "4321").await,
+        Err(SmsError::Unavailable(_))
+    ));
+    store.set_failing(false);
+    sms.verify(card(1), &tx("A"), sent.code()).await.unwrap();
+    assert_eq!(
+        sms.verify(card(1), &tx("A"), sent.code()).await,
+        Err(SmsError::NoPendingCode)
     );
-    sms.register_phone("09120001111", card(2), LastFour::parse("8765").unwrap());
-    sms.register_phone("09120002222", card(3), LastFour::parse("1111").unwrap());
-    sms.register_phone("09120002222", card(4), LastFour::parse("1111").unwrap());
+}
+
+/// The code's digits of a Mellat-style reply ("…: 1234567\n…").
+fn reply_code(text_en: &str) -> String {
+    text_en
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(7)
+        .collect()
+}
+
+#[tokio::test]
+async fn mellat_style_last_four_digits_requests() {
+    // The phone registry is the cards' enrolled phones.
+    let time = StoreTime::at(T);
+    let store = Arc::new(time.store());
+    let bank = instance(Default::default(), &store);
+    let issuer = Issuer::new().with_kdf(KdfParams::MINIMUM).unwrap();
+    let enroll = async |last_four: &str, phone: &str| {
+        let card_ref = CardRef::new(610_433, LastFour::parse(last_four).unwrap()).unwrap();
+        let issued = issuer
+            .provision(
+                &CardRequest::new(card_ref),
+                &FixedClock::from_unix_seconds(T as i64),
+            )
+            .unwrap();
+        bank.enroll(&issued, Some(phone)).await.unwrap()
+    };
+    let mine = enroll("4321", "+98 912 000 1111").await;
+    enroll("8765", "09120001111").await;
+    enroll("1111", "09120002222").await;
+    enroll("1111", "09120002222").await;
+    let sms = SmsService::new(
+        SmsConfig {
+            max_requests: 4,
+            ..Default::default()
+        },
+        SmsKey::random("sms-test").unwrap(),
+        Arc::clone(&store),
+    )
+    .unwrap();
 
     for body in ["4321", " ۴۳۲۱ ", "٤٣٢١", "43 21"] {
-        let reply = sms.answer_sms("۰۹۱۲۰۰۰۱۱۱۱", body, &clock);
-        assert_eq!(reply.issued, Some(card(1)), "{body:?}");
-        let code: String = reply
-            .text_en
-            .split(": ")
-            .nth(1)
-            .unwrap()
-            .chars()
-            .take(7)
-            .collect();
+        let reply = sms.answer_sms("۰۹۱۲۰۰۰۱۱۱۱", body).await.unwrap();
+        assert_eq!(reply.issued, Some(mine), "{body:?}");
+        let code = reply_code(&reply.text_en);
         assert_eq!(code.len(), 7);
         assert!(
             reply
                 .text_fa
                 .contains(&dynpin::text::to_persian_digits(&code))
         );
-        sms.verify_card_code(card(1), &code, &clock).unwrap();
+        assert!(
+            !format!("{reply:?}").contains(&code),
+            "Debug hides the code"
+        );
+        sms.verify_card_code(mine, &code).await.unwrap();
+        assert_eq!(
+            sms.verify_card_code(mine, &code).await,
+            Err(SmsError::NoPendingCode),
+            "once"
+        );
     }
-    let limited = sms.answer_sms("09120001111", "4321", &clock);
+    let limited = sms.answer_sms("09120001111", "4321").await.unwrap();
     assert_eq!(limited.issued, None);
     assert!(
         limited.text_en.contains("Too many requests"),
         "{}",
         limited.text_en
     );
-    let unknown_digits = sms.answer_sms("09120001111", "0000", &clock);
+    let unknown_digits = sms.answer_sms("09120001111", "0000").await.unwrap();
     assert_eq!(unknown_digits.issued, None);
     assert!(unknown_digits.text_en.contains("No card"));
     assert_eq!(
-        sms.answer_sms("09129999999", "4321", &clock).issued,
+        sms.answer_sms("09129999999", "4321").await.unwrap().issued,
         None,
         "unregistered phone"
     );
-    let ambiguous = sms.answer_sms("09120002222", "1111", &clock);
+    let ambiguous = sms.answer_sms("09120002222", "1111").await.unwrap();
     assert_eq!(ambiguous.issued, None);
     assert!(ambiguous.text_en.contains("Several cards"));
     for malformed in ["", "432", "43210", "card 4321", "۴۳۲a"] {
-        let reply = sms.answer_sms("09120001111", malformed, &clock);
+        let reply = sms.answer_sms("09120001111", malformed).await.unwrap();
         assert_eq!(reply.issued, None, "{malformed:?}");
         assert!(reply.text_en.contains("last four digits"), "{malformed:?}");
     }
+
+    // The card code expires by the store's clock, and the window reopens.
+    time.advance(600);
+    let reply = sms.answer_sms("09120001111", "4321").await.unwrap();
+    assert_eq!(reply.issued, Some(mine));
+    time.advance(120);
+    assert_eq!(
+        sms.verify_card_code(mine, &reply_code(&reply.text_en))
+            .await,
+        Err(SmsError::Expired)
+    );
 }
