@@ -10,14 +10,18 @@
 //! code goes by another channel: SMS or an ATM receipt.
 //!
 //! ```
+//! use std::sync::Arc;
 //! use dynpin::activation::{self, ActivationCode};
 //! use dynpin::card::{CardRef, LastFour};
 //! use dynpin::clock::FixedClock;
-//! use dynpin_bank::verifier::{Verifier, VerifyError};
-//! use dynpin_bank::{CardRequest, Issuer};
 //! use dynpin::kdf::KdfParams;
 //! use dynpin::pin::PinKind;
+//! use dynpin_bank::keys::KeyFile;
+//! use dynpin_bank::store::memory::MemoryStore;
+//! use dynpin_bank::verifier::{Verifier, VerifyError};
+//! use dynpin_bank::{CardRequest, Issuer};
 //!
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 //! let clock = FixedClock::from_unix_seconds(1_800_000_000);
 //! let issuer = Issuer::new().with_kdf(KdfParams::MINIMUM)?;
 //! let request = CardRequest::new(CardRef::new(606_373, LastFour::parse("1234")?)?);
@@ -27,13 +31,17 @@
 //! let code = ActivationCode::parse(&issued.activation_code().grouped())?;
 //! let activated = activation::activate(issued.payload(), &code, &clock)?;
 //!
-//! // At the bank: PINs count only once the app's confirmation code is confirmed.
-//! let verifier = Verifier::new(Default::default())?;
-//! let id = verifier.enroll(&issued)?;
+//! // At the bank: the seed sealed under the KEK in the store; PINs count
+//! // only once the app's confirmation code is confirmed.
+//! let kek = Arc::new(KeyFile::from_bytes("kek-1", [5; 32]));
+//! let verifier = Verifier::new(Default::default(), Arc::new(MemoryStore::new()), kek)?;
+//! let id = verifier.enroll(&issued, Some("0912 345 6789")).await?;
 //! let pin = activated.card.pin(PinKind::Second, &clock)?.digits();
-//! assert_eq!(verifier.verify(id, PinKind::Second, &pin, &clock), Err(VerifyError::NotConfirmed));
-//! verifier.confirm(id, &activated.confirmation_code, &clock)?;
-//! assert!(verifier.verify(id, PinKind::Second, &pin, &clock).is_ok());
+//! assert_eq!(verifier.verify(id, PinKind::Second, &pin, &clock).await, Err(VerifyError::NotConfirmed));
+//! verifier.confirm(id, &activated.confirmation_code, &clock).await?;
+//! assert!(verifier.verify(id, PinKind::Second, &pin, &clock).await.is_ok());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

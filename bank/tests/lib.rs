@@ -15,8 +15,9 @@ mod store;
 
 mod activation;
 mod confirmation;
+mod fleet;
 mod sms;
 mod store_postgres;
-mod support;
 mod store_sqlite;
+mod support;
 mod verifier;
