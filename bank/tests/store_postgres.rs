@@ -35,10 +35,16 @@ pub(crate) fn database_url(test: &str) -> Option<String> {
     }
 }
 
+/// Connections per store in the suite's tests; the concurrency tests below
+/// take [`CONCURRENT_POOL`]. Small, so that as many tests as a big machine
+/// runs at once stay within the server's default 100 connections.
+const SUITE_POOL: usize = 4;
+const CONCURRENT_POOL: usize = 10;
+
 /// A store on `DATABASE_URL`, or `None` (skipped).
 pub(crate) async fn pg_store(test: &str) -> Option<PgStore> {
     let url = database_url(test)?;
-    Some(PgStore::connect(&url, 8).await.unwrap())
+    Some(PgStore::connect(&url, SUITE_POOL).await.unwrap())
 }
 
 fn card_record(status: CardStatus) -> CardRecord {
@@ -348,7 +354,7 @@ async fn postgres_500_concurrent_attempts_of_one_step_accept_exactly_once() {
     let Some(url) = database_url("postgres_concurrent_accept") else {
         return;
     };
-    let store = Arc::new(PgStore::connect(&url, 16).await.unwrap());
+    let store = Arc::new(PgStore::connect(&url, CONCURRENT_POOL).await.unwrap());
     let record = card_record(CardStatus::Active);
     assert!(store.insert_card(&record).await.unwrap());
     let started = Instant::now();
@@ -388,7 +394,7 @@ async fn postgres_500_concurrent_wrong_attempts_count_exactly_the_limit() {
     let Some(url) = database_url("postgres_concurrent_wrong") else {
         return;
     };
-    let store = Arc::new(PgStore::connect(&url, 16).await.unwrap());
+    let store = Arc::new(PgStore::connect(&url, CONCURRENT_POOL).await.unwrap());
     let record = card_record(CardStatus::Active);
     assert!(store.insert_card(&record).await.unwrap());
     const LIMIT: u32 = 10;
@@ -422,7 +428,7 @@ async fn postgres_concurrent_amount_bound_codes_are_accepted_once_per_transactio
     let Some(url) = database_url("postgres_concurrent_amount_bound") else {
         return;
     };
-    let store = Arc::new(PgStore::connect(&url, 16).await.unwrap());
+    let store = Arc::new(PgStore::connect(&url, CONCURRENT_POOL).await.unwrap());
     let record = card_record(CardStatus::Active);
     assert!(store.insert_card(&record).await.unwrap());
     // 100 tries each of 2 transactions at one step.
