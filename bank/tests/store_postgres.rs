@@ -15,7 +15,7 @@ use dynpin::pin::PinKind;
 use dynpin_bank::store::postgres::{PgStore, SCHEMA_VERSION};
 use dynpin_bank::store::{
     ActivationFetch, ActivationRecord, Attempt, AttemptOutcome, AuditEvent, CardRecord, CardStatus,
-    Store,
+    SmsChecked, SmsIssue, SmsIssued, Store,
 };
 use tokio_postgres::NoTls;
 
@@ -485,3 +485,37 @@ store_behaviour!(postgres, {
     };
     std::future::ready(store)
 });
+
+#[tokio::test]
+async fn postgres_sms_codes_for_an_unknown_card_are_kept_as_in_memory() {
+    // The card has no state row to lock: its codes are serialised by an
+    // advisory lock instead, and stored as MemoryStore stores them.
+    let Some(store) = pg_store("postgres_sms_unknown_card").await else {
+        return;
+    };
+    let stranger = CardId::random().unwrap();
+    let mut slot = [0; 32];
+    slot[..16].copy_from_slice(CardId::random().unwrap().as_bytes());
+    let tag = [7; 32];
+    let issue = SmsIssue {
+        card: stranger,
+        slot,
+        tag,
+        validity_seconds: 120,
+        max_attempts: 3,
+        max_requests: 1,
+        window_seconds: 3600,
+    };
+    assert!(matches!(
+        store.issue_sms(&issue).await.unwrap(),
+        SmsIssued::Stored { .. }
+    ));
+    assert!(matches!(
+        store.issue_sms(&issue).await.unwrap(),
+        SmsIssued::RateLimited { retry_after_seconds } if retry_after_seconds > 3590
+    ));
+    assert_eq!(
+        store.check_sms(stranger, slot, tag).await.unwrap(),
+        SmsChecked::Accepted
+    );
+}
