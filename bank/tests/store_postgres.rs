@@ -15,7 +15,7 @@ use dynpin::pin::PinKind;
 use dynpin_bank::store::postgres::{PgStore, SCHEMA_VERSION};
 use dynpin_bank::store::{
     ActivationFetch, ActivationRecord, Attempt, AttemptOutcome, AuditEvent, CardRecord, CardStatus,
-    Store,
+    SmsChecked, SmsIssue, SmsIssued, Store,
 };
 use tokio_postgres::NoTls;
 
@@ -35,10 +35,16 @@ pub(crate) fn database_url(test: &str) -> Option<String> {
     }
 }
 
+/// Connections per store in the suite's tests; the concurrency tests below
+/// take [`CONCURRENT_POOL`]. Small, so that as many tests as a big machine
+/// runs at once stay within the server's default 100 connections.
+const SUITE_POOL: usize = 4;
+const CONCURRENT_POOL: usize = 10;
+
 /// A store on `DATABASE_URL`, or `None` (skipped).
 pub(crate) async fn pg_store(test: &str) -> Option<PgStore> {
     let url = database_url(test)?;
-    Some(PgStore::connect(&url, 8).await.unwrap())
+    Some(PgStore::connect(&url, SUITE_POOL).await.unwrap())
 }
 
 fn card_record(status: CardStatus) -> CardRecord {
@@ -348,7 +354,7 @@ async fn postgres_500_concurrent_attempts_of_one_step_accept_exactly_once() {
     let Some(url) = database_url("postgres_concurrent_accept") else {
         return;
     };
-    let store = Arc::new(PgStore::connect(&url, 16).await.unwrap());
+    let store = Arc::new(PgStore::connect(&url, CONCURRENT_POOL).await.unwrap());
     let record = card_record(CardStatus::Active);
     assert!(store.insert_card(&record).await.unwrap());
     let started = Instant::now();
@@ -388,7 +394,7 @@ async fn postgres_500_concurrent_wrong_attempts_count_exactly_the_limit() {
     let Some(url) = database_url("postgres_concurrent_wrong") else {
         return;
     };
-    let store = Arc::new(PgStore::connect(&url, 16).await.unwrap());
+    let store = Arc::new(PgStore::connect(&url, CONCURRENT_POOL).await.unwrap());
     let record = card_record(CardStatus::Active);
     assert!(store.insert_card(&record).await.unwrap());
     const LIMIT: u32 = 10;
@@ -422,7 +428,7 @@ async fn postgres_concurrent_amount_bound_codes_are_accepted_once_per_transactio
     let Some(url) = database_url("postgres_concurrent_amount_bound") else {
         return;
     };
-    let store = Arc::new(PgStore::connect(&url, 16).await.unwrap());
+    let store = Arc::new(PgStore::connect(&url, CONCURRENT_POOL).await.unwrap());
     let record = card_record(CardStatus::Active);
     assert!(store.insert_card(&record).await.unwrap());
     // 100 tries each of 2 transactions at one step.
@@ -479,3 +485,37 @@ store_behaviour!(postgres, {
     };
     std::future::ready(store)
 });
+
+#[tokio::test]
+async fn postgres_sms_codes_for_an_unknown_card_are_kept_as_in_memory() {
+    // The card has no state row to lock: its codes are serialised by an
+    // advisory lock instead, and stored as MemoryStore stores them.
+    let Some(store) = pg_store("postgres_sms_unknown_card").await else {
+        return;
+    };
+    let stranger = CardId::random().unwrap();
+    let mut slot = [0; 32];
+    slot[..16].copy_from_slice(CardId::random().unwrap().as_bytes());
+    let tag = [7; 32];
+    let issue = SmsIssue {
+        card: stranger,
+        slot,
+        tag,
+        validity_seconds: 120,
+        max_attempts: 3,
+        max_requests: 1,
+        window_seconds: 3600,
+    };
+    assert!(matches!(
+        store.issue_sms(&issue).await.unwrap(),
+        SmsIssued::Stored { .. }
+    ));
+    assert!(matches!(
+        store.issue_sms(&issue).await.unwrap(),
+        SmsIssued::RateLimited { retry_after_seconds } if retry_after_seconds > 3590
+    ));
+    assert_eq!(
+        store.check_sms(stranger, slot, tag).await.unwrap(),
+        SmsChecked::Accepted
+    );
+}
