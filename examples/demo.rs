@@ -9,14 +9,21 @@
 //! ```
 //!
 //! The vault lives in a fresh temporary directory unless `--dir` names one.
+//! The bank keeps its cards in memory, their seeds sealed under a key
+//! encryption key drawn for the run; its API is async (one store shared by
+//! every server), driven here by a current-thread runtime.
 
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use dynpin::card::{CardNumber, CardRef};
 use dynpin::clock::SystemClock;
 use dynpin::pin::PinKind;
+use dynpin::secret::fill_random;
 use dynpin::vault::DEFAULT_FILE_NAME;
+use dynpin_bank::keys::{KEY_LEN, KeyFile};
+use dynpin_bank::store::memory::MemoryStore;
 use dynpin_bank::verifier::{Verifier, VerifierConfig};
 use dynpin_bank::{CardRequest, Issuer, qr};
 use dynpin_ffi::{Authenticator, CardCodes, PinInfo, PinType, vault_exists};
@@ -68,6 +75,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     std::fs::create_dir_all(&dir)?;
     let clock = SystemClock;
+    let bank = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
 
     println!("── Bank: internet banking issues a dynamic-PIN activation ──");
     let number = CardNumber::parse("6104 3371 2345 6780")?;
@@ -111,11 +121,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let card_id = activated.card.id;
     println!("confirmation code for internet banking: {confirmation}");
     // The bank takes the card's PINs only after this code, accepted once.
-    let verifier = Verifier::new(VerifierConfig::default())?;
-    let bank_card = verifier.enroll(&issued)?;
+    let mut kek = [0u8; KEY_LEN];
+    fill_random(&mut kek)?;
+    let verifier = Verifier::new(
+        VerifierConfig::default(),
+        Arc::new(MemoryStore::new()),
+        Arc::new(KeyFile::from_bytes("demo-kek", kek)),
+    )?;
+    kek.fill(0);
+    let bank_card = bank.block_on(verifier.enroll(&issued, None))?;
     println!(
         "bank checks it: {}",
-        match verifier.confirm(bank_card, &confirmation, &clock) {
+        match bank.block_on(verifier.confirm(bank_card, &confirmation, &clock)) {
             Ok(()) => "accepted".to_owned(),
             Err(e) => format!("REJECTED ({e})"),
         }
@@ -157,17 +174,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     show(
         "the second PIN",
-        verifier.verify(bank_card, PinKind::Second, &second.digits, &clock),
+        bank.block_on(verifier.verify(bank_card, PinKind::Second, &second.digits, &clock)),
     );
     show(
         "the same PIN again",
-        verifier.verify(bank_card, PinKind::Second, &second.digits, &clock),
+        bank.block_on(verifier.verify(bank_card, PinKind::Second, &second.digits, &clock)),
     );
     let value: u64 = second.digits.parse()?;
     let wrong = format!("{:08}", (value + 1) % 100_000_000);
     show(
         "a wrong PIN",
-        verifier.verify(bank_card, PinKind::Second, &wrong, &clock),
+        bank.block_on(verifier.verify(bank_card, PinKind::Second, &wrong, &clock)),
     );
     auth.lock();
     if temporary {
