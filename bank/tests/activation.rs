@@ -429,3 +429,74 @@ fn the_issuer_draws_the_seed_length_the_documentation_states() {
         "docs/card-derivation.md claims 256-bit seeds"
     );
 }
+
+/// The sealed-card vector of docs/bank-store.md (recomputed there by
+/// PyNaCl): stored as it is written in the document, it opens under its KEK
+/// and the card verifies the PINs its seed gives; under another key id it
+/// opens nothing.
+#[tokio::test]
+async fn the_documented_sealed_card_opens_and_verifies() {
+    use dynpin::card::{Card, CardId};
+    use dynpin::secret::SecretBytes;
+    use dynpin_bank::keys::KeyFile;
+    use dynpin_bank::store::{CardRecord, CardStatus, Store};
+    use dynpin_bank::verifier::Verifier;
+
+    let doc = include_str!("../../docs/bank-store.md");
+    let vector = doc.split("### Vector").nth(1).unwrap();
+    let field = |name: &str| -> Vec<u8> {
+        let line = vector
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains(" = "))
+            .unwrap();
+        let hex = line.split(" = ").nth(1).unwrap().trim();
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let kek: [u8; 32] = field("kek ").try_into().unwrap();
+    let id = CardId::from_bytes(field("card id").try_into().unwrap());
+    let store = Arc::new(MemoryStore::new());
+    let record = CardRecord {
+        id,
+        key_id: "kek-2026".into(),
+        sealed: field("sealed"),
+        status: CardStatus::Active,
+        confirm_deadline: 0,
+        phone: None,
+        last_four: 1234,
+    };
+    assert!(store.insert_card(&record).await.unwrap());
+    let verifier = Verifier::new(
+        Default::default(),
+        Arc::clone(&store),
+        Arc::new(KeyFile::from_bytes("kek-2026", kek)),
+    )
+    .unwrap();
+    let seed = SecretBytes::from((1..=20).collect::<Vec<u8>>());
+    let card_ref = CardRef::new(610_433, LastFour::parse("1234").unwrap()).unwrap();
+    let policy = |digits| PinPolicy {
+        algorithm: Algorithm::Sha256,
+        digits,
+        period: 60,
+    };
+    let phone = Card::bank_card(id, "Salary", card_ref, seed, Some(policy(4)), Some(policy(8))).unwrap();
+    let clock = clock();
+    for kind in [PinKind::First, PinKind::Second] {
+        let pin = phone.pin(kind, &clock).unwrap().digits();
+        verifier.verify(id, kind, &pin, &clock).await.unwrap();
+    }
+    // Another key id: the binding fails, nothing opens.
+    let other = Verifier::new(
+        Default::default(),
+        Arc::clone(&store),
+        Arc::new(KeyFile::from_bytes("kek-2027", kek)),
+    )
+    .unwrap();
+    let pin = phone.pin(PinKind::Second, &clock).unwrap().digits();
+    assert!(matches!(
+        other.verify(id, PinKind::Second, &pin, &clock).await,
+        Err(VerifyError::StoredCard(_))
+    ));
+}
