@@ -1,5 +1,6 @@
-//! Prometheus metrics: requests by route and status, latency by route,
-//! and verification outcomes by code. Served at `/metrics` (scope `metrics`).
+//! Prometheus metrics: requests by route and status (the status tells
+//! accepted from refused: 200, 422 wrong or used, 423 locked, 503
+//! unavailable), and latency by route. Served at `/metrics` (scope `metrics`).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -18,17 +19,11 @@ struct Route {
     route: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Outcome {
-    outcome: String,
-}
-
 /// The service's metrics.
 pub struct Metrics {
     registry: Registry,
     requests: Family<RouteStatus, Counter>,
     latency: Family<Route, Histogram, fn() -> Histogram>,
-    outcomes: Family<Outcome, Counter>,
 }
 
 impl core::fmt::Debug for Metrics {
@@ -56,7 +51,6 @@ impl Metrics {
         let requests = Family::<RouteStatus, Counter>::default();
         let latency: Family<Route, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(latency_buckets);
-        let outcomes = Family::<Outcome, Counter>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -67,16 +61,10 @@ impl Metrics {
             "HTTP request latency by route",
             latency.clone(),
         );
-        registry.register(
-            "outcomes",
-            "Answers by code (accepted, wrong_pin, already_used, locked, unavailable, ...)",
-            outcomes.clone(),
-        );
         Self {
             registry,
             requests,
             latency,
-            outcomes,
         }
     }
 
@@ -93,15 +81,6 @@ impl Metrics {
                 route: route.to_owned(),
             })
             .observe(seconds);
-    }
-
-    /// Counts one answer by its code.
-    pub fn outcome(&self, code: &str) {
-        self.outcomes
-            .get_or_create(&Outcome {
-                outcome: code.to_owned(),
-            })
-            .inc();
     }
 
     /// The text exposition.

@@ -274,11 +274,29 @@ pub fn router<S: Store>(app: Arc<App<S>>, request_timeout: Duration) -> Router {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
         .layer(DefaultBodyLimit::max(app.body_limit))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            request_timeout,
-        ))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            time_limit(request, next, request_timeout)
+        }))
         .with_state(app)
+}
+
+/// Cuts off a request that takes longer than `limit` (a slow client or a
+/// store that does not answer): 503 `timeout`. Nothing was accepted unless
+/// the store had already decided, and then a retry with the same
+/// `Idempotency-Key` gets that answer.
+async fn time_limit(request: Request, next: Next, limit: Duration) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError {
+            retry_after_seconds: Some(1),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "the request took too long; retry",
+            )
+        }
+        .into_response(),
+    }
 }
 
 async fn readyz<S: Store>(State(app): State<Arc<App<S>>>) -> Response {
