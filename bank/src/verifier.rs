@@ -33,7 +33,8 @@ use sha2::{Digest, Sha256};
 
 use crate::ProvisionedCard;
 use crate::keys::{KeyEncryption, KeyError};
-use crate::sealed_card::{self, SealedCardError};
+use crate::sealed_card;
+pub use crate::sealed_card::SealedCardError;
 pub use crate::store::CardStatus;
 use crate::store::{
     Attempt, AttemptOutcome, AuditEvent, CardRecord, CardState, ConfirmAttempt, ConfirmOutcome,

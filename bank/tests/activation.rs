@@ -481,7 +481,15 @@ async fn the_documented_sealed_card_opens_and_verifies() {
         digits,
         period: 60,
     };
-    let phone = Card::bank_card(id, "Salary", card_ref, seed, Some(policy(4)), Some(policy(8))).unwrap();
+    let phone = Card::bank_card(
+        id,
+        "Salary",
+        card_ref,
+        seed,
+        Some(policy(4)),
+        Some(policy(8)),
+    )
+    .unwrap();
     let clock = clock();
     for kind in [PinKind::First, PinKind::Second] {
         let pin = phone.pin(kind, &clock).unwrap().digits();

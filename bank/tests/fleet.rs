@@ -52,9 +52,13 @@ static FREED: std::sync::Condvar = std::sync::Condvar::new();
 
 impl Turn {
     fn take() -> Self {
-        let mut busy = BUSY.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut busy = BUSY
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         while *busy {
-            busy = FREED.wait(busy).unwrap_or_else(std::sync::PoisonError::into_inner);
+            busy = FREED
+                .wait(busy)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         *busy = true;
         Turn
@@ -63,7 +67,9 @@ impl Turn {
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        *BUSY.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = false;
+        *BUSY
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = false;
         FREED.notify_one();
     }
 }
@@ -93,11 +99,12 @@ static FLEETS: AtomicUsize = AtomicUsize::new(0);
 fn start_instance(dir: &Path, name: &str, config: &Value) -> Instance {
     let path = dir.join(format!("{name}.json"));
     std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
+    let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_dynpin-bank"))
         .args(["serve", "--config"])
         .arg(&path)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(log)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -204,7 +211,14 @@ impl Fleet {
 
     async fn post(&self, i: usize, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
         let (s, v, _) = self
-            .call(i, "POST", path, Some(token), Some(serde_json::to_vec(body).unwrap()), None)
+            .call(
+                i,
+                "POST",
+                path,
+                Some(token),
+                Some(serde_json::to_vec(body).unwrap()),
+                None,
+            )
             .await;
         (s, v)
     }
@@ -234,7 +248,8 @@ impl Fleet {
         assert_eq!(status, StatusCode::OK, "{fetched}");
         let code = ActivationCode::parse(issued["activation_code"].as_str().unwrap()).unwrap();
         let activated =
-            activation::activate(fetched["payload"].as_str().unwrap(), &code, &SystemClock).unwrap();
+            activation::activate(fetched["payload"].as_str().unwrap(), &code, &SystemClock)
+                .unwrap();
         let (status, body) = self
             .post(
                 i + 2,
@@ -247,9 +262,37 @@ impl Fleet {
         (id, activated.card)
     }
 
+    /// Everything the instances logged so far.
+    fn logs(&self) -> String {
+        (0..self.instances.len())
+            .map(|i| {
+                std::fs::read_to_string(self.dir.join(format!("instance-{i}.log")))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Asserts that no line the instances logged holds any of `secrets`.
+    fn assert_logs_hold_none_of(&self, secrets: &[String]) {
+        let logs = self.logs();
+        for secret in secrets {
+            assert!(
+                !logs.contains(secret.as_str()),
+                "a secret in the service's log"
+            );
+        }
+    }
+
     async fn state(&self, id: &str) -> Value {
         let (status, v, _) = self
-            .call(0, "GET", &format!("/v1/cards/{id}"), Some(&self.admin), None, None)
+            .call(
+                0,
+                "GET",
+                &format!("/v1/cards/{id}"),
+                Some(&self.admin),
+                None,
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{v}");
         v
@@ -257,7 +300,10 @@ impl Fleet {
 }
 
 fn second_pin(card: &Card) -> String {
-    card.pin(PinKind::Second, &SystemClock).unwrap().digits().to_string()
+    card.pin(PinKind::Second, &SystemClock)
+        .unwrap()
+        .digits()
+        .to_string()
 }
 
 /// Another code of the same length (half the range away).
@@ -313,7 +359,9 @@ async fn one_code_is_accepted_once_across_three_servers_with_skewed_clocks() {
         .await;
         assert_eq!(count(&answers, "ok"), 1, "round {round}: {answers:?}");
         assert!(
-            answers.iter().all(|a| ["ok", "already_used", "wrong_pin", "locked"].contains(&a.as_str())),
+            answers
+                .iter()
+                .all(|a| ["ok", "already_used", "wrong_pin", "locked"].contains(&a.as_str())),
             "round {round}: {:?}",
             answers.iter().collect::<HashSet<_>>()
         );
@@ -341,9 +389,17 @@ async fn a_thousand_wrong_guesses_count_exactly_the_limit() {
     assert_eq!(count(&answers, "locked"), 991);
     assert_eq!(fleet.state(&id).await["attempts"], json!(10));
     let (status, v) = fleet
-        .post(1, &format!("/v1/cards/{id}/verify"), &fleet.shop, &json!({ "pin_kind": "second", "pin": pin }))
+        .post(
+            1,
+            &format!("/v1/cards/{id}/verify"),
+            &fleet.shop,
+            &json!({ "pin_kind": "second", "pin": pin }),
+        )
         .await;
-    assert_eq!((status, v["error"]["code"].as_str()), (StatusCode::LOCKED, Some("locked")));
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (StatusCode::LOCKED, Some("locked"))
+    );
 }
 
 /// The newest SMS text the outbox of instance `i` holds.
@@ -373,29 +429,66 @@ async fn sms_codes_are_shared_exactly_once_and_throttled_across_servers() {
     let tx = |n: u32| json!({ "transaction_id": format!("T-{n}"), "amount_rials": 1_250_000, "merchant": "Digikala" });
 
     // Requested on instance 0, verified by a thousand submissions across all three.
-    let (status, sent) = fleet.post(0, &format!("/v1/cards/{id}/sms-codes"), &fleet.shop, &tx(1)).await;
+    let (status, sent) = fleet
+        .post(0, &format!("/v1/cards/{id}/sms-codes"), &fleet.shop, &tx(1))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{sent}");
     let code = sms_code(&newest_sms(&fleet, 0));
     assert_eq!(code.len(), 6);
     let mut body = tx(1);
     body["code"] = json!(code);
-    let answers = burst(&fleet, 1000, format!("/v1/cards/{id}/sms-codes/verify"), body).await;
-    assert_eq!(count(&answers, "ok"), 1, "{:?}", answers.iter().collect::<HashSet<_>>());
+    let answers = burst(
+        &fleet,
+        1000,
+        format!("/v1/cards/{id}/sms-codes/verify"),
+        body,
+    )
+    .await;
+    assert_eq!(
+        count(&answers, "ok"),
+        1,
+        "{:?}",
+        answers.iter().collect::<HashSet<_>>()
+    );
     assert_eq!(count(&answers, "no_pending_code"), 999);
 
     // A thousand wrong guesses: exactly three evaluated, then the code is void.
-    let (status, _) = fleet.post(1, &format!("/v1/cards/{id}/sms-codes"), &fleet.shop, &tx(2)).await;
+    let (status, _) = fleet
+        .post(1, &format!("/v1/cards/{id}/sms-codes"), &fleet.shop, &tx(2))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let code = sms_code(&newest_sms(&fleet, 1));
     let mut body = tx(2);
     body["code"] = json!(wrong(&code));
-    let answers = burst(&fleet, 1000, format!("/v1/cards/{id}/sms-codes/verify"), body.clone()).await;
-    assert_eq!(count(&answers, "wrong_code"), 2, "{:?}", answers.iter().collect::<HashSet<_>>());
+    let answers = burst(
+        &fleet,
+        1000,
+        format!("/v1/cards/{id}/sms-codes/verify"),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(
+        count(&answers, "wrong_code"),
+        2,
+        "{:?}",
+        answers.iter().collect::<HashSet<_>>()
+    );
     assert_eq!(count(&answers, "locked"), 1);
     assert_eq!(count(&answers, "no_pending_code"), 997);
     body["code"] = json!(code);
-    let (status, v) = fleet.post(2, &format!("/v1/cards/{id}/sms-codes/verify"), &fleet.shop, &body).await;
-    assert_eq!((status, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("no_pending_code")));
+    let (status, v) = fleet
+        .post(
+            2,
+            &format!("/v1/cards/{id}/sms-codes/verify"),
+            &fleet.shop,
+            &body,
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no_pending_code"))
+    );
+    fleet.assert_logs_hold_none_of(&[code]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -410,28 +503,70 @@ async fn bad_requests_get_typed_4xx_and_change_nothing() {
     let pin = second_pin(&card);
     let good = serde_json::to_vec(&json!({ "pin_kind": "second", "pin": pin })).unwrap();
     let cases: Vec<(Option<&str>, Vec<u8>, StatusCode, &str)> = vec![
-        (Some(&fleet.shop), b"{\"pin_kind\": \"second\", \"pin\": ".to_vec(), StatusCode::BAD_REQUEST, "invalid_json"),
-        (Some(&fleet.shop), b"{\"pin_kind\": \"third\", \"pin\": \"1\"}".to_vec(), StatusCode::BAD_REQUEST, "invalid_json"),
-        (Some(&fleet.shop), vec![b' '; 64 * 1024], StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+        (
+            Some(&fleet.shop),
+            b"{\"pin_kind\": \"second\", \"pin\": ".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            Some(&fleet.shop),
+            b"{\"pin_kind\": \"third\", \"pin\": \"1\"}".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            Some(&fleet.shop),
+            vec![b' '; 64 * 1024],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+        ),
         (None, good.clone(), StatusCode::UNAUTHORIZED, "unauthorized"),
-        (Some("shop.wrong-secret"), good.clone(), StatusCode::UNAUTHORIZED, "unauthorized"),
-        (Some("nobody.x"), good.clone(), StatusCode::UNAUTHORIZED, "unauthorized"),
+        (
+            Some("shop.wrong-secret"),
+            good.clone(),
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        ),
+        (
+            Some("nobody.x"),
+            good.clone(),
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        ),
     ];
     for (token, body, status, code) in cases {
         let (s, v, _) = fleet.call(1, "POST", &path, token, Some(body), None).await;
-        assert_eq!((s, v["error"]["code"].as_str()), (status, Some(code)), "{v}");
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{v}"
+        );
     }
     // A verify-only credential cannot act as an operator or provision.
     for (p, b) in [
         (format!("/v1/cards/{id}/unlock"), json!({ "reason": "x" })),
-        ("/v1/cards".to_owned(), json!({ "bin": 610433, "last_four": "1234", "channel": "atm" })),
+        (
+            "/v1/cards".to_owned(),
+            json!({ "bin": 610433, "last_four": "1234", "channel": "atm" }),
+        ),
     ] {
         let (s, v) = fleet.post(2, &p, &fleet.shop, &b).await;
-        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("forbidden"))
+        );
     }
     assert_eq!(fleet.state(&id).await, before, "nothing changed");
     // The code is still good, once.
-    let (s, _) = fleet.post(0, &path, &fleet.shop, &json!({ "pin_kind": "second", "pin": pin })).await;
+    let (s, _) = fleet
+        .post(
+            0,
+            &path,
+            &fleet.shop,
+            &json!({ "pin_kind": "second", "pin": pin }),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
 }
 
@@ -442,13 +577,21 @@ async fn a_retry_after_an_instance_is_killed_gets_the_first_answer() {
     }
     let mut fleet = Fleet::start([0, 0, 0]);
     let (id, card) = fleet.active_card(0).await;
-    let body = serde_json::to_vec(&json!({ "pin_kind": "second", "pin": second_pin(&card) })).unwrap();
+    let body =
+        serde_json::to_vec(&json!({ "pin_kind": "second", "pin": second_pin(&card) })).unwrap();
     let path = format!("/v1/cards/{id}/verify");
     // Keys are per client: one of its own for this card.
     let key = format!("pay-{id}");
     let key = key.as_str();
     let (s1, v1, replay1) = fleet
-        .call(0, "POST", &path, Some(&fleet.shop), Some(body.clone()), Some(key))
+        .call(
+            0,
+            "POST",
+            &path,
+            Some(&fleet.shop),
+            Some(body.clone()),
+            Some(key),
+        )
         .await;
     assert_eq!(s1, StatusCode::OK, "{v1}");
     assert!(!replay1);
@@ -457,17 +600,42 @@ async fn a_retry_after_an_instance_is_killed_gets_the_first_answer() {
     fleet.instances[0].child.wait().unwrap();
     for i in [1, 2] {
         let (s, v, replay) = fleet
-            .call(i, "POST", &path, Some(&fleet.shop), Some(body.clone()), Some(key))
+            .call(
+                i,
+                "POST",
+                &path,
+                Some(&fleet.shop),
+                Some(body.clone()),
+                Some(key),
+            )
             .await;
         assert_eq!((s, &v, replay), (s1, &v1, true));
     }
     // The same key for another request is refused; without a key the code is used.
     let (s, v, _) = fleet
-        .call(1, "POST", &path, Some(&fleet.shop), Some(b"{\"pin_kind\":\"first\",\"pin\":\"0000\"}".to_vec()), Some(key))
+        .call(
+            1,
+            "POST",
+            &path,
+            Some(&fleet.shop),
+            Some(b"{\"pin_kind\":\"first\",\"pin\":\"0000\"}".to_vec()),
+            Some(key),
+        )
         .await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("idempotency_key_reused")));
-    let (s, v, _) = fleet.call(2, "POST", &path, Some(&fleet.shop), Some(body), None).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("already_used")));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("idempotency_key_reused")
+        )
+    );
+    let (s, v, _) = fleet
+        .call(2, "POST", &path, Some(&fleet.shop), Some(body), None)
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("already_used"))
+    );
 }
 
 fn pg_throwaway(command: &str) {
@@ -492,7 +660,9 @@ async fn no_accept_while_postgres_is_down_and_no_replay_after_it_is_back() {
         let (id, card) = fleet.active_card(i).await;
         let body = json!({ "pin_kind": "second", "pin": second_pin(&card) });
         if i % 2 == 0 {
-            let (s, v) = fleet.post(i, &format!("/v1/cards/{id}/verify"), &fleet.shop, &body).await;
+            let (s, v) = fleet
+                .post(i, &format!("/v1/cards/{id}/verify"), &fleet.shop, &body)
+                .await;
             assert_eq!(s, StatusCode::OK, "{v}");
             used.push((id, body));
         } else {
@@ -504,13 +674,19 @@ async fn no_accept_while_postgres_is_down_and_no_replay_after_it_is_back() {
     let accepted_replays = Arc::new(AtomicUsize::new(0));
     let mut load = Vec::new();
     for worker in 0..6 {
-        let (fleet, stop, accepted, used) =
-            (Arc::clone(&fleet), Arc::clone(&stop), Arc::clone(&accepted_replays), used.clone());
+        let (fleet, stop, accepted, used) = (
+            Arc::clone(&fleet),
+            Arc::clone(&stop),
+            Arc::clone(&accepted_replays),
+            used.clone(),
+        );
         load.push(tokio::spawn(async move {
             let mut n = worker;
             while !stop.load(Ordering::Relaxed) {
                 let (id, body) = &used[n % used.len()];
-                let (s, _) = fleet.post(n, &format!("/v1/cards/{id}/verify"), &fleet.shop, body).await;
+                let (s, _) = fleet
+                    .post(n, &format!("/v1/cards/{id}/verify"), &fleet.shop, body)
+                    .await;
                 if s.is_success() {
                     accepted.fetch_add(1, Ordering::Relaxed);
                 }
@@ -519,17 +695,26 @@ async fn no_accept_while_postgres_is_down_and_no_replay_after_it_is_back() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    tokio::task::spawn_blocking(|| pg_throwaway("kill9")).await.unwrap();
+    tokio::task::spawn_blocking(|| pg_throwaway("kill9"))
+        .await
+        .unwrap();
     // While it is down: unused codes are not accepted, the answer is 503.
     let down = Instant::now();
     for (i, (id, body)) in fresh.iter().enumerate() {
-        let (s, v) = fleet.post(i, &format!("/v1/cards/{id}/verify"), &fleet.shop, body).await;
-        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")));
+        let (s, v) = fleet
+            .post(i, &format!("/v1/cards/{id}/verify"), &fleet.shop, body)
+            .await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
+        );
     }
     let (s, _, _) = fleet.call(0, "GET", "/readyz", None, None, None).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     eprintln!("503s while down for {:?}", down.elapsed());
-    tokio::task::spawn_blocking(|| pg_throwaway("restart")).await.unwrap();
+    tokio::task::spawn_blocking(|| pg_throwaway("restart"))
+        .await
+        .unwrap();
     // Back: ready again within a bounded time.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -537,7 +722,10 @@ async fn no_accept_while_postgres_is_down_and_no_replay_after_it_is_back() {
         if s == StatusCode::OK {
             break;
         }
-        assert!(Instant::now() < deadline, "not ready 30 s after the restart");
+        assert!(
+            Instant::now() < deadline,
+            "not ready 30 s after the restart"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -545,18 +733,48 @@ async fn no_accept_while_postgres_is_down_and_no_replay_after_it_is_back() {
     for t in load {
         t.await.unwrap();
     }
-    assert_eq!(accepted_replays.load(Ordering::Relaxed), 0, "a used code was accepted again");
+    assert_eq!(
+        accepted_replays.load(Ordering::Relaxed),
+        0,
+        "a used code was accepted again"
+    );
     // Refused: a replay (or, after the load's many replays, locked).
     for (i, (id, body)) in used.iter().enumerate() {
-        let (s, v) = fleet.post(i, &format!("/v1/cards/{id}/verify"), &fleet.shop, body).await;
+        let (s, v) = fleet
+            .post(i, &format!("/v1/cards/{id}/verify"), &fleet.shop, body)
+            .await;
         let code = v["error"]["code"].as_str();
-        assert!(code == Some("already_used") || code == Some("locked"), "{s} {v}");
+        assert!(
+            code == Some("already_used") || code == Some("locked"),
+            "{s} {v}"
+        );
     }
     // The codes refused while it was down were never accepted: once now.
     for (i, (id, body)) in fresh.iter().enumerate() {
-        let (s, v) = fleet.post(i, &format!("/v1/cards/{id}/verify"), &fleet.shop, body).await;
+        let (s, v) = fleet
+            .post(i, &format!("/v1/cards/{id}/verify"), &fleet.shop, body)
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
+    // The outage was logged (without any PIN) and the database URL's password never.
+    let logs = fleet.logs();
+    assert!(logs.contains("unavailable"), "the outage is in the log");
+    let password = std::env::var("DATABASE_URL").unwrap();
+    let password = password
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('@')
+        .next()
+        .unwrap()
+        .to_owned();
+    let pins: Vec<String> = used
+        .iter()
+        .chain(&fresh)
+        .map(|(_, body)| body["pin"].as_str().unwrap().to_owned())
+        .chain([password])
+        .collect();
+    fleet.assert_logs_hold_none_of(&pins);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -565,31 +783,45 @@ async fn the_openapi_description_lists_exactly_the_served_routes() {
         return;
     }
     let fleet = Fleet::start([0, 0, 0]);
-    let (s, spec, _) = fleet.call(0, "GET", "/openapi.json", None, None, None).await;
+    let (s, spec, _) = fleet
+        .call(0, "GET", "/openapi.json", None, None, None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     let documented: HashSet<String> = spec["paths"].as_object().unwrap().keys().cloned().collect();
     let source = include_str!("../src/service/mod.rs");
     let served: HashSet<String> = source
         .split(".route(")
         .skip(1)
-        .map(|s| s.trim_start().strip_prefix('"').unwrap().split('"').next().unwrap().to_owned())
+        .map(|s| {
+            s.trim_start()
+                .strip_prefix('"')
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(documented, served);
     // Every error code the service can answer is in the schema's enum.
-    let codes: HashSet<String> = spec["components"]["schemas"]["Error"]["properties"]["error"]
-        ["properties"]["code"]["enum"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect();
+    let codes: HashSet<String> =
+        spec["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
     let mut answered = HashSet::new();
     for file in [
         include_str!("../src/service/error.rs"),
         include_str!("../src/service/api.rs"),
         source,
     ] {
-        for call in file.split("ApiError::new(").skip(1).chain(file.split("Self::new(").skip(1)) {
+        for call in file
+            .split("ApiError::new(")
+            .skip(1)
+            .chain(file.split("Self::new(").skip(1))
+        {
             // The code is the first literal of the call, within its first lines.
             let head: String = call.chars().take(120).collect();
             let Some(code) = head.split('"').nth(1) else {
@@ -603,7 +835,10 @@ async fn the_openapi_description_lists_exactly_the_served_routes() {
     answered.extend(["invalid_request".to_owned(), "unavailable".to_owned()]);
     assert!(answered.len() > 20, "{answered:?}");
     let missing: Vec<_> = answered.difference(&codes).collect();
-    assert!(missing.is_empty(), "answered but not documented: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "answered but not documented: {missing:?}"
+    );
     // Every documented path is routed on a running instance.
     let card = "00000000000000000000000000000000";
     for (path, item) in spec["paths"].as_object().unwrap() {
@@ -611,10 +846,18 @@ async fn the_openapi_description_lists_exactly_the_served_routes() {
             let concrete = path.replace("{id}", card);
             let body = (method == "post").then(|| b"{}".to_vec());
             let (s, v, _) = fleet
-                .call(0, &method.to_uppercase(), &concrete, Some(&fleet.admin), body, None)
+                .call(
+                    0,
+                    &method.to_uppercase(),
+                    &concrete,
+                    Some(&fleet.admin),
+                    body,
+                    None,
+                )
                 .await;
             assert!(
-                v["error"]["code"].as_str() != Some("not_found") && s != StatusCode::METHOD_NOT_ALLOWED,
+                v["error"]["code"].as_str() != Some("not_found")
+                    && s != StatusCode::METHOD_NOT_ALLOWED,
                 "{method} {path} is not served: {s} {v}"
             );
         }

@@ -16,6 +16,7 @@ mod store;
 mod activation;
 mod confirmation;
 mod fleet;
+mod gateway;
 mod sms;
 mod store_postgres;
 mod store_sqlite;

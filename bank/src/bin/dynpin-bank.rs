@@ -58,7 +58,8 @@ fn run(args: Vec<String>) -> Res<()> {
     let rest = args.get(1..).unwrap_or_default();
     match command.as_str() {
         "dev" => {
-            let dir = PathBuf::from(flag(rest, "--dir").unwrap_or_else(|| "dynpin-bank-dev".into()));
+            let dir =
+                PathBuf::from(flag(rest, "--dir").unwrap_or_else(|| "dynpin-bank-dev".into()));
             let listen = flag(rest, "--listen").unwrap_or_else(|| "127.0.0.1:8080".into());
             let config_path = dir.join("config.json");
             if !config_path.exists() {
@@ -69,7 +70,12 @@ fn run(args: Vec<String>) -> Res<()> {
         "init" => {
             let dir = flag(rest, "--dir").ok_or(USAGE)?;
             let listen = flag(rest, "--listen").unwrap_or_else(|| "127.0.0.1:8080".into());
-            init(Path::new(&dir), rest.iter().any(|a| a == "--postgres"), &listen, false)
+            init(
+                Path::new(&dir),
+                rest.iter().any(|a| a == "--postgres"),
+                &listen,
+                false,
+            )
         }
         "serve" => serve(Path::new(&flag(rest, "--config").ok_or(USAGE)?)),
         "client" => {
@@ -145,7 +151,9 @@ fn init(dir: &Path, postgres: bool, listen: &str, development: bool) -> Res<()> 
     let (token, admin) = new_client("admin", all)?;
     write_private(&dir.join("admin.token"), &format!("{token}\n"))?;
     let config = Config {
-        listen: listen.parse().map_err(|_| format!("--listen {listen}: not host:port"))?,
+        listen: listen
+            .parse()
+            .map_err(|_| format!("--listen {listen}: not host:port"))?,
         store: if postgres {
             StoreConfig::Postgres {
                 url_env: "DATABASE_URL".into(),
@@ -195,8 +203,9 @@ fn serve(config_path: &Path) -> Res<()> {
                 start(&config, Arc::new(store)).await
             }
             StoreConfig::Postgres { url_env, pool_size } => {
-                let url = std::env::var(url_env)
-                    .map_err(|_| format!("the environment variable {url_env} (the PostgreSQL URL) is not set"))?;
+                let url = std::env::var(url_env).map_err(|_| {
+                    format!("the environment variable {url_env} (the PostgreSQL URL) is not set")
+                })?;
                 let store = PgStore::connect(&url, *pool_size)
                     .await
                     .map_err(|e| e.to_string())?;
@@ -244,7 +253,11 @@ async fn start<S: Store>(config: &Config, store: Arc<S>) -> Res<()> {
             StoreConfig::Sqlite(_) => "SQLite",
             StoreConfig::Postgres { .. } => "PostgreSQL",
         },
-        if config.development { ", development mode" } else { "" }
+        if config.development {
+            ", development mode"
+        } else {
+            ""
+        }
     );
     service::serve(
         app,

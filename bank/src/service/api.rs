@@ -100,6 +100,9 @@ struct Provisioned {
     payload: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     qr_svg: Option<String>,
+    /// The QR code as a PNG, base64 (standard alphabet, padded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qr_png_base64: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     activation_code_sent_to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,6 +189,7 @@ pub(super) async fn provision<S: Store>(
         confirm_by,
         payload: None,
         qr_svg: None,
+        qr_png_base64: None,
         activation_code_sent_to: None,
         activation_handle: None,
         activation_code: None,
@@ -207,6 +211,10 @@ pub(super) async fn provision<S: Store>(
                 )
             })?;
             answer.qr_svg = crate::qr::to_svg(issued.payload()).ok();
+            answer.qr_png_base64 = crate::qr::to_png(issued.payload(), 4).ok().map(|png| {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.encode(png)
+            });
             answer.payload = Some(issued.payload().to_owned());
             answer.activation_code_sent_to = Some(mask_phone(&phone));
         }
