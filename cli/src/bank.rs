@@ -11,43 +11,61 @@
 //!
 //! It talks to the `phone` program only through what a person carries between
 //! them: the payload (QR code or text), the activation code, the confirmation
-//! code and the PINs. State lives in files under `--dir DIR` (default
-//! `$XDG_DATA_HOME/dynpin/bank` or `~/.local/share/dynpin/bank`):
+//! code and the PINs. It is the library of `dynpin-bank` driven from the
+//! command line: the async [`Verifier`] and [`SmsService`] on the embedded
+//! [`SqliteStore`], each command run to completion on a current-thread tokio
+//! runtime. State lives in files under `--dir DIR` (default
+//! `$XDG_DATA_HOME/dynpin/bank` or `~/.local/share/dynpin/bank`), the names
+//! `dynpin-bank` uses for its own directory:
 //!
-//! - `cards.tsv` — every issued card **with its master seed in hex**. This is a
-//!   demonstration only: a real bank keeps seeds in an HSM or a key store and
-//!   never writes them to a plain file. The file is written with mode 0600.
-//! - `verifier.tsv` — the verifier's state (last accepted step per card and
-//!   PIN and per amount-bound transaction, consecutive failures, drift), kept by [`FileStore`], a small
-//!   implementation of [`VerifierStore`] that shows how a bank plugs its own
-//!   storage into the verifier. It is loaded at start and saved after each
-//!   check, so single use and throttling hold across invocations; concurrent
-//!   invocations take turns through a lock file (`lock`). A fleet of servers
-//!   shares an atomic store instead, see `docs/verifier.md`.
+//! - `bank.db` — the [`SqliteStore`] (mode 0600): each card sealed under the
+//!   KEK (its parameters, master seed and activation id), its status (pending
+//!   until `confirm`, active, suspended), confirmation deadline and attempts,
+//!   phone number and last four digits (for `sms-in`), the last accepted step
+//!   per PIN and per amount-bound transaction, failure counts, drift, pending
+//!   SMS codes (their keyed hashes only) and the append-only audit log. Every
+//!   check is one atomic step on it, so single use and throttling hold across
+//!   invocations, however many run at once.
+//! - `kek.key` — the key encryption key (`kek-1`, 64 hex digits, mode 0600),
+//!   drawn on first use. Without it the cards in `bank.db` cannot be opened,
+//!   so the program refuses to draw a new one beside an existing `bank.db`. A
+//!   real bank keeps its KEK in an HSM or a KMS, not in a file.
+//! - `sms.key` — the key SMS codes are hashed under (`sms-1`, likewise).
+//! - `cards.tsv` — an index of the issued cards **without secrets** (mode
+//!   0600: it holds phone numbers): card id, activation id, BIN, last four
+//!   digits, label, phone, validity. The store finds cards by id only, and
+//!   the program names them by their last four digits or activation id, and
+//!   lists them; the index is what maps those to card ids. A card issued again
+//!   (same number) replaces its line, and the earlier card is suspended in
+//!   the store. An index from before the store (with `seed=` fields) is refused.
+//! - `lock` — present while `issue` updates the index (concurrent runs take
+//!   turns; a lock left by a killed process is taken over after 10 s).
 //!
 //! Exit status: 0 accepted / done, 1 rejected or failed, 2 bad usage.
 
 use std::collections::HashMap;
 use std::fs;
+use std::future::Future;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::args::{Args, Res, create_dir, parse_amount, state_dir, usage};
 use dynpin::activation::ActivationId;
-use dynpin::card::{Bank, Card, CardId, CardNumber, CardRef, LastFour, PinPolicy};
+use dynpin::card::{Bank, CardId, CardNumber, CardRef, LastFour};
 use dynpin::clock::SystemClock;
 use dynpin::kdf::KdfParams;
-use dynpin::otp::Algorithm;
 use dynpin::pin::PinKind;
-use dynpin::secret::{SecretBytes, fill_random};
+use dynpin::secret::fill_random;
 use dynpin::text;
-use dynpin_bank::sms::{SmsConfig, SmsService, Transaction};
+use dynpin_bank::keys::{KeyError, KeyFile, read_key_file};
+use dynpin_bank::sms::{SmsConfig, SmsKey, SmsService, Transaction};
+use dynpin_bank::store::Store;
+use dynpin_bank::store::sqlite::SqliteStore;
 use dynpin_bank::verifier::{
-    CardStatus, SlotKey, TRANSACTION_HORIZON_STEPS, TransactionKey, Verifier, VerifierConfig,
-    VerifierStore, VerifyError,
+    CardStatus, OperatorAuthorization, Verifier, VerifierConfig, VerifyError,
 };
 use dynpin_bank::{CardRequest, Issuer, qr};
 use zeroize::Zeroizing;
@@ -59,18 +77,19 @@ usage: bank [--dir DIR] issue <CARD-NUMBER> [--label L] [--phone P] [--png FILE]
        bank [--dir DIR] verify-amount <CARD> <AMOUNT-RIALS> <PAYEE> <PIN>
        bank [--dir DIR] sms <CARD> <AMOUNT-RIALS> <MERCHANT>
        bank [--dir DIR] sms-in <PHONE> <BODY> [--verify]
-       bank [--dir DIR] list | reset <CARD> | --help";
+       bank [--dir DIR] reset <CARD> [--reason TEXT]
+       bank [--dir DIR] list | --help";
 
 const HELP: &str = "\
-The bank's side of dynamic PINs (a demonstration of the dynpin issuer API).
+The bank's side of dynamic PINs (a demonstration of the dynpin-bank library).
 
 Commands:
   issue <CARD-NUMBER>    provision a card: print its QR code, the payload text and the
-                         activation code (the \"SMS\"), save it in the bank's files
+                         activation code (the \"SMS\"), and enroll it in the bank's store
       --label L          a label suggested to the app
       --phone P          the customer's mobile number (for `sms` and `sms-in`)
       --png FILE         also write the QR code as a PNG image
-      --validity SECONDS how long the payload may be activated (default 86400)
+      --validity SECONDS how long the payload may be activated and confirmed (default 86400)
       --fast-kdf         Argon2id at its minimum (19 MiB, t = 2): for tests only
   confirm <CARD> <CODE>  check the 6-digit confirmation code the app showed; the card's
                          dynamic PIN is accepted only after this
@@ -82,23 +101,38 @@ Commands:
                          send a Harim-style code by \"SMS\" (printed), then read the code
                          the customer types on standard input and check it
   sms-in <PHONE> <BODY>  answer an SMS from PHONE holding a card's last four digits with
-                         a 7-digit code; --verify then reads the code from standard input
+                         a 7-digit code; --verify then reads the code from standard input.
+                         At most 3 SMS codes per card in 10 minutes (both kinds together)
   list                   the issued cards
-  reset <CARD>           unlock a card's dynamic PIN after too many failures
+  reset <CARD>           unlock a card's dynamic PIN after too many failures, as operator
+                         \"cli\" (--reason TEXT for the audit log; default \"bank program\")
 
 CARD is the card's last four digits, its card id (32 hex digits) or its activation id
 (16 hex digits). Digits may be typed in ASCII, Persian or Arabic-Indic numerals.
 
 Files (--dir DIR, default $XDG_DATA_HOME/dynpin/bank or ~/.local/share/dynpin/bank):
-  cards.tsv     issued cards WITH THEIR MASTER SEEDS IN HEX (mode 0600). A real bank keeps
-                seeds in an HSM or a key store, never in a plain file like this one.
-  verifier.tsv  the verifier's state: last accepted steps, failure counts, drift.
-  lock          present while a command updates the files (concurrent runs take turns).
+  bank.db    the store (SQLite, mode 0600): cards sealed under the KEK with their master
+             seeds, statuses, last accepted steps, failure counts, drift, pending SMS
+             codes (hashed) and the audit log
+  kek.key    the key encryption key, drawn on first use (mode 0600); bank.db cannot be
+             opened without it. A real bank keeps it in an HSM or a KMS, not in a file.
+  sms.key    the key SMS codes are hashed under (mode 0600)
+  cards.tsv  an index of the issued cards, without secrets: ids, last four digits,
+             labels, phone numbers
+  lock       present while `issue` updates cards.tsv (concurrent runs take turns)
 
 Exit status: 0 accepted or done, 1 rejected or failed, 2 bad usage.";
 
 const CARDS_FILE: &str = "cards.tsv";
-const VERIFIER_FILE: &str = "verifier.tsv";
+const STORE_FILE: &str = "bank.db";
+const KEK_FILE: &str = "kek.key";
+const KEK_ID: &str = "kek-1";
+const SMS_KEY_FILE: &str = "sms.key";
+const SMS_KEY_ID: &str = "sms-1";
+/// The operator this program acts as, in the audit log.
+const OPERATOR: &str = "cli";
+/// The audit log's reason when `reset` is given none.
+const DEFAULT_REASON: &str = "bank program";
 /// Pixels per QR module in the PNG.
 const PNG_SCALE: usize = 8;
 
@@ -116,7 +150,7 @@ const COMMANDS: [&str; 8] = [
 fn takes_value(option: &str) -> bool {
     matches!(
         option,
-        "--dir" | "--label" | "--phone" | "--png" | "--validity"
+        "--dir" | "--label" | "--phone" | "--png" | "--validity" | "--reason"
     )
 }
 
@@ -158,6 +192,18 @@ fn bank_name(card_ref: CardRef) -> String {
     }
 }
 
+/// Options for a new private file: mode 0600 on Unix.
+fn private_options() -> fs::OpenOptions {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
 /// Writes `bytes` to `path` through a temporary file (mode 0600 on Unix),
 /// synced and renamed into place: a crash leaves the old or the new file.
 fn write_private(path: &Path, bytes: &[u8]) -> Res<()> {
@@ -165,15 +211,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Res<()> {
         create_dir(dir)?;
     }
     let temp = path.with_extension("tmp");
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
     let write = || -> io::Result<()> {
-        let mut file = options.open(&temp)?;
+        let mut file = private_options().truncate(true).open(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&temp, path)
@@ -181,9 +220,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> Res<()> {
     write().map_err(|e| format!("cannot write {}: {e}", path.display()).into())
 }
 
-fn read_optional(path: &Path) -> Res<Option<Zeroizing<String>>> {
+fn read_optional(path: &Path) -> Res<Option<String>> {
     match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(Zeroizing::new(text))),
+        Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("cannot read {}: {e}", path.display()).into()),
     }
@@ -203,12 +242,13 @@ fn read_line(prompt: &str) -> Res<String> {
     Ok(line.trim().to_owned())
 }
 
-/// An exclusive lock on the bank's files (`DIR/lock`), held from loading to
-/// saving, so two invocations at once cannot both accept one PIN or lose an
-/// update. A lock left by a killed process is taken over after a while.
-struct StateLock(PathBuf);
+/// An exclusive lock on the card index (`DIR/lock`), held by `issue` from
+/// reading the index to writing it, so two issues at once cannot lose a card.
+/// A lock left by a killed process is taken over after a while. (The store
+/// needs no lock: each of its operations is atomic.)
+struct IndexLock(PathBuf);
 
-impl StateLock {
+impl IndexLock {
     const WAIT: Duration = Duration::from_secs(3);
     const STALE: Duration = Duration::from_secs(10);
 
@@ -246,60 +286,134 @@ impl StateLock {
     }
 }
 
-impl Drop for StateLock {
+impl Drop for IndexLock {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.0);
     }
 }
 
-// ---- the bank's card file ---------------------------------------------------
+// ---- the bank's store and keys -----------------------------------------------
 
-/// A card as the bank keeps it: everything needed to rebuild its [`Card`].
-struct BankCard {
+/// A key file written by another process right now may be empty for a moment.
+fn load_settled<T>(load: impl Fn() -> Result<T, KeyError>) -> Res<T> {
+    let mut tries = 0;
+    loop {
+        match load() {
+            Ok(value) => return Ok(value),
+            Err(KeyError::KeyFile(_)) if tries < 50 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Draws the key in `path` unless it exists (or another process draws it first).
+fn generate_key(id: &str, path: &Path) -> Res<()> {
+    match KeyFile::generate(id, path) {
+        Ok(_) => Ok(()),
+        Err(_) if path.exists() => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The bank's services on its store, for one command: the store, the KEK,
+/// the SMS key and the runtime that drives them.
+struct BankStore {
+    runtime: tokio::runtime::Runtime,
+    store: Arc<SqliteStore>,
+    kek: Arc<KeyFile>,
+    sms_key: Zeroizing<[u8; 32]>,
+}
+
+impl BankStore {
+    /// Opens the store in `dir`, creating it and drawing the keys on first use.
+    fn open(dir: &Path) -> Res<Self> {
+        create_dir(dir)?;
+        let db = dir.join(STORE_FILE);
+        let kek_path = dir.join(KEK_FILE);
+        if !kek_path.exists() {
+            if db.exists() {
+                return Err(format!(
+                    "{} is missing: the cards in {} are sealed under it and cannot be opened \
+                     without it (issue them again in a new directory)",
+                    kek_path.display(),
+                    db.display()
+                )
+                .into());
+            }
+            generate_key(KEK_ID, &kek_path)?;
+        }
+        let kek = load_settled(|| KeyFile::load(KEK_ID, &kek_path))?;
+        let sms_path = dir.join(SMS_KEY_FILE);
+        if !sms_path.exists() {
+            generate_key(SMS_KEY_ID, &sms_path)?;
+        }
+        let sms_key = load_settled(|| read_key_file(&sms_path))?;
+        // SQLite creates its -wal and -shm files with the database's mode.
+        private_options()
+            .open(&db)
+            .map_err(|e| format!("cannot create {}: {e}", db.display()))?;
+        let store = SqliteStore::open(&db)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Self {
+            runtime,
+            store: Arc::new(store),
+            kek: Arc::new(kek),
+            sms_key,
+        })
+    }
+
+    /// Runs `future` to completion.
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    fn verifier(&self, config: VerifierConfig) -> Res<Verifier<SqliteStore>> {
+        Ok(Verifier::new(
+            config,
+            Arc::clone(&self.store),
+            Arc::clone(&self.kek) as _,
+        )?)
+    }
+
+    fn sms(&self) -> Res<SmsService<SqliteStore>> {
+        let key = SmsKey::new(SMS_KEY_ID, &self.sms_key[..])?;
+        Ok(SmsService::new(
+            SmsConfig::default(),
+            key,
+            Arc::clone(&self.store),
+        )?)
+    }
+}
+
+// ---- the card index ------------------------------------------------------------
+
+/// A card as the index names it. Its seed and parameters are in the store only.
+struct IndexedCard {
     id: CardId,
     activation: ActivationId,
     card_ref: CardRef,
     label: Option<String>,
+    /// As typed at `issue` (spaces removed); the store keeps it normalised.
     phone: Option<String>,
-    first: Option<PinPolicy>,
-    second: Option<PinPolicy>,
-    /// The master seed. In a real bank: a handle to a key in the HSM.
-    seed: SecretBytes,
     issued_at: u64,
     expires_at: u64,
-    confirmed: bool,
 }
 
-impl BankCard {
-    /// The bank's copy of the card, computing the same PINs as the phone.
-    fn card(&self) -> Res<Card> {
-        Ok(Card::bank_card(
-            self.id,
-            self.label.as_deref().unwrap_or("card"),
-            self.card_ref,
-            self.seed.clone(),
-            self.first,
-            self.second,
-        )?)
-    }
-
-    fn to_line(&self) -> Zeroizing<String> {
-        let policy = |p: Option<PinPolicy>| {
-            p.map_or("none".to_owned(), |p| {
-                format!("{}/{}/{}", p.algorithm, p.digits, p.period)
-            })
-        };
+impl IndexedCard {
+    fn to_line(&self) -> String {
         let mut fields = vec![
             "card".to_owned(),
             format!("id={}", self.id),
             format!("activation={}", self.activation),
             format!("bin={}", self.card_ref.bin()),
             format!("last4={}", self.card_ref.last_four()),
-            format!("first={}", policy(self.first)),
-            format!("second={}", policy(self.second)),
             format!("issued={}", self.issued_at),
             format!("expires={}", self.expires_at),
-            format!("confirmed={}", if self.confirmed { "yes" } else { "no" }),
         ];
         if let Some(phone) = &self.phone {
             fields.push(format!("phone={phone}"));
@@ -308,9 +422,7 @@ impl BankCard {
         if let Some(label) = &self.label {
             fields.push(format!("label={label}"));
         }
-        let mut line = Zeroizing::new(fields.join("\t"));
-        line.push_str("\tseed=");
-        line.push_str(&hex(self.seed.expose()));
+        let mut line = fields.join("\t");
         line.push('\n');
         line
     }
@@ -322,21 +434,6 @@ impl BankCard {
         }
         let map: HashMap<&str, &str> = fields.filter_map(|f| f.split_once('=')).collect();
         let get = |key: &str| map.get(key).copied();
-        let policy = |key: &str| -> Option<Option<PinPolicy>> {
-            let value = get(key)?;
-            if value == "none" {
-                return Some(None);
-            }
-            let mut parts = value.split('/');
-            let algorithm: Algorithm = parts.next()?.parse().ok()?;
-            let digits = parts.next()?.parse().ok()?;
-            let period = parts.next()?.parse().ok()?;
-            Some(Some(PinPolicy {
-                algorithm,
-                digits,
-                period,
-            }))
-        };
         let activation: [u8; 8] = unhex(get("activation")?)?.try_into().ok()?;
         Some(Self {
             id: CardId::parse(get("id")?)?,
@@ -348,39 +445,47 @@ impl BankCard {
             .ok()?,
             label: get("label").map(str::to_owned),
             phone: get("phone").map(str::to_owned),
-            first: policy("first")?,
-            second: policy("second")?,
-            seed: SecretBytes::from(unhex(get("seed")?)?),
             issued_at: get("issued")?.parse().ok()?,
             expires_at: get("expires")?.parse().ok()?,
-            confirmed: get("confirmed")? == "yes",
         })
     }
 }
 
-fn load_cards(dir: &Path) -> Res<Vec<BankCard>> {
+fn load_index(dir: &Path) -> Res<Vec<IndexedCard>> {
     let path = dir.join(CARDS_FILE);
     let Some(text) = read_optional(&path)? else {
         return Ok(Vec::new());
     };
+    // The file of the program before the store kept every seed in hex.
+    let text = Zeroizing::new(text);
+    if text
+        .lines()
+        .any(|l| l.split('\t').any(|f| f.starts_with("seed=")))
+    {
+        return Err(format!(
+            "{} is from an earlier version of this program (it holds master seeds, and \
+             verifier.tsv its state); issue the cards again in a new directory, then delete it",
+            path.display()
+        )
+        .into());
+    }
     let mut cards = Vec::new();
     for (number, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let card = BankCard::from_line(line)
+        let card = IndexedCard::from_line(line)
             .ok_or_else(|| format!("{} line {}: not a card record", path.display(), number + 1))?;
         cards.push(card);
     }
     Ok(cards)
 }
 
-fn save_cards(dir: &Path, cards: &[BankCard]) -> Res<()> {
-    let mut out = Zeroizing::new(String::from(
-        "# dynpin example bank: issued cards, one per line.\n\
-         # WARNING: the seed= fields are the cards' master seeds in hex. This file is a\n\
-         # demonstration; a real bank keeps seeds in an HSM or a key store, never here.\n",
-    ));
+fn save_index(dir: &Path, cards: &[IndexedCard]) -> Res<()> {
+    let mut out = String::from(
+        "# dynpin bank program: the issued cards, one per line (no secrets: the cards'\n\
+         # seeds are sealed in bank.db). Maps last four digits and activation ids to card ids.\n",
+    );
     for card in cards {
         out.push_str(&card.to_line());
     }
@@ -388,7 +493,7 @@ fn save_cards(dir: &Path, cards: &[BankCard]) -> Res<()> {
 }
 
 /// The card `selector` names: last four digits, card id or activation id.
-fn find_card<'a>(cards: &'a mut [BankCard], selector: &str) -> Res<&'a mut BankCard> {
+fn find_card<'a>(cards: &'a [IndexedCard], selector: &str) -> Res<&'a IndexedCard> {
     let by_id = CardId::parse(&selector.to_ascii_lowercase());
     let by_activation = unhex(&selector.to_ascii_lowercase())
         .filter(|b| b.len() == 8)
@@ -401,25 +506,19 @@ fn find_card<'a>(cards: &'a mut [BankCard], selector: &str) -> Res<&'a mut BankC
             "'{selector}' is not a card's last four digits, card id or activation id"
         ));
     }
-    let matching: Vec<usize> = cards
+    let matching: Vec<&IndexedCard> = cards
         .iter()
-        .enumerate()
-        .filter(|(_, c)| {
+        .filter(|c| {
             Some(c.id) == by_id
                 || by_activation.as_deref() == Some(c.activation.to_string().as_str())
                 || Some(c.card_ref.last_four()) == by_last_four
         })
-        .map(|(i, _)| i)
         .collect();
     match matching.as_slice() {
         [] => Err(format!("no issued card matches '{selector}'").into()),
-        [one] => cards.get_mut(*one).ok_or_else(|| "no such card".into()),
-        _ => {
-            let ids: Vec<String> = matching
-                .iter()
-                .filter_map(|&i| cards.get(i))
-                .map(|c| c.id.to_string())
-                .collect();
+        [one] => Ok(one),
+        several => {
+            let ids: Vec<String> = several.iter().map(|c| c.id.to_string()).collect();
             Err(format!(
                 "several cards match '{selector}'; use a card id: {}",
                 ids.join(", ")
@@ -429,312 +528,38 @@ fn find_card<'a>(cards: &'a mut [BankCard], selector: &str) -> Res<&'a mut BankC
     }
 }
 
-// ---- the verifier's store ---------------------------------------------------
-
-/// A [`VerifierStore`] kept in a small text file: loaded at start, saved after
-/// each check. Within the process a mutex makes every operation atomic, as
-/// the trait requires; across processes [`StateLock`] makes invocations take
-/// turns from load to save. A bank with many servers maps the same operations
-/// onto a shared store instead (an atomic set-if-greater in Redis, a
-/// conditional row update in PostgreSQL).
-struct FileStore {
-    path: PathBuf,
-    state: Mutex<StoreState>,
+/// The card `selector` names and the opened store.
+fn open_card(dir: &Path, selector: &str) -> Res<(IndexedCard, BankStore)> {
+    let mut cards = load_index(dir)?;
+    let id = find_card(&cards, selector)?.id;
+    let at = cards
+        .iter()
+        .position(|c| c.id == id)
+        .ok_or("no such card")?;
+    let card = cards.swap_remove(at);
+    Ok((card, BankStore::open(dir)?))
 }
 
-#[derive(Default)]
-struct StoreState {
-    /// The last accepted step per card and PIN.
-    steps: HashMap<SlotKey, u64>,
-    failures: HashMap<CardId, u32>,
-    /// The drift per card and PIN, in seconds.
-    drift: HashMap<SlotKey, i64>,
-    /// The last accepted step per amount-bound transaction, within the horizon.
-    transactions: HashMap<(CardId, TransactionKey), u64>,
-    /// Activation status per card enrolled for confirmation.
-    status: HashMap<CardId, CardStatus>,
-    /// Confirmation attempts per card.
-    confirmation_attempts: HashMap<CardId, u32>,
-}
-
-const STATUSES: [(CardStatus, &str); 3] = [
-    (CardStatus::Pending, "pending"),
-    (CardStatus::Active, "active"),
-    (CardStatus::Suspended, "suspended"),
-];
-
-fn kind_by_name(name: &str) -> Option<PinKind> {
-    [
-        PinKind::First,
-        PinKind::Second,
-        PinKind::Token,
-        PinKind::AmountBound,
-    ]
-    .into_iter()
-    .find(|k| k.name() == name)
-}
-
-impl FileStore {
-    fn load(path: PathBuf) -> Res<Self> {
-        let mut state = StoreState::default();
-        if let Some(text) = read_optional(&path)? {
-            for (number, line) in text.lines().enumerate() {
-                if line.trim().is_empty() || line.starts_with('#') {
-                    continue;
-                }
-                let fields: Vec<&str> = line.split('\t').collect();
-                let card = |i: usize| fields.get(i).and_then(|t| CardId::parse(t));
-                let ok = match fields.first().copied() {
-                    Some("step") => {
-                        let kind = fields.get(2).and_then(|k| kind_by_name(k));
-                        let step = fields.get(3).and_then(|s| s.parse().ok());
-                        card(1).zip(kind).zip(step).map(|((card, kind), step)| {
-                            state.steps.insert(SlotKey { card, kind }, step);
-                        })
-                    }
-                    Some("failures") => card(1)
-                        .zip(fields.get(2).and_then(|n| n.parse().ok()))
-                        .map(|(card, n)| {
-                            state.failures.insert(card, n);
-                        }),
-                    // Before drift was kept per PIN in seconds: no longer meaningful.
-                    Some("drift") if fields.len() == 3 => Some(()),
-                    Some("drift") => {
-                        let kind = fields.get(2).and_then(|k| kind_by_name(k));
-                        let seconds = fields.get(3).and_then(|n| n.parse().ok());
-                        card(1).zip(kind).zip(seconds).map(|((card, kind), n)| {
-                            state.drift.insert(SlotKey { card, kind }, n);
-                        })
-                    }
-                    Some("status") => card(1)
-                        .zip(fields.get(2).and_then(|name| {
-                            STATUSES.iter().find(|(_, n)| n == name).map(|(s, _)| *s)
-                        }))
-                        .map(|(card, status)| {
-                            state.status.insert(card, status);
-                        }),
-                    Some("confirmation-attempts") => card(1)
-                        .zip(fields.get(2).and_then(|n| n.parse().ok()))
-                        .map(|(card, n)| {
-                            state.confirmation_attempts.insert(card, n);
-                        }),
-                    Some("transaction") => {
-                        let key = fields
-                            .get(2)
-                            .and_then(|k| unhex(k))
-                            .and_then(|k| <[u8; 32]>::try_from(k).ok());
-                        let step = fields.get(3).and_then(|s| s.parse().ok());
-                        card(1).zip(key).zip(step).map(|((card, key), step)| {
-                            state.transactions.insert((card, TransactionKey(key)), step);
-                        })
-                    }
-                    _ => None,
-                };
-                if ok.is_none() {
-                    return Err(
-                        format!("{} line {}: not a record", path.display(), number + 1).into(),
-                    );
-                }
-            }
-        }
-        Ok(Self {
-            path,
-            state: Mutex::new(state),
-        })
-    }
-
-    fn state(&self) -> MutexGuard<'_, StoreState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn save(&self) -> Res<()> {
-        let state = self.state();
-        let mut out = String::from(
-            "# dynpin example bank: verifier state (last accepted step, failures, drift)\n",
-        );
-        for (slot, step) in &state.steps {
-            out.push_str(&format!(
-                "step\t{}\t{}\t{step}\n",
-                slot.card,
-                slot.kind.name()
-            ));
-        }
-        for (card, n) in &state.failures {
-            out.push_str(&format!("failures\t{card}\t{n}\n"));
-        }
-        for (slot, n) in &state.drift {
-            out.push_str(&format!(
-                "drift\t{}\t{}\t{n}\n",
-                slot.card,
-                slot.kind.name()
-            ));
-        }
-        for (card, status) in &state.status {
-            let name = STATUSES
-                .iter()
-                .find(|(s, _)| s == status)
-                .map_or("suspended", |(_, n)| n);
-            out.push_str(&format!("status\t{card}\t{name}\n"));
-        }
-        for (card, n) in &state.confirmation_attempts {
-            out.push_str(&format!("confirmation-attempts\t{card}\t{n}\n"));
-        }
-        for ((card, key), step) in &state.transactions {
-            out.push_str(&format!("transaction\t{card}\t{}\t{step}\n", hex(&key.0)));
-        }
-        write_private(&self.path, out.as_bytes())
-    }
-}
-
-impl VerifierStore for FileStore {
-    fn claim_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
-        let mut state = self.state();
-        let count = state.failures.entry(card).or_insert(0);
-        (*count < limit).then(|| {
-            *count = count.saturating_add(1);
-            *count
-        })
-    }
-
-    fn accept_step(&self, slot: SlotKey, step: u64) -> bool {
-        let mut state = self.state();
-        match state.steps.get(&slot) {
-            Some(&last) if last >= step => false,
-            _ => {
-                state.steps.insert(slot, step);
-                state.failures.remove(&slot.card);
-                true
-            }
-        }
-    }
-
-    fn accept_transaction(&self, card: CardId, transaction: TransactionKey, step: u64) -> bool {
-        let mut state = self.state();
-        let newest = state
-            .transactions
-            .iter()
-            .filter(|((c, _), _)| *c == card)
-            .map(|(_, &s)| s)
-            .max();
-        let beyond_horizon =
-            newest.is_some_and(|n| step.saturating_add(TRANSACTION_HORIZON_STEPS) <= n);
-        let used = state
-            .transactions
-            .get(&(card, transaction))
-            .is_some_and(|&last| step <= last);
-        if beyond_horizon || used {
-            return false;
-        }
-        state.transactions.insert((card, transaction), step);
-        let newest = newest.map_or(step, |n| n.max(step));
-        state
-            .transactions
-            .retain(|(c, _), s| *c != card || s.saturating_add(TRANSACTION_HORIZON_STEPS) > newest);
-        state.failures.remove(&card);
-        true
-    }
-
-    fn failures(&self, card: CardId) -> u32 {
-        self.state().failures.get(&card).copied().unwrap_or(0)
-    }
-
-    fn reset_failures(&self, card: CardId) {
-        self.state().failures.remove(&card);
-    }
-
-    fn status(&self, card: CardId) -> Option<CardStatus> {
-        self.state().status.get(&card).copied()
-    }
-
-    fn open_confirmation(&self, card: CardId) {
-        self.state()
-            .status
-            .entry(card)
-            .or_insert(CardStatus::Pending);
-    }
-
-    fn claim_confirmation_attempt(&self, card: CardId, limit: u32) -> Option<u32> {
-        let mut state = self.state();
-        let count = state.confirmation_attempts.entry(card).or_insert(0);
-        (*count < limit).then(|| {
-            *count = count.saturating_add(1);
-            *count
-        })
-    }
-
-    fn confirm(&self, card: CardId) -> Option<CardStatus> {
-        let mut state = self.state();
-        let before = state.status.get(&card).copied();
-        let after = match before {
-            None | Some(CardStatus::Pending) => CardStatus::Active,
-            Some(_) => CardStatus::Suspended,
-        };
-        state.status.insert(card, after);
-        before
-    }
-
-    fn set_status(&self, card: CardId, status: CardStatus) {
-        self.state().status.insert(card, status);
-    }
-
-    fn last_step(&self, slot: SlotKey) -> Option<u64> {
-        self.state().steps.get(&slot).copied()
-    }
-
-    fn drift(&self, slot: SlotKey) -> i64 {
-        self.state().drift.get(&slot).copied().unwrap_or(0)
-    }
-
-    fn set_drift(&self, slot: SlotKey, seconds: i64) {
-        self.state().drift.insert(slot, seconds);
-    }
-}
-
-/// The verifier over the bank's file store, with `card` registered.
-/// The card's activation may be confirmed while its payload is valid.
-fn verifier_for(dir: &Path, card: &BankCard) -> Res<(Verifier<FileStore>, CardId)> {
-    let store = FileStore::load(dir.join(VERIFIER_FILE))?;
-    let config = VerifierConfig {
-        confirmation_seconds: card
-            .expires_at
-            .saturating_sub(card.issued_at)
-            .clamp(60, 30 * 86_400),
-        ..VerifierConfig::default()
-    };
-    let verifier = Verifier::with_store(config, store)?;
-    // A card confirmed before the verifier kept confirmations.
-    if card.confirmed && verifier.store().status(card.id).is_none() {
-        verifier.store().set_status(card.id, CardStatus::Active);
-    }
-    let id = verifier.register_pending(card.card()?, card.activation, card.issued_at);
-    Ok((verifier, id))
-}
-
-/// Prints the outcome of a check; exit 0 when accepted, 1 otherwise.
-fn report<T>(result: Result<T, VerifyError>) -> ExitCode {
+/// Prints the outcome of a check; exit 0 when accepted, 1 otherwise. A card
+/// not confirmed yet says how to confirm it.
+fn report<T>(card: &IndexedCard, result: Result<T, VerifyError>) -> ExitCode {
     match result {
         Ok(_) => {
             println!("accepted");
             ExitCode::SUCCESS
+        }
+        Err(VerifyError::NotConfirmed) => {
+            let last_four = card.card_ref.last_four();
+            println!(
+                "rejected: the activation of card {last_four} is not confirmed yet (bank confirm {last_four} <CODE>)"
+            );
+            ExitCode::FAILURE
         }
         Err(e) => {
             println!("rejected: {e}");
             ExitCode::FAILURE
         }
     }
-}
-
-/// A card's dynamic PIN counts only once the customer confirmed the activation.
-fn require_confirmed(card: &BankCard) -> Option<ExitCode> {
-    if card.confirmed {
-        return None;
-    }
-    println!(
-        "rejected: the activation of card {} is not confirmed yet (bank confirm {} <CODE>)",
-        card.card_ref.last_four(),
-        card.card_ref.last_four()
-    );
-    Some(ExitCode::FAILURE)
 }
 
 // ---- commands ---------------------------------------------------------------
@@ -774,38 +599,45 @@ fn issue(dir: &Path, fast_kdf: bool, mut args: Args) -> Res<ExitCode> {
     let card_ref = CardRef::of(&number);
     let mut request = CardRequest::new(card_ref);
     request.label = label.clone();
-    let clock = SystemClock;
-    let issued = issuer.provision(&request, &clock)?;
+    let issued = issuer.provision(&request, &SystemClock)?;
+    issued.card()?; // the label and policies pass the card rules
     let (issued_at, expires_at) = issued.validity();
-    let record = BankCard {
-        id: issued.card_id(),
-        activation: issued.activation_id(),
-        card_ref,
-        label,
-        phone,
-        first: request.first_pin,
-        second: request.second_pin,
-        seed: issued.master_seed().clone(),
-        issued_at,
-        expires_at,
-        confirmed: false,
-    };
-    record.card()?; // the label and policies pass the card rules
 
-    let _lock = StateLock::acquire(dir)?;
-    let mut cards = load_cards(dir)?;
-    let before = cards.len();
-    cards.retain(|c| c.card_ref != card_ref);
-    if cards.len() != before {
+    let _lock = IndexLock::acquire(dir)?;
+    let mut cards = load_index(dir)?;
+    let bank = BankStore::open(dir)?;
+    // The activation may be confirmed while its payload is valid.
+    let verifier = bank.verifier(VerifierConfig {
+        confirmation_seconds: expires_at.saturating_sub(issued_at).clamp(60, 30 * 86_400),
+        ..VerifierConfig::default()
+    })?;
+    let id = bank.block_on(verifier.enroll(&issued, phone.as_deref()))?;
+    let (replaced, mut kept): (Vec<IndexedCard>, Vec<IndexedCard>) =
+        cards.drain(..).partition(|c| c.card_ref == card_ref);
+    if !replaced.is_empty() {
         eprintln!(
             "note: this replaces the earlier activation of card {}",
             card_ref.last_four()
         );
+        let authorization = OperatorAuthorization::new(OPERATOR, "replaced by a new issue")?;
+        for old in &replaced {
+            match bank.block_on(verifier.operator_suspend(&authorization, old.id)) {
+                Ok(()) | Err(VerifyError::UnknownCard) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
-    let (id, activation_id) = (record.id, record.activation);
-    let phone = record.phone.clone();
-    cards.push(record);
-    save_cards(dir, &cards)?;
+    let activation_id = issued.activation_id();
+    kept.push(IndexedCard {
+        id,
+        activation: activation_id,
+        card_ref,
+        label,
+        phone: phone.clone(),
+        issued_at,
+        expires_at,
+    });
+    save_index(dir, &kept)?;
     if let Some(path) = &png {
         fs::write(path, qr::to_png(issued.payload(), PNG_SCALE)?)
             .map_err(|e| format!("cannot write {path}: {e}"))?;
@@ -847,18 +679,12 @@ fn confirm(dir: &Path, args: Args) -> Res<ExitCode> {
     let [selector, code] = args.positionals.as_slice() else {
         return usage("confirm needs the card and the confirmation code");
     };
-    let _lock = StateLock::acquire(dir)?;
-    let mut cards = load_cards(dir)?;
-    let card = find_card(&mut cards, selector)?;
-    // Once, while the payload is valid, 5 attempts; a second confirmation
-    // suspends the card as a possible clone.
-    let (verifier, id) = verifier_for(dir, card)?;
-    let result = verifier.confirm(id, code, &SystemClock);
-    verifier.store().save()?;
-    match result {
+    let (card, bank) = open_card(dir, selector)?;
+    // Once, before the deadline set at issue, 5 attempts; a second
+    // confirmation suspends the card as a possible clone.
+    let verifier = bank.verifier(VerifierConfig::default())?;
+    match bank.block_on(verifier.confirm(card.id, code, &SystemClock)) {
         Ok(()) => {
-            card.confirmed = true;
-            save_cards(dir, &cards)?;
             println!("confirmed: the card's dynamic PIN is active");
             Ok(ExitCode::SUCCESS)
         }
@@ -879,16 +705,10 @@ fn verify(dir: &Path, args: Args) -> Res<ExitCode> {
         "second" => PinKind::Second,
         other => return usage(format!("'{other}': expected first or second")),
     };
-    let _lock = StateLock::acquire(dir)?;
-    let mut cards = load_cards(dir)?;
-    let card = find_card(&mut cards, selector)?;
-    if let Some(exit) = require_confirmed(card) {
-        return Ok(exit);
-    }
-    let (verifier, id) = verifier_for(dir, card)?;
-    let result = verifier.verify(id, kind, pin, &SystemClock);
-    verifier.store().save()?;
-    Ok(report(result))
+    let (card, bank) = open_card(dir, selector)?;
+    let verifier = bank.verifier(VerifierConfig::default())?;
+    let result = bank.block_on(verifier.verify(card.id, kind, pin, &SystemClock));
+    Ok(report(&card, result))
 }
 
 fn verify_amount(dir: &Path, args: Args) -> Res<ExitCode> {
@@ -897,29 +717,27 @@ fn verify_amount(dir: &Path, args: Args) -> Res<ExitCode> {
         return usage("verify-amount needs the card, the amount in rials, the payee and the PIN");
     };
     let amount = parse_amount(amount)?;
-    let _lock = StateLock::acquire(dir)?;
-    let mut cards = load_cards(dir)?;
-    let card = find_card(&mut cards, selector)?;
-    if let Some(exit) = require_confirmed(card) {
-        return Ok(exit);
-    }
-    let (verifier, id) = verifier_for(dir, card)?;
-    let result = verifier.verify_amount_bound(id, pin, amount, payee, &SystemClock);
-    verifier.store().save()?;
-    Ok(report(result))
+    let (card, bank) = open_card(dir, selector)?;
+    let verifier = bank.verifier(VerifierConfig::default())?;
+    let result =
+        bank.block_on(verifier.verify_amount_bound(card.id, pin, amount, payee, &SystemClock));
+    Ok(report(&card, result))
 }
 
-fn reset(dir: &Path, args: Args) -> Res<ExitCode> {
+fn reset(dir: &Path, mut args: Args) -> Res<ExitCode> {
+    let reason = args.value("--reason")?;
     args.done()?;
     let [selector] = args.positionals.as_slice() else {
         return usage("reset needs the card");
     };
-    let _lock = StateLock::acquire(dir)?;
-    let mut cards = load_cards(dir)?;
-    let card = find_card(&mut cards, selector)?;
-    let (verifier, id) = verifier_for(dir, card)?;
-    verifier.reset(id);
-    verifier.store().save()?;
+    let authorization =
+        match OperatorAuthorization::new(OPERATOR, reason.as_deref().unwrap_or(DEFAULT_REASON)) {
+            Ok(authorization) => authorization,
+            Err(_) => return usage("--reason: 1 to 128 printable bytes"),
+        };
+    let (card, bank) = open_card(dir, selector)?;
+    let verifier = bank.verifier(VerifierConfig::default())?;
+    bank.block_on(verifier.operator_reset(&authorization, card.id))?;
     println!("card {}: dynamic PIN unlocked", card.card_ref.last_four());
     Ok(ExitCode::SUCCESS)
 }
@@ -929,22 +747,28 @@ fn list(dir: &Path, args: Args) -> Res<ExitCode> {
     if !args.positionals.is_empty() {
         return usage("list takes no arguments");
     }
-    let cards = load_cards(dir)?;
+    let cards = load_index(dir)?;
     if cards.is_empty() {
         println!("no cards issued yet");
+        return Ok(ExitCode::SUCCESS);
     }
+    let bank = BankStore::open(dir)?;
     for card in &cards {
+        let status = match bank.block_on(bank.store.state(card.id))? {
+            Some(state) => match state.status {
+                CardStatus::Pending => "unconfirmed",
+                CardStatus::Active => "confirmed",
+                CardStatus::Suspended => "suspended",
+            },
+            None => "missing from bank.db",
+        };
         println!(
             "{}  {:<12} id {}  activation {}  {}  phone {}  label {}",
             card.card_ref.last_four(),
             card.card_ref.bank().map_or("Unknown bank", Bank::name),
             card.id,
             card.activation,
-            if card.confirmed {
-                "confirmed"
-            } else {
-                "unconfirmed"
-            },
+            status,
             card.phone.as_deref().unwrap_or("-"),
             card.label.as_deref().unwrap_or("-"),
         );
@@ -964,17 +788,15 @@ fn sms(dir: &Path, args: Args) -> Res<ExitCode> {
         return usage("sms needs the card, the amount in rials and the merchant");
     };
     let amount = parse_amount(amount)?;
-    let mut cards = load_cards(dir)?;
-    let card = find_card(&mut cards, selector)?;
-    // The service keeps its pending codes in memory: request and check happen in this run.
-    let service = SmsService::new(SmsConfig::default())?;
+    let (card, bank) = open_card(dir, selector)?;
+    // The code's hash waits in the store: 120 s, 3 attempts, 3 codes per card in 10 minutes.
+    let service = bank.sms()?;
     let tx = Transaction {
         id: random_transaction_id()?,
         amount_rials: amount,
         merchant: merchant.clone(),
     };
-    let clock = SystemClock;
-    let sent = service.request(card.id, &tx, &clock)?;
+    let sent = bank.block_on(service.request(card.id, &tx))?;
     println!(
         "SMS to {} (transaction {}):",
         card.phone
@@ -985,7 +807,7 @@ fn sms(dir: &Path, args: Args) -> Res<ExitCode> {
     println!("{}", sent.text_fa);
     println!("{}", sent.text_en);
     let typed = read_line("type the code from the SMS: ")?;
-    match service.verify(card.id, &tx, &typed, &clock) {
+    match bank.block_on(service.verify(card.id, &tx, &typed)) {
         Ok(()) => {
             println!("accepted");
             Ok(ExitCode::SUCCESS)
@@ -1007,15 +829,10 @@ fn sms_in(dir: &Path, mut args: Args) -> Res<ExitCode> {
         return usage("sms-in needs the message body");
     }
     let body = body.join(" ");
-    let cards = load_cards(dir)?;
-    let service = SmsService::new(SmsConfig::default())?;
-    for card in &cards {
-        if let Some(registered) = &card.phone {
-            service.register_phone(registered, card.id, card.card_ref.last_four());
-        }
-    }
-    let clock = SystemClock;
-    let reply = service.answer_sms(phone, &body, &clock);
+    // The store finds the card by the phone it was enrolled with and its last four digits.
+    let bank = BankStore::open(dir)?;
+    let service = bank.sms()?;
+    let reply = bank.block_on(service.answer_sms(phone, &body))?;
     println!("reply to {phone}:");
     println!("{}", reply.text_fa);
     println!("{}", reply.text_en);
@@ -1026,7 +843,7 @@ fn sms_in(dir: &Path, mut args: Args) -> Res<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let typed = read_line("type the code from the SMS: ")?;
-    match service.verify_card_code(card, &typed, &clock) {
+    match bank.block_on(service.verify_card_code(card, &typed)) {
         Ok(()) => {
             println!("accepted");
             Ok(ExitCode::SUCCESS)

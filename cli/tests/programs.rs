@@ -221,12 +221,17 @@ fn bank_and_phone_complete_the_loop() {
     let activation_code = issued.line("activation code: ");
     assert_eq!(activation_code.len(), 19, "four groups of four digits");
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    // The store, its keys and the card index are the owner's only; no seed
+    // is written in the clear.
     #[cfg(unix)]
-    {
+    for file in ["bank.db", "kek.key", "sms.key", "cards.tsv"] {
         use std::os::unix::fs::PermissionsExt;
-        let cards = std::fs::metadata(scratch.path("bank").join("cards.tsv")).unwrap();
-        assert_eq!(cards.permissions().mode() & 0o777, 0o600, "the seed file");
+        let meta = std::fs::metadata(scratch.path("bank").join(file)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{file}");
     }
+    let index = std::fs::read_to_string(scratch.path("bank").join("cards.tsv")).unwrap();
+    assert!(!index.contains("seed="), "{index}");
+    assert!(!scratch.path("bank").join("verifier.tsv").exists());
 
     // The phone scans the PNG and types the activation code from the SMS.
     let activated =
@@ -372,21 +377,25 @@ fn bank_and_phone_complete_the_loop() {
             .contains("rejected: wrong")
     );
 
-    // A Mellat-style SMS with the last four digits in Persian.
-    let reply = bank(&scratch, &["sms-in", "+98 912 123 4567", "۶۷۸۰"]).expect(0, "sms-in");
-    let code = reply.line("Dynamic PIN for card 6780: ");
-    assert_eq!(code.len(), 7, "{}", reply.stdout);
-    assert!(reply.stdout.contains("۶۷۸۰"), "{}", reply.stdout);
+    // A Mellat-style SMS with the last four digits in Persian, from the
+    // enrolled number spelt another way.
     let (reply, code) = bank_interactive(
         &scratch,
-        &["sms-in", PHONE_NUMBER, "6780", "--verify"],
+        &["sms-in", "+98 912 123 4567", "۶۷۸۰", "--verify"],
         "Dynamic PIN for card 6780: ",
         str::to_owned,
     );
     assert_eq!(code.len(), 7);
-    assert_eq!(
-        reply.expect(0, "sms-in --verify").stdout.lines().last(),
-        Some("accepted")
+    let reply = reply.expect(0, "sms-in --verify");
+    assert!(reply.stdout.contains("۶۷۸۰"), "{}", reply.stdout);
+    assert_eq!(reply.stdout.lines().last(), Some("accepted"));
+    // That was the card's third SMS code in ten minutes: the store keeps
+    // count across invocations, and a fourth is refused.
+    let limited = bank(&scratch, &["sms-in", PHONE_NUMBER, "6780"]).expect(1, "rate limit");
+    assert!(
+        limited.stdout.contains("Too many requests"),
+        "{}",
+        limited.stdout
     );
     let unknown = bank(&scratch, &["sms-in", PHONE_NUMBER, "1111"]).expect(1, "unknown card");
     assert!(
@@ -399,6 +408,17 @@ fn bank_and_phone_complete_the_loop() {
         stranger.stdout.contains("No card ending"),
         "{}",
         stranger.stdout
+    );
+
+    // An operator unlocks the card's PIN (audited as operator "cli").
+    let reset =
+        bank(&scratch, &["reset", "6780", "--reason", "customer called"]).expect(0, "reset");
+    assert_eq!(reset.stdout.trim(), "card 6780: dynamic PIN unlocked");
+    let list = bank(&scratch, &["list"]).expect(0, "list");
+    assert!(
+        list.stdout.contains("confirmed") && list.stdout.contains("label Salary"),
+        "{}",
+        list.stdout
     );
 }
 
@@ -496,12 +516,30 @@ fn bad_input_prints_usage_and_exits_2() {
     )
     .expect(0, "issue into the default directory");
     assert!(run.stdout.contains("payload: DPIN:"));
+    let default_dir = scratch.path("xdg").join("dynpin").join("bank");
+    assert!(default_dir.join("cards.tsv").exists());
+    assert!(default_dir.join("bank.db").exists());
+
+    // The seed file of the program before the store is refused, not misread.
+    let old = scratch.path("old-bank");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(
+        old.join("cards.tsv"),
+        "card\tid=00000000000000000000000000000001\tlast4=6780\tseed=00\n",
+    )
+    .unwrap();
+    let refused = Run::of(
+        program("bank", &scratch)
+            .arg("--dir")
+            .arg(&old)
+            .arg("list")
+            .output()
+            .unwrap(),
+    )
+    .expect(1, "an old cards.tsv");
     assert!(
-        scratch
-            .path("xdg")
-            .join("dynpin")
-            .join("bank")
-            .join("cards.tsv")
-            .exists()
+        refused.stderr.contains("earlier version"),
+        "{}",
+        refused.stderr
     );
 }
