@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! cargo run --example phone -- activate --png card.png 1234 5678 9012 3456
+//! DYNPIN_TOKEN=app.… cargo run --example phone -- activate --fetch http://127.0.0.1:8080 --handle 1234-5678-9012 1234 5678 9012 3456
 //! cargo run --example phone -- watch
 //! cargo run --example phone -- amount 6780 5000000 Digikala
 //! cargo run --example phone -- --help
@@ -17,6 +18,17 @@
 //! (default `$XDG_DATA_HOME/dynpin/phone` or `~/.local/share/dynpin/phone`),
 //! encrypted under the app password: `--password P`, else the environment
 //! variable `DYNPIN_PASSWORD`, else a prompt. The first use creates the vault.
+//!
+//! A card provisioned at an ATM (the bank service's `"channel": "atm"`) comes
+//! as a receipt with a 12-digit handle and the activation code: `activate
+//! --fetch URL --handle H` asks the bank service for the still-sealed payload
+//! (`POST URL/v1/activations/fetch`, with the app's credential `<client
+//! id>.<secret>` of scope `app` as a bearer token) and activates it offline
+//! with the code, as from a QR code. The credential comes from `--token-file
+//! FILE` or the environment variable `DYNPIN_TOKEN`, never from the command
+//! line, where `ps` would show it. Plain HTTP only (a trusted network, or a
+//! TLS-terminating proxy on the loopback): the payload is useless without the
+//! activation code, but the credential is not.
 //!
 //! Exit status: 0 done, 1 failed or refused, 2 bad usage.
 
@@ -39,9 +51,12 @@ use zeroize::Zeroizing;
 
 use crate::args::{Args, Res, create_dir, parse_amount, state_dir, usage};
 
+mod fetch;
+
 const USAGE: &str = "\
 usage: phone [--dir DIR] [--password P] [--fast-kdf] <command>
        phone activate <PAYLOAD-TEXT | --png FILE> <ACTIVATION-CODE> [--replace]
+       phone activate --fetch URL --handle H [--token-file F] <ACTIVATION-CODE> [--replace]
        phone list | codes | watch [--seconds N]
        phone amount <CARD> <AMOUNT-RIALS> <PAYEE>
        phone ceiling <CARD> <RIALS|none> | rename <CARD> <LABEL> | remove <CARD>
@@ -57,6 +72,11 @@ Commands:
                                    activation code from the SMS (spaces allowed);
                                    prints the confirmation code for the bank.
                                    --replace replaces a card already in the app
+  activate --fetch URL --handle H <CODE>
+                                   ... or from the bank service at URL (http://host:port),
+                                   by the handle printed on the ATM receipt; the app's
+                                   credential (<client id>.<secret>, scope app) is read
+                                   from --token-file FILE or $DYNPIN_TOKEN
   list                             the cards: bank, last four digits, label, ceiling
   codes                            every PIN once: `<card> <kind> <digits> (<seconds>s)`
   watch [--seconds N]              every PIN live with a countdown, for N seconds (default:
@@ -88,7 +108,10 @@ const COMMANDS: [&str; 9] = [
 ];
 
 fn takes_value(option: &str) -> bool {
-    matches!(option, "--dir" | "--password" | "--png" | "--seconds")
+    matches!(
+        option,
+        "--dir" | "--password" | "--png" | "--seconds" | "--fetch" | "--handle" | "--token-file"
+    )
 }
 
 // ---- small helpers ---------------------------------------------------------
@@ -297,22 +320,51 @@ fn describe_duration(seconds: u64) -> String {
 
 fn activate(settings: &Settings, mut args: Args) -> Res<ExitCode> {
     let png = args.value("--png")?;
+    let fetch = args.value("--fetch")?;
+    let handle = args.value("--handle")?;
+    let token_file = args.value("--token-file")?;
     let replace = args.flag("--replace");
     args.done()?;
-    let (text, code) = match png {
-        Some(path) => (decode_png(&path)?, args.positionals.join(" ")),
-        None => match args.positionals.split_first() {
-            Some((payload, code)) => (payload.clone(), code.join(" ")),
+    if fetch.is_none() && (handle.is_some() || token_file.is_some()) {
+        return usage("--handle and --token-file go with --fetch URL");
+    }
+    enum Source {
+        Png(String),
+        Text(String),
+        Fetch(fetch::Request),
+    }
+    let (source, code) = match (png, fetch) {
+        (Some(_), Some(_)) => return usage("activate takes --png FILE or --fetch URL, not both"),
+        (Some(path), None) => (Source::Png(path), args.positionals.join(" ")),
+        (None, Some(url)) => {
+            let Some(handle) = handle else {
+                return usage("--fetch needs the handle from the ATM receipt: --handle H");
+            };
+            let request = fetch::Request::new(&url, &handle, token_file.as_deref())?;
+            (Source::Fetch(request), args.positionals.join(" "))
+        }
+        (None, None) => match args.positionals.split_first() {
+            Some((payload, code)) => (Source::Text(payload.clone()), code.join(" ")),
             None => return usage("activate needs the payload (or --png FILE) and the code"),
         },
     };
     if code.trim().is_empty() {
-        return usage("activate needs the activation code from the SMS");
+        return usage("activate needs the activation code (from the SMS or the ATM receipt)");
     }
-    // The same check the authenticator makes, first, so a mistyped code is a usage error.
+    // The same check the authenticator makes, first, so a mistyped code is a
+    // usage error (and costs none of the handle's few fetches).
     if let Err(e) = ActivationCode::parse(&code) {
         return usage(format!("the activation code is not valid: {e}"));
     }
+    let text = match source {
+        Source::Png(path) => decode_png(&path)?,
+        Source::Text(text) => text,
+        Source::Fetch(request) => {
+            let payload = request.payload()?;
+            eprintln!("fetched the activation from {}", request.url());
+            payload
+        }
+    };
 
     // The payload is read before the vault is opened: a bad one is reported
     // without asking for the password or counting an attempt.

@@ -3,8 +3,9 @@
 //! typed from one to the other.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 
 const PASSWORD: &str = "گل‌سرخ ۱۴۰۳ vault";
 const PHONE_NUMBER: &str = "09121234567";
@@ -52,6 +53,7 @@ fn program(name: &str, scratch: &Scratch) -> Command {
         .env("XDG_DATA_HOME", scratch.path("xdg"))
         .env("HOME", scratch.path("home"))
         .env_remove("DYNPIN_PASSWORD")
+        .env_remove("DYNPIN_TOKEN")
         .stdin(Stdio::null());
     command
 }
@@ -541,5 +543,334 @@ fn bad_input_prints_usage_and_exits_2() {
         refused.stderr.contains("earlier version"),
         "{}",
         refused.stderr
+    );
+}
+
+// ---- the phone and the bank service ------------------------------------------
+
+/// The bank service's binary, `dynpin-bank`. Cargo tells a test where its
+/// own package's binaries are (`CARGO_BIN_EXE_…`) but not another
+/// package's, so it is found beside this test's executable:
+/// `target/debug/deps/dynpin_cli-…` → `target/debug/dynpin-bank`.
+/// `cargo test --workspace` (and `scripts/test`) builds every member's
+/// binaries before it runs any test; with `cargo test -p dynpin-cli` alone,
+/// build it first: `cargo build -p dynpin-bank --bin dynpin-bank`.
+fn service_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = profile_dir.join(format!("dynpin-bank{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build -p dynpin-bank --bin dynpin-bank` first \
+         (cargo test --workspace builds it)",
+        path.display()
+    );
+    path
+}
+
+/// A `dynpin-bank dev` instance on a port of its own, killed when dropped.
+struct Service {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    addr: String,
+    /// The admin credential `dev` wrote (every scope, `app` included).
+    token: String,
+    /// Its standard output, kept open: the service prints only its first line.
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Service {
+    fn start(scratch: &Scratch) -> Self {
+        let dir = scratch.path("service");
+        let log = std::fs::File::create(scratch.path("service.log")).unwrap();
+        let mut child = Command::new(service_binary())
+            .arg("dev")
+            .arg("--dir")
+            .arg(&dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(scratch.path("service.log")).unwrap_or_default();
+            panic!("dynpin-bank dev did not start: {line:?}\n{log}");
+        };
+        let token = std::fs::read_to_string(dir.join("admin.token")).unwrap();
+        Self {
+            addr: addr.to_owned(),
+            token: token.trim().to_owned(),
+            child,
+            _stdout: stdout,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `POST path` with a JSON body and the admin credential: the status and the JSON answer.
+    fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let body = body.to_string();
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            self.token,
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (status, serde_json::from_str(body).unwrap())
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Answers one HTTP request with `answer` on a port of its own: the address
+/// and, once answered, the request as received.
+fn stand_in(answer: String) -> (String, std::thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let served = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut request = String::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap();
+            }
+            request.push_str(&line);
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        request.push_str(&String::from_utf8(body).unwrap());
+        reader.get_mut().write_all(answer.as_bytes()).unwrap();
+        request
+    });
+    (addr, served)
+}
+
+/// `phone activate --fetch …` with extra environment.
+fn phone_fetch(scratch: &Scratch, args: &[&str], token: Option<&str>) -> Run {
+    let mut command = program("phone", scratch);
+    command
+        .arg("--dir")
+        .arg(scratch.path("phone"))
+        .arg("--fast-kdf")
+        .arg("activate")
+        .args(args)
+        .env("DYNPIN_PASSWORD", PASSWORD);
+    if let Some(token) = token {
+        command.env("DYNPIN_TOKEN", token);
+    }
+    Run::of(command.output().unwrap())
+}
+
+#[test]
+fn phone_fetches_an_atm_activation_from_the_service() {
+    let scratch = Scratch::new("fetch");
+    let mut service = Service::start(&scratch);
+    let url = service.url();
+
+    // The ATM channel: a handle and the activation code on the receipt, no payload.
+    let (status, card) = service.post(
+        "/v1/cards",
+        &serde_json::json!({"bin": 610433, "last_four": "6780", "label": "ATM", "channel": "atm"}),
+    );
+    assert_eq!(status, 201, "{card}");
+    assert!(card.get("payload").is_none(), "{card}");
+    let id = card["card_id"].as_str().unwrap().to_owned();
+    let handle = card["activation_handle"].as_str().unwrap().to_owned();
+    let code = card["activation_code"].as_str().unwrap().to_owned();
+    assert_eq!(handle.len(), 14, "4-4-4 digits: {handle}");
+
+    let token_file = scratch.path("app.token");
+    std::fs::write(&token_file, format!("{}\n", service.token)).unwrap();
+    let token_arg = token_file.to_str().unwrap();
+
+    // No credential: a usage error, and nothing is fetched.
+    let run = phone_fetch(
+        &scratch,
+        &["--fetch", &url, "--handle", &handle, &code],
+        None,
+    )
+    .expect(2, "no credential");
+    assert!(run.stderr.contains("DYNPIN_TOKEN"), "{}", run.stderr);
+    // A handle the bank never printed (the credential from the environment).
+    let run = phone_fetch(
+        &scratch,
+        &["--fetch", &url, "--handle", "0000 0000 0000", &code],
+        Some(&service.token),
+    )
+    .expect(1, "unknown handle");
+    assert!(
+        run.stderr
+            .contains("no activation with handle 0000-0000-0000"),
+        "{}",
+        run.stderr
+    );
+    // A wrong secret.
+    let bad_token = scratch.path("bad.token");
+    let wrong_secret = format!("{}0", service.token);
+    std::fs::write(&bad_token, &wrong_secret).unwrap();
+    let run = phone_fetch(
+        &scratch,
+        &[
+            "--fetch",
+            &url,
+            "--handle",
+            &handle,
+            "--token-file",
+            bad_token.to_str().unwrap(),
+            &code,
+        ],
+        None,
+    )
+    .expect(1, "wrong credential");
+    assert!(run.stderr.contains("401"), "{}", run.stderr);
+    assert!(!run.stderr.contains(&wrong_secret), "{}", run.stderr);
+
+    // The payload, fetched by the handle, activated offline with the receipt's code.
+    let activated = phone_fetch(
+        &scratch,
+        &[
+            "--fetch",
+            &url,
+            "--handle",
+            &handle,
+            "--token-file",
+            token_arg,
+            &code,
+        ],
+        None,
+    )
+    .expect(0, "fetch and activate");
+    assert!(
+        activated.stdout.contains("Bank Mellat") && activated.stdout.contains("**** 6780"),
+        "{}",
+        activated.stdout
+    );
+    assert!(
+        activated.stdout.contains("label: ATM"),
+        "{}",
+        activated.stdout
+    );
+    let confirmation = activated.line("confirmation code: ");
+
+    // The bank accepts the phone's PINs once the confirmation code is in.
+    let codes = phone(&scratch, &["codes"]).expect(0, "codes");
+    let second = code_of(&codes, "6780", "second");
+    let verify = |pin_kind: &str, pin: &str| {
+        service.post(
+            &format!("/v1/cards/{id}/verify"),
+            &serde_json::json!({"pin_kind": pin_kind, "pin": pin}),
+        )
+    };
+    let (status, answer) = verify("second", &second);
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (409, Some("not_confirmed"))
+    );
+    let (status, answer) = service.post(
+        &format!("/v1/cards/{id}/confirm"),
+        &serde_json::json!({"code": confirmation}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let codes = phone(&scratch, &["codes"]).expect(0, "codes");
+    for kind in ["first", "second"] {
+        let pin = code_of(&codes, "6780", kind);
+        let (status, answer) = verify(kind, &pin);
+        assert_eq!(status, 200, "{kind}: {answer}");
+        assert_eq!(answer["accepted"], true);
+        let (status, answer) = verify(kind, &pin);
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (422, Some("already_used")),
+            "{kind} replayed"
+        );
+    }
+
+    // Nobody listening.
+    service.kill();
+    let run = phone_fetch(
+        &scratch,
+        &[
+            "--fetch",
+            &url,
+            "--handle",
+            &handle,
+            "--token-file",
+            token_arg,
+            &code,
+        ],
+        None,
+    )
+    .expect(1, "no service");
+    assert!(run.stderr.contains("connection refused"), "{}", run.stderr);
+
+    // A service refusing fetches for a while (a stand-in answering 429),
+    // which also shows what the phone sends.
+    let body = r#"{"error":{"code":"rate_limited","message":"too many activation fetches; retry later","retry_after_seconds":7}}"#;
+    let (addr, served) = stand_in(format!(
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    let run = phone_fetch(
+        &scratch,
+        &[
+            "--fetch",
+            &format!("http://{addr}/"),
+            "--handle",
+            "۱۲۳۴-۵۶۷۸-۹۰۱۲",
+            &code,
+        ],
+        Some("app-1.s3cret"),
+    )
+    .expect(1, "rate-limited");
+    assert!(run.stderr.contains("try again in 7 s"), "{}", run.stderr);
+    let request = served.join().unwrap();
+    assert!(
+        request.starts_with("POST /v1/activations/fetch HTTP/1.1\r\n"),
+        "{request}"
+    );
+    assert!(
+        request
+            .lines()
+            .any(|l| l.eq_ignore_ascii_case("authorization: Bearer app-1.s3cret")),
+        "{request}"
+    );
+    assert!(
+        request.ends_with(r#"{"handle":"123456789012"}"#),
+        "{request}"
     );
 }
