@@ -511,17 +511,30 @@ impl<S: Store> SmsService<S> {
     }
 }
 
-/// Phone numbers compare by their digits: `+98 912…`, `0912…` and `۰۹۱۲…` are one number.
+/// Phone numbers compare by their digits, in the national form: `+98 912…`,
+/// `0098 912…`, `0912…`, `912…` (without the trunk zero) and `۰۹۱۲…` (Persian
+/// or Arabic-Indic digits) are all `0912…`. Anything else is kept as its
+/// ASCII digits.
 pub fn normalize_phone(phone: &str) -> String {
     let digits: String = phone
         .chars()
         .filter_map(text::digit_value)
         .map(|d| char::from(b'0' + d))
         .collect();
-    match digits.strip_prefix("98") {
-        Some(rest) if rest.len() == 10 => format!("0{rest}"),
-        _ => digits,
+    // Iran's country code, after `+` or the international prefix `00`,
+    // then the 10 digits of the national number.
+    for prefix in ["0098", "98"] {
+        if let Some(rest) = digits.strip_prefix(prefix)
+            && rest.len() == 10
+        {
+            return format!("0{rest}");
+        }
     }
+    // A mobile number typed without its trunk zero.
+    if digits.len() == 10 && digits.starts_with('9') {
+        return format!("0{digits}");
+    }
+    digits
 }
 
 /// The bank's answer to an incoming SMS.

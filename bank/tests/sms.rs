@@ -7,7 +7,7 @@ use dynpin::card::{CardId, CardRef, LastFour};
 use dynpin::clock::FixedClock;
 use dynpin::kdf::KdfParams;
 use dynpin::text::group_thousands;
-use dynpin_bank::sms::{SmsConfig, SmsError, SmsKey, SmsService, Transaction};
+use dynpin_bank::sms::{SmsConfig, SmsError, SmsKey, SmsService, Transaction, normalize_phone};
 use dynpin_bank::store::memory::MemoryStore;
 use dynpin_bank::{CardRequest, Issuer};
 
@@ -390,4 +390,33 @@ async fn mellat_style_last_four_digits_requests() {
             .await,
         Err(SmsError::Expired)
     );
+}
+
+#[test]
+fn phone_numbers_compare_by_their_digits_in_any_spelling() {
+    // How an Iranian mobile number is typed: national, international with
+    // `+` or `00`, without the trunk zero, in Persian or Arabic-Indic digits.
+    for spelling in [
+        "09120001111",
+        "0912 000 1111",
+        "(0912) 000-1111",
+        "+98 912 000 1111",
+        "+989120001111",
+        "98 912 000 1111",
+        "0098 912 000 1111",
+        "00989120001111",
+        "9120001111",
+        "912 000 1111",
+        "۰۹۱۲۰۰۰۱۱۱۱",
+        "+۹۸ ۹۱۲ ۰۰۰ ۱۱۱۱",
+        "۰۰۹۸ ۹۱۲ ۰۰۰ ۱۱۱۱",
+        "۹۱۲۰۰۰۱۱۱۱",
+        "٠٩١٢٠٠٠١١١١",
+    ] {
+        assert_eq!(normalize_phone(spelling), "09120001111", "{spelling:?}");
+    }
+    // Other numbers stay other numbers.
+    assert_eq!(normalize_phone("09120001112"), "09120001112");
+    assert_eq!(normalize_phone("+44 20 7946 0958"), "442079460958");
+    assert_eq!(normalize_phone("0098 21 1234 5678"), "02112345678");
 }
