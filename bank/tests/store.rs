@@ -1141,6 +1141,12 @@ pub(crate) mod behaviour {
                 .unwrap()
                 .is_empty()
         );
+        // A suspended card (e.g. reissued) no longer answers for the number;
+        // lifted, it does again.
+        store.set_status(a, CardStatus::Suspended).await.unwrap();
+        assert_eq!(store.cards_by_phone(&phone, 1234).await.unwrap(), vec![b]);
+        store.set_status(a, CardStatus::Active).await.unwrap();
+        assert_eq!(store.cards_by_phone(&phone, 1234).await.unwrap().len(), 2);
     }
 
     // --- SMS codes -----------------------------------------------------

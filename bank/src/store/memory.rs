@@ -281,6 +281,7 @@ impl Store for MemoryStore {
         let mut ids: Vec<CardId> = inner
             .cards
             .values()
+            .filter(|c| c.state.is_some_and(|s| s.status != CardStatus::Suspended))
             .filter_map(|c| c.record.as_ref())
             .filter(|r| r.phone.as_deref() == Some(phone) && r.last_four == last_four)
             .map(|r| r.id)

@@ -381,7 +381,9 @@ pub trait Store: Send + Sync + 'static {
         drift: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
-    /// The ids of the cards registered to `phone` ending in `last_four`.
+    /// The ids of the cards registered to `phone` ending in `last_four`,
+    /// except suspended ones (a card reissued to the same phone leaves the
+    /// old one suspended: it must not make the number ambiguous).
     fn cards_by_phone(
         &self,
         phone: &str,

@@ -1006,7 +1006,8 @@ impl Store for PgStore {
         let rows = self
             .query(
                 OP,
-                "SELECT id FROM card WHERE phone = $1 AND last_four = $2 ORDER BY id",
+                "SELECT c.id FROM card c JOIN card_state s ON s.card_id = c.id \
+                 WHERE c.phone = $1 AND c.last_four = $2 AND s.status <> 'suspended' ORDER BY c.id",
                 &[&phone, &i32::from(last_four)],
             )
             .await?;

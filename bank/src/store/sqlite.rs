@@ -910,7 +910,8 @@ impl Store for SqliteStore {
         self.read(move |tx| {
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT id FROM cards WHERE phone = ?1 AND last_four = ?2 ORDER BY id",
+                    "SELECT id FROM cards WHERE phone = ?1 AND last_four = ?2 \
+                     AND status <> 'suspended' ORDER BY id",
                 )
                 .map_err(db)?;
             let ids = stmt
