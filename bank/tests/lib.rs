@@ -17,6 +17,7 @@ mod activation;
 mod confirmation;
 mod fleet;
 mod gateway;
+mod pages;
 mod sms;
 mod store_postgres;
 mod store_sqlite;

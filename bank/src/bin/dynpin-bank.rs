@@ -14,7 +14,8 @@ use std::time::Duration;
 use dynpin_bank::keys::{KeyEncryption, KeyFile, read_key_file};
 use dynpin_bank::service::auth::secret_hash_hex;
 use dynpin_bank::service::config::{
-    ClientConfig, Config, GatewayConfig, KeyConfig, Scope, StoreConfig, VerifierSettings,
+    ClientConfig, Config, GatewayConfig, KeyConfig, Scope, SmsSettings, StoreConfig,
+    VerifierSettings,
 };
 use dynpin_bank::service::gateway::{HttpGateway, Outbox, SmsGateway};
 use dynpin_bank::service::{self, App};
@@ -25,7 +26,9 @@ use dynpin_bank::store::sqlite::SqliteStore;
 
 const USAGE: &str = "usage:
   dynpin-bank dev [--dir DIR] [--listen ADDR]   one instance on the embedded SQLite store
-                                                (set up in DIR, default ./dynpin-bank-dev, on first run)
+                                                (set up in DIR, default ./dynpin-bank-dev, on first run),
+                                                in development mode: the SMS outbox and the demo pages
+                                                /bank/activate, /pay and /dev/inbox
   dynpin-bank init --dir DIR [--postgres] [--listen ADDR]
                                                 write config.json, keys and an admin credential to DIR
   dynpin-bank serve --config FILE               run an instance
@@ -179,6 +182,7 @@ fn init(dir: &Path, postgres: bool, listen: &str, development: bool) -> Res<()> 
         request_timeout_ms: 10_000,
         clock_offset_seconds: 0,
         verifier: VerifierSettings::default(),
+        sms: SmsSettings::default(),
     };
     let text = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())?;
     write_private(&dir.join("config.json"), &format!("{text}\n"))?;
@@ -259,6 +263,11 @@ async fn start<S: Store>(config: &Config, store: Arc<S>) -> Res<()> {
             ""
         }
     );
+    if config.development {
+        eprintln!(
+            "dynpin-bank: development pages: http://{local}/bank/activate, http://{local}/pay, http://{local}/dev/inbox"
+        );
+    }
     service::serve(
         app,
         listener,

@@ -57,9 +57,10 @@ fn ok<T: Serialize>(status: StatusCode, value: &T) -> Answer {
     Ok((status, Json(value)).into_response())
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+/// How the activation reaches the customer.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Default, Debug)]
 #[serde(rename_all = "lowercase")]
-enum Channel {
+pub(super) enum Channel {
     /// Internet banking shows a QR code; the activation code goes by SMS.
     #[default]
     Qr,
@@ -67,9 +68,10 @@ enum Channel {
     Atm,
 }
 
+/// Which PINs the card gets.
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
-enum Pins {
+pub(super) enum Pins {
     #[default]
     Both,
     First,
@@ -91,28 +93,29 @@ pub(super) struct ProvisionRequest {
     pins: Pins,
 }
 
+/// A provisioned card, as `POST /v1/cards` answers it.
 #[derive(Serialize)]
-struct Provisioned {
-    card_id: String,
-    expires_at: u64,
-    confirm_by: u64,
+pub(super) struct Provisioned {
+    pub(super) card_id: String,
+    pub(super) expires_at: u64,
+    pub(super) confirm_by: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    payload: Option<String>,
+    pub(super) payload: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    qr_svg: Option<String>,
+    pub(super) qr_svg: Option<String>,
     /// The QR code as a PNG, base64 (standard alphabet, padded).
     #[serde(skip_serializing_if = "Option::is_none")]
-    qr_png_base64: Option<String>,
+    pub(super) qr_png_base64: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    activation_code_sent_to: Option<String>,
+    pub(super) activation_code_sent_to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    activation_handle: Option<String>,
+    pub(super) activation_handle: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    activation_code: Option<String>,
+    pub(super) activation_code: Option<String>,
 }
 
 /// `+98 912 345 6789` → `0912***6789`.
-fn mask_phone(phone: &str) -> String {
+pub(super) fn mask_phone(phone: &str) -> String {
     let digits = normalize_phone(phone);
     let n = digits.len();
     if n < 8 {
@@ -137,6 +140,17 @@ fn handle_key(handle_digits: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// What to provision: the core of `POST /v1/cards`, shared with the
+/// development pages ([`super::pages`]).
+pub(super) struct ProvisionInput {
+    pub(super) card_ref: CardRef,
+    pub(super) label: Option<String>,
+    /// The mobile number as typed (any spelling); required for the QR channel.
+    pub(super) phone: Option<String>,
+    pub(super) channel: Channel,
+    pub(super) pins: Pins,
+}
+
 pub(super) async fn provision<S: Store>(
     State(app): State<Arc<App<S>>>,
     headers: HeaderMap,
@@ -149,14 +163,38 @@ pub(super) async fn provision<S: Store>(
         .map_err(|_| ApiError::invalid("last_four is four digits"))?;
     let card_ref =
         CardRef::new(req.bin, last_four).map_err(|_| ApiError::invalid("bin is six digits"))?;
-    let mut request = CardRequest::new(card_ref);
-    request.label = req.label.clone();
-    match req.pins {
+    let input = ProvisionInput {
+        card_ref,
+        label: req.label,
+        phone: req.phone,
+        channel: req.channel,
+        pins: req.pins,
+    };
+    let answer = provision_card(&app, &client.id, input).await?;
+    ok(StatusCode::CREATED, &answer)
+}
+
+/// Provisions a card: draws its seed and activation code, enrolls it with the
+/// verifier (pending confirmation), audits it as `actor`'s act, and for the
+/// QR channel sends the activation code by SMS and renders the QR code; for
+/// the ATM channel stores the sealed payload under a fresh handle.
+///
+/// # Errors
+/// 400 for a bad request, 502 when the SMS is not sent, 503 when the store
+/// does not answer.
+pub(super) async fn provision_card<S: Store>(
+    app: &App<S>,
+    actor: &str,
+    input: ProvisionInput,
+) -> Result<Provisioned, ApiError> {
+    let mut request = CardRequest::new(input.card_ref);
+    request.label = input.label;
+    match input.pins {
         Pins::Both => {}
         Pins::First => request.second_pin = None,
         Pins::Second => request.first_pin = None,
     }
-    let phone = match (&req.phone, req.channel) {
+    let phone = match (&input.phone, input.channel) {
         (Some(p), _) if normalize_phone(p).len() >= 10 => Some(normalize_phone(p)),
         (Some(_), _) => return Err(ApiError::invalid("phone is a mobile number")),
         (None, Channel::Qr) => {
@@ -179,8 +217,8 @@ pub(super) async fn provision<S: Store>(
     app.audit(
         id,
         "provisioned",
-        &client.id,
-        format!("channel {:?}", req.channel as u8),
+        actor,
+        format!("channel {:?}", input.channel as u8),
     )
     .await;
     let mut answer = Provisioned {
@@ -194,7 +232,7 @@ pub(super) async fn provision<S: Store>(
         activation_handle: None,
         activation_code: None,
     };
-    match req.channel {
+    match input.channel {
         Channel::Qr => {
             let phone = phone.unwrap_or_default();
             let text = format!(
@@ -242,7 +280,7 @@ pub(super) async fn provision<S: Store>(
             answer.activation_code = Some(issued.activation_code().grouped().to_string());
         }
     }
-    ok(StatusCode::CREATED, &answer)
+    Ok(answer)
 }
 
 fn group(digits: &str) -> String {
@@ -411,7 +449,12 @@ pub(super) struct SmsRequest {
     merchant: String,
 }
 
-fn transaction(id: String, amount_rials: u64, merchant: String) -> Result<Transaction, ApiError> {
+/// A Harim transaction from a request's fields.
+pub(super) fn transaction(
+    id: String,
+    amount_rials: u64,
+    merchant: String,
+) -> Result<Transaction, ApiError> {
     if id.is_empty() || id.len() > 128 || merchant.is_empty() || merchant.len() > 128 {
         return Err(ApiError::invalid(
             "transaction_id and merchant are 1 to 128 bytes",
@@ -435,6 +478,36 @@ pub(super) async fn request_sms<S: Store>(
     let id = card_id(&id)?;
     let req = body(json)?;
     let tx = transaction(req.transaction_id, req.amount_rials, req.merchant)?;
+    let sent = send_sms_code(&app, id, &tx).await?;
+    ok(
+        StatusCode::CREATED,
+        &serde_json::json!({
+            "sent_to": sent.sent_to,
+            "expires_at": sent.expires_at,
+            "validity_seconds": app.sms.config().validity_seconds,
+        }),
+    )
+}
+
+/// A Harim code that was sent.
+pub(super) struct SmsSent {
+    /// The masked mobile number it went to.
+    pub(super) sent_to: String,
+    /// When it stops being accepted (Unix seconds, the store's clock).
+    pub(super) expires_at: u64,
+}
+
+/// Issues a Harim code for `tx` on card `id` and sends it through the SMS
+/// gateway to the card's registered mobile number: the core of
+/// `POST /v1/cards/{id}/sms-codes`, shared with the development pages.
+///
+/// # Errors
+/// 404 unknown card, 409 no phone, 429 rate-limited, 502 not sent, 503.
+pub(super) async fn send_sms_code<S: Store>(
+    app: &App<S>,
+    id: CardId,
+    tx: &Transaction,
+) -> Result<SmsSent, ApiError> {
     let record = app
         .store
         .card(id)
@@ -448,7 +521,7 @@ pub(super) async fn request_sms<S: Store>(
             "no mobile number is registered for this card",
         )
     })?;
-    let code = app.sms.request(id, &tx).await?;
+    let code = app.sms.request(id, tx).await?;
     app.gateway.send(&phone, &code.text_fa).await.map_err(|e| {
         eprintln!("dynpin-bank: SMS code not sent: {e}");
         ApiError::new(
@@ -457,14 +530,10 @@ pub(super) async fn request_sms<S: Store>(
             "the code could not be sent; request again",
         )
     })?;
-    ok(
-        StatusCode::CREATED,
-        &serde_json::json!({
-            "sent_to": mask_phone(&phone),
-            "expires_at": code.expires_at,
-            "validity_seconds": app.sms.config().validity_seconds,
-        }),
-    )
+    Ok(SmsSent {
+        sent_to: mask_phone(&phone),
+        expires_at: code.expires_at,
+    })
 }
 
 #[derive(Deserialize)]

@@ -96,8 +96,10 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     /// The SMS gateway.
     pub gateway: GatewayConfig,
-    /// Development mode: serves the development inbox (`/dev/outbox`) and
-    /// provisions with the minimum Argon2id cost. Never in production.
+    /// Development mode: serves the development outbox (`/dev/outbox`), the
+    /// demonstration pages (`/bank/activate`, `/pay`, `/dev/inbox`; no
+    /// credential) and provisions with the minimum Argon2id cost. Never in
+    /// production.
     #[serde(default)]
     pub development: bool,
     /// Request bodies larger than this are refused (bytes; default 16 KiB).
@@ -113,6 +115,27 @@ pub struct Config {
     /// The PIN window and limits.
     #[serde(default)]
     pub verifier: VerifierSettings,
+    /// The Harim SMS codes.
+    #[serde(default)]
+    pub sms: SmsSettings,
+}
+
+/// The SMS code settings a bank may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsSettings {
+    /// Seconds a code is accepted (default 120, as Harim specifies; 5 to
+    /// 600). Shorter only for tests, such as the browser test of the
+    /// development pages, which watches a code expire.
+    pub validity_seconds: u64,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        Self {
+            validity_seconds: crate::sms::DEFAULT_VALIDITY_SECONDS,
+        }
+    }
 }
 
 /// The verifier settings a bank may change.
@@ -222,6 +245,9 @@ impl Config {
         }
         if !(100..=120_000).contains(&self.request_timeout_ms) {
             return Err(ConfigError("request_timeout_ms is 100 to 120 000".into()));
+        }
+        if !(5..=600).contains(&self.sms.validity_seconds) {
+            return Err(ConfigError("sms.validity_seconds is 5 to 600".into()));
         }
         if self.clock_offset_seconds.unsigned_abs() > 3600 {
             return Err(ConfigError(

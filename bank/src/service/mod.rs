@@ -11,6 +11,9 @@
 //! the first answer; `/metrics` is Prometheus text. The API is described by
 //! `openapi.json` (served at `/openapi.json`, checked against the router by
 //! the tests).
+//!
+//! In development mode it also serves the demonstration pages ([`pages`]):
+//! internet banking's activation, a payment gateway and the SMS inbox.
 
 pub mod api;
 pub mod auth;
@@ -18,6 +21,7 @@ pub mod config;
 pub mod error;
 pub mod gateway;
 pub mod metrics;
+pub mod pages;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -129,6 +133,8 @@ pub struct App<S: Store> {
     pub metrics: Metrics,
     /// Activation fetches on this instance.
     pub fetch_limiter: RateLimiter,
+    /// The development pages' memory; `Some` in development mode only.
+    pub pages: Option<pages::Pages>,
     body_limit: usize,
     requests_in_flight: AtomicU64,
 }
@@ -168,7 +174,11 @@ impl<S: Store> App<S> {
         };
         let verifier = Verifier::new(verifier_config, Arc::clone(&store), kek)
             .map_err(|e| StartError(e.to_string()))?;
-        let sms = SmsService::new(SmsConfig::default(), sms_key, Arc::clone(&store))
+        let sms_config = SmsConfig {
+            validity_seconds: config.sms.validity_seconds,
+            ..SmsConfig::default()
+        };
+        let sms = SmsService::new(sms_config, sms_key, Arc::clone(&store))
             .map_err(|e| StartError(e.to_string()))?;
         let mut issuer = Issuer::new();
         if config.development {
@@ -189,6 +199,7 @@ impl<S: Store> App<S> {
             },
             metrics: Metrics::new(),
             fetch_limiter: RateLimiter::new(20.0, 40.0),
+            pages: config.development.then(pages::Pages::new),
             body_limit: config.body_limit,
             requests_in_flight: AtomicU64::new(0),
         })
@@ -253,7 +264,21 @@ pub fn router<S: Store>(app: Arc<App<S>>, request_timeout: Duration) -> Router {
         .route("/v1/sms/inbound", post(api::inbound_sms::<S>))
         .route("/metrics", get(metrics_text::<S>));
     if app.outbox.is_some() {
-        routes = routes.route("/dev/outbox", get(dev_outbox::<S>));
+        routes = routes
+            .route("/dev/outbox", get(dev_outbox::<S>))
+            .route("/dev/inbox", get(pages::inbox::<S>));
+    }
+    if app.pages.is_some() {
+        // The demonstration pages: HTML forms, no client credential.
+        routes = routes
+            .route(
+                "/bank/activate",
+                get(pages::activate_page::<S>).post(pages::activate_submit::<S>),
+            )
+            .route(
+                "/pay",
+                get(pages::pay_page::<S>).post(pages::pay_submit::<S>),
+            );
     }
     routes
         .route_layer(middleware::from_fn_with_state(
