@@ -38,6 +38,10 @@ pub enum SealedCardError {
     /// It opened but does not decode as a card.
     #[error("a stored card does not decode: {0}")]
     Malformed(&'static str),
+    /// The card cannot be sealed in this layout: its label (in UTF-8) or its
+    /// seed is longer than 255 bytes. Nothing was stored.
+    #[error("the card cannot be stored: its {0} is longer than 255 bytes")]
+    TooLong(&'static str),
 }
 
 fn aad(id: CardId, key_id: &str) -> Vec<u8> {
@@ -66,7 +70,15 @@ fn algorithm_from(byte: u8) -> Result<Algorithm, SealedCardError> {
 }
 
 /// The plain bytes of `card` (and its activation's id, when it has one).
-pub(crate) fn encode(card: &Card, activation: Option<ActivationId>) -> Zeroizing<Vec<u8>> {
+///
+/// # Errors
+/// [`SealedCardError::TooLong`] for a label or seed over 255 bytes (a
+/// 64-character label of 4-byte characters is 256): refused, never cut, so
+/// that nothing stored fails to read back.
+pub(crate) fn encode(
+    card: &Card,
+    activation: Option<ActivationId>,
+) -> Result<Zeroizing<Vec<u8>>, SealedCardError> {
     let mut out = Zeroizing::new(Vec::with_capacity(96));
     let card_ref = card.card_ref();
     let first = card.policy(PinKind::First);
@@ -100,13 +112,12 @@ pub(crate) fn encode(card: &Card, activation: Option<ActivationId>) -> Zeroizing
         out.extend_from_slice(&activation.0);
     }
     let label = card.label().as_bytes();
-    let label = label.get(..label.len().min(255)).unwrap_or_default();
-    out.push(u8::try_from(label.len()).unwrap_or(u8::MAX));
+    out.push(u8::try_from(label.len()).map_err(|_| SealedCardError::TooLong("label"))?);
     out.extend_from_slice(label);
     let seed = card.secret().expose();
-    out.push(u8::try_from(seed.len()).unwrap_or(u8::MAX));
+    out.push(u8::try_from(seed.len()).map_err(|_| SealedCardError::TooLong("seed"))?);
     out.extend_from_slice(seed);
-    out
+    Ok(out)
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -184,14 +195,14 @@ pub(crate) fn decode(
 /// Seals `card` under `keys`, bound to its id and the key's id.
 ///
 /// # Errors
-/// The KEK's [`KeyError`].
+/// [`SealedCardError::TooLong`]; the KEK's [`KeyError`].
 pub(crate) fn seal(
     keys: &dyn KeyEncryption,
     card: &Card,
     activation: Option<ActivationId>,
-) -> Result<Vec<u8>, KeyError> {
-    let plain = encode(card, activation);
-    keys.seal(&aad(card.id(), keys.key_id()), &plain)
+) -> Result<Vec<u8>, SealedCardError> {
+    let plain = encode(card, activation)?;
+    Ok(keys.seal(&aad(card.id(), keys.key_id()), &plain)?)
 }
 
 /// Opens a card sealed by [`seal`].

@@ -20,7 +20,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::store::{SmsChecked, SmsIssue, SmsIssued, Store, StoreError};
+use crate::store::{CardStatus, SmsChecked, SmsIssue, SmsIssued, Store, StoreError};
 use dynpin::card::{CardId, LastFour};
 use dynpin::secret::{RandomnessUnavailable, fill_random, random_digits};
 use dynpin::text::{self, InputError};
@@ -88,6 +88,10 @@ pub enum SmsError {
     /// The typed code is not digits of the right length (not counted).
     #[error(transparent)]
     Malformed(#[from] InputError),
+    /// The card is suspended (a possible clone, fraud, a lost phone): no code
+    /// is sent or accepted until an operator lifts the suspension.
+    #[error("the card is suspended; the bank must lift the suspension")]
+    Suspended,
     /// The store could not answer: nothing was issued or accepted (fail closed).
     #[error(transparent)]
     Unavailable(#[from] StoreError),
@@ -334,12 +338,22 @@ impl<S: Store> SmsService<S> {
         Ok(mac.finalize().into_bytes().into())
     }
 
+    /// [`SmsError::Suspended`] for a suspended card. A card the store does
+    /// not hold is not refused here (the service checks it exists).
+    async fn require_not_suspended(&self, card: CardId) -> Result<(), SmsError> {
+        match self.store.state(card).await? {
+            Some(state) if state.status == CardStatus::Suspended => Err(SmsError::Suspended),
+            _ => Ok(()),
+        }
+    }
+
     async fn issue(
         &self,
         card: CardId,
         tx: Option<&Transaction>,
         digits: u8,
     ) -> Result<(Zeroizing<String>, u64), SmsError> {
+        self.require_not_suspended(card).await?;
         let code = random_digits(usize::from(digits))?;
         let issued = self
             .store
@@ -417,6 +431,7 @@ impl<S: Store> SmsService<S> {
         typed: &str,
     ) -> Result<(), SmsError> {
         let typed = text::parse_code(typed, usize::from(digits))?;
+        self.require_not_suspended(card).await?;
         let tag = self.tag(card, tx, &typed)?;
         match self.store.check_sms(card, Self::slot(tx), tag).await? {
             SmsChecked::Accepted => Ok(()),

@@ -508,3 +508,39 @@ async fn the_documented_sealed_card_opens_and_verifies() {
         Err(VerifyError::StoredCard(_))
     ));
 }
+
+/// A label of 64 four-byte characters is 256 bytes: more than the sealed
+/// layout's length byte. The card is refused, never stored cut short (a
+/// stored card that does not open again would lock its owner out).
+#[tokio::test]
+async fn a_card_too_long_to_seal_is_refused_and_nothing_is_stored() {
+    use dynpin::card::{Card, CardId};
+    use dynpin::secret::SecretBytes;
+    use dynpin_bank::keys::KeyFile;
+    use dynpin_bank::store::Store;
+    use dynpin_bank::verifier::{SealedCardError, Verifier};
+
+    let store = Arc::new(MemoryStore::new());
+    let verifier = Verifier::new(
+        Default::default(),
+        Arc::clone(&store),
+        Arc::new(KeyFile::from_bytes("kek", [2; 32])),
+    )
+    .unwrap();
+    let label: String = std::iter::repeat_n('𝄞', 64).collect();
+    assert_eq!(label.len(), 256);
+    let card = Card::bank_card(
+        CardId::random().unwrap(),
+        &label,
+        mellat(),
+        SecretBytes::from(vec![1; 20]),
+        None,
+        Some(PinPolicy::second_pin()),
+    )
+    .unwrap();
+    assert_eq!(
+        verifier.register(&card).await,
+        Err(VerifyError::StoredCard(SealedCardError::TooLong("label")))
+    );
+    assert_eq!(store.card(card.id()).await.unwrap(), None);
+}

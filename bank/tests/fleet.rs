@@ -636,6 +636,55 @@ async fn a_retry_after_an_instance_is_killed_gets_the_first_answer() {
         (s, v["error"]["code"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("already_used"))
     );
+    // An ATM provisioning answer holds the activation code: replayed from
+    // the store, but kept there only sealed under the KEK.
+    let request = serde_json::to_vec(
+        &json!({ "bin": 610433, "last_four": "4321", "channel": "atm", "phone": "09120000000" }),
+    )
+    .unwrap();
+    let key = format!("atm-{id}");
+    let (s1, first, _) = fleet
+        .call(
+            1,
+            "POST",
+            "/v1/cards",
+            Some(&fleet.admin),
+            Some(request.clone()),
+            Some(&key),
+        )
+        .await;
+    assert_eq!(s1, StatusCode::CREATED, "{first}");
+    let (s2, again, replay) = fleet
+        .call(
+            2,
+            "POST",
+            "/v1/cards",
+            Some(&fleet.admin),
+            Some(request),
+            Some(&key),
+        )
+        .await;
+    assert_eq!((s2, &again, replay), (s1, &first, true));
+    let code = first["activation_code"].as_str().unwrap().replace(' ', "");
+    let url = std::env::var("DATABASE_URL").unwrap();
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = db
+        .query_one(
+            "SELECT body FROM idempotency WHERE client = 'admin' AND key = $1",
+            &[&key],
+        )
+        .await
+        .unwrap();
+    let kept: Vec<u8> = row.get(0);
+    assert!(kept.len() > 64);
+    let kept = String::from_utf8_lossy(&kept);
+    assert!(
+        !kept.contains(&code) && !kept.contains("activation_code"),
+        "an answer kept in the clear"
+    );
 }
 
 fn pg_throwaway(command: &str) {

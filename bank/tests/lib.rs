@@ -18,6 +18,7 @@ mod confirmation;
 mod fleet;
 mod gateway;
 mod pages;
+mod program;
 mod sms;
 mod store_postgres;
 mod store_sqlite;

@@ -420,3 +420,59 @@ fn phone_numbers_compare_by_their_digits_in_any_spelling() {
     assert_eq!(normalize_phone("+44 20 7946 0958"), "442079460958");
     assert_eq!(normalize_phone("0098 21 1234 5678"), "02112345678");
 }
+
+/// A suspended card (a possible clone, fraud, a lost phone) gets no SMS
+/// code, and a code sent before the suspension no longer verifies; lifted,
+/// it works again.
+#[tokio::test]
+async fn a_suspended_card_gets_and_passes_no_sms_code() {
+    use dynpin::card::{Card, CardRef, LastFour, PinPolicy};
+    use dynpin::secret::SecretBytes;
+    use dynpin_bank::keys::KeyFile;
+    use dynpin_bank::sms::{SmsKey, SmsService, Transaction};
+    use dynpin_bank::store::memory::MemoryStore;
+    use dynpin_bank::verifier::{OperatorAuthorization, Verifier};
+
+    let store = Arc::new(MemoryStore::new());
+    let verifier = Verifier::new(
+        Default::default(),
+        Arc::clone(&store),
+        Arc::new(KeyFile::from_bytes("kek", [3; 32])),
+    )
+    .unwrap();
+    let card_ref = CardRef::new(610_433, LastFour::parse("1234").unwrap()).unwrap();
+    let card = Card::bank_card(
+        dynpin::card::CardId::random().unwrap(),
+        "c",
+        card_ref,
+        SecretBytes::from(vec![4; 20]),
+        None,
+        Some(PinPolicy::second_pin()),
+    )
+    .unwrap();
+    let id = verifier.register(&card).await.unwrap();
+    let sms = SmsService::new(
+        Default::default(),
+        SmsKey::random("s").unwrap(),
+        Arc::clone(&store),
+    )
+    .unwrap();
+    let tx = Transaction {
+        id: "T-9".into(),
+        amount_rials: 1_000,
+        merchant: "M".into(),
+    };
+    let sent = sms.request(id, &tx).await.unwrap();
+    let operator = OperatorAuthorization::new("op-1", "lost phone").unwrap();
+    verifier.operator_suspend(&operator, id).await.unwrap();
+    assert_eq!(
+        sms.verify(id, &tx, sent.code()).await,
+        Err(SmsError::Suspended)
+    );
+    assert_eq!(sms.request(id, &tx).await.unwrap_err(), SmsError::Suspended);
+    verifier
+        .operator_lift_suspension(&operator, id)
+        .await
+        .unwrap();
+    sms.verify(id, &tx, sent.code()).await.unwrap();
+}

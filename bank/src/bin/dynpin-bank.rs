@@ -174,8 +174,17 @@ fn init(dir: &Path, postgres: bool, listen: &str, development: bool) -> Res<()> 
             file: "sms.key".into(),
         },
         clients: vec![admin],
-        gateway: GatewayConfig::Outbox {
-            file: Some("outbox.jsonl".into()),
+        // Development: the outbox. Otherwise the generic HTTP adapter, to
+        // point at the bank's SMS provider (or a TLS proxy on the loopback).
+        gateway: if development {
+            GatewayConfig::Outbox {
+                file: Some("outbox.jsonl".into()),
+            }
+        } else {
+            GatewayConfig::Http {
+                url: "http://127.0.0.1:9000/send".into(),
+                token_env: None,
+            }
         },
         development,
         body_limit: 16 * 1024,
@@ -220,6 +229,21 @@ fn serve(config_path: &Path) -> Res<()> {
 }
 
 async fn start<S: Store>(config: &Config, store: Arc<S>) -> Res<()> {
+    // Development mode serves every SMS text at /dev/outbox and pages with
+    // no credential: never beyond this machine.
+    if config.development && !config.listen.ip().is_loopback() {
+        return Err(format!(
+            "development mode listens on the loopback only, not {}",
+            config.listen
+        ));
+    }
+    if matches!(config.gateway, GatewayConfig::Outbox { .. }) && !config.development {
+        return Err(
+            "the outbox SMS gateway keeps every code in a file: development only; \
+                    configure the http gateway"
+                .into(),
+        );
+    }
     let kek: Arc<dyn KeyEncryption> =
         Arc::new(KeyFile::load(&config.kek.id, &config.kek.file).map_err(|e| e.to_string())?);
     let sms_key = {

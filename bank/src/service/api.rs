@@ -37,13 +37,12 @@ fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
                 "unsupported_media_type",
                 "send JSON with Content-Type: application/json",
             ),
+            // A fixed message: the rejection's text can quote the body
+            // (a PIN sent as a number), and error bodies never hold a code.
             _ => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
-                format!(
-                    "the body is not the expected JSON: {}",
-                    rejection.body_text()
-                ),
+                "the body is not the expected JSON object (see /openapi.json)",
             ),
         }),
     }

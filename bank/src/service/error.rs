@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::sms::SmsError;
-use crate::verifier::VerifyError;
+use crate::verifier::{SealedCardError, VerifyError};
 
 /// An error answer: `{"error": {"code", "message", …}}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +132,7 @@ impl From<VerifyError> for ApiError {
             VerifyError::Issuer(_) | VerifyError::Card(_) => Self::invalid(message),
             VerifyError::InvalidConfig(_) => Self::invalid(message),
             VerifyError::Unavailable(e) => Self::unavailable(&e),
+            VerifyError::StoredCard(SealedCardError::TooLong(_)) => Self::invalid(message),
             VerifyError::StoredCard(e) => Self::unavailable(&e),
             VerifyError::Key(e) => Self::unavailable(&e),
         }
@@ -148,6 +149,7 @@ impl From<SmsError> for ApiError {
             } => Self::new(S::TOO_MANY_REQUESTS, "rate_limited", message)
                 .retry_after(retry_after_seconds),
             SmsError::NoPendingCode => Self::new(S::NOT_FOUND, "no_pending_code", message),
+            SmsError::Suspended => Self::new(S::CONFLICT, "suspended", message),
             SmsError::Expired => Self::new(S::GONE, "expired", message),
             SmsError::Wrong { remaining_attempts } => {
                 Self::new(S::UNPROCESSABLE_ENTITY, "wrong_code", message)

@@ -89,9 +89,15 @@ impl SmsGateway for Outbox {
                 let mut line = serde_json::to_vec(&message)
                     .map_err(|e| GatewayError(format!("outbox: {e}")))?;
                 line.push(b'\n');
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
+                let mut options = std::fs::OpenOptions::new();
+                options.create(true).append(true);
+                // The texts hold codes: readable by the service's user only.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    options.mode(0o600);
+                }
+                options
                     .open(path)
                     .and_then(|mut f| f.write_all(&line))
                     .map_err(|e| GatewayError(format!("outbox file: {e}")))?;

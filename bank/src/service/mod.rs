@@ -53,7 +53,8 @@ use self::metrics::Metrics;
 /// The OpenAPI 3 description of the service (served at `/openapi.json`).
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// How long an idempotency key's first request holds it (seconds).
+/// How long an idempotency key's first request holds it at least
+/// (seconds); never less than the request time limit plus 10 s.
 pub const IDEMPOTENCY_LEASE_SECONDS: u64 = 30;
 
 /// This instance's clock: the system clock plus a configured offset (for
@@ -136,6 +137,11 @@ pub struct App<S: Store> {
     /// The development pages' memory; `Some` in development mode only.
     pub pages: Option<pages::Pages>,
     body_limit: usize,
+    /// How long an idempotency key's first request holds it: longer than
+    /// any request may take, so a retry never runs beside the original.
+    idempotency_lease_seconds: u64,
+    /// Seals kept answers (they can hold an activation code or a payload).
+    kek: Arc<dyn KeyEncryption>,
     requests_in_flight: AtomicU64,
 }
 
@@ -172,7 +178,7 @@ impl<S: Store> App<S> {
             confirmation_seconds: v.confirmation_seconds,
             ..VerifierConfig::default()
         };
-        let verifier = Verifier::new(verifier_config, Arc::clone(&store), kek)
+        let verifier = Verifier::new(verifier_config, Arc::clone(&store), Arc::clone(&kek))
             .map_err(|e| StartError(e.to_string()))?;
         let sms_config = SmsConfig {
             validity_seconds: config.sms.validity_seconds,
@@ -201,6 +207,9 @@ impl<S: Store> App<S> {
             fetch_limiter: RateLimiter::new(20.0, 40.0),
             pages: config.development.then(pages::Pages::new),
             body_limit: config.body_limit,
+            idempotency_lease_seconds: IDEMPOTENCY_LEASE_SECONDS
+                .max(config.request_timeout_ms.div_ceil(1000).saturating_add(10)),
+            kek,
             requests_in_flight: AtomicU64::new(0),
         })
     }
@@ -437,11 +446,16 @@ async fn idempotency<S: Store>(
     let hash: [u8; 32] = hash.finalize().into();
     let begun = app
         .store
-        .begin_idempotent(&client.id, &key, hash, IDEMPOTENCY_LEASE_SECONDS)
+        .begin_idempotent(&client.id, &key, hash, app.idempotency_lease_seconds)
         .await;
     match begun {
         Err(e) => ApiError::unavailable(&e).into_response(),
-        Ok(IdempotencyBegin::Done(stored)) => stored_response(&stored),
+        Ok(IdempotencyBegin::Done(stored)) => {
+            match open_answer(app.kek.as_ref(), &client.id, &key, &stored.body) {
+                Ok(body) => stored_response(stored.status, body),
+                Err(e) => ApiError::unavailable(&e).into_response(),
+            }
+        }
         Ok(IdempotencyBegin::InFlight) => ApiError {
             retry_after_seconds: Some(1),
             ..ApiError::new(
@@ -466,12 +480,18 @@ async fn idempotency<S: Store>(
                 return ApiError::unavailable(&"an answer could not be buffered").into_response();
             };
             if !parts.status.is_server_error() {
-                let stored = StoredResponse {
-                    status: parts.status.as_u16(),
-                    body: body.to_vec(),
-                };
-                if let Err(e) = app.store.finish_idempotent(&client.id, &key, &stored).await {
-                    eprintln!("dynpin-bank: idempotent answer not kept: {e}");
+                match seal_answer(app.kek.as_ref(), &client.id, &key, &body) {
+                    Ok(sealed) => {
+                        let stored = StoredResponse {
+                            status: parts.status.as_u16(),
+                            body: sealed,
+                        };
+                        if let Err(e) = app.store.finish_idempotent(&client.id, &key, &stored).await
+                        {
+                            eprintln!("dynpin-bank: idempotent answer not kept: {e}");
+                        }
+                    }
+                    Err(e) => eprintln!("dynpin-bank: idempotent answer not sealed: {e}"),
                 }
             }
             Response::from_parts(parts, Body::from(body))
@@ -479,9 +499,54 @@ async fn idempotency<S: Store>(
     }
 }
 
-fn stored_response(stored: &StoredResponse) -> Response {
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let mut response = (status, stored.body.clone()).into_response();
+/// What a kept answer is bound to: its client and key.
+fn answer_aad(client: &str, key: &str) -> Vec<u8> {
+    let mut aad = b"dynpin-bank idempotent answer v1\0".to_vec();
+    aad.extend_from_slice(client.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(key.as_bytes());
+    aad
+}
+
+/// A kept answer is sealed under the KEK (it can hold an activation code,
+/// a payload or a QR code): key id length u8 ‖ key id ‖ sealed body.
+fn seal_answer(
+    kek: &dyn KeyEncryption,
+    client: &str,
+    key: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, crate::keys::KeyError> {
+    let id = kek.key_id().as_bytes();
+    let id_len = u8::try_from(id.len())
+        .map_err(|_| crate::keys::KeyError::KeyFile("a key id longer than 255 bytes".into()))?;
+    let sealed = kek.seal(&answer_aad(client, key), body)?;
+    let mut out = Vec::with_capacity(1 + id.len() + sealed.len());
+    out.push(id_len);
+    out.extend_from_slice(id);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// Opens what [`seal_answer`] kept.
+fn open_answer(
+    kek: &dyn KeyEncryption,
+    client: &str,
+    key: &str,
+    stored: &[u8],
+) -> Result<Vec<u8>, crate::keys::KeyError> {
+    let (&id_len, rest) = stored
+        .split_first()
+        .ok_or(crate::keys::KeyError::Tampered)?;
+    let (id, sealed) = rest
+        .split_at_checked(usize::from(id_len))
+        .ok_or(crate::keys::KeyError::Tampered)?;
+    let id = core::str::from_utf8(id).map_err(|_| crate::keys::KeyError::Tampered)?;
+    Ok(kek.open(id, &answer_aad(client, key), sealed)?.to_vec())
+}
+
+fn stored_response(status: u16, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -1367,6 +1367,7 @@ impl From<SmsError> for Outcome {
             SmsError::NoPendingCode => Outcome::NoPendingSms,
             SmsError::TooManyAttempts => Outcome::Locked { sms: true },
             SmsError::Expired => Outcome::Expired,
+            SmsError::Suspended => Outcome::Suspended,
             other => Outcome::Failed(ApiError::from(other)),
         }
     }
