@@ -262,6 +262,48 @@ impl TransactionKey {
     }
 }
 
+/// Names the request confirming an activation, so that a retry of the
+/// request that confirmed a card (a lost answer, a dropped connection, an
+/// instance stopped after the store committed) is told from a second
+/// activation of the payload on another phone (a possible clone): the store
+/// keeps the token of the confirmation that made the card active, and a
+/// correct confirmation with the same token is answered as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConfirmRequest(pub [u8; 32]);
+
+impl ConfirmRequest {
+    /// The request `client` (an authenticated client's id) sent with
+    /// `idempotency_key`: SHA-256(client ‖ 0x00 ‖ key), the same for every
+    /// retry with that key. Without a key, a fresh random token
+    /// ([`ConfirmRequest::random`]): every such confirmation is another request.
+    ///
+    /// # Errors
+    /// [`VerifyError::Key`] if the random generator fails (without a key).
+    pub fn new(client: &str, idempotency_key: Option<&str>) -> Result<Self, VerifyError> {
+        match idempotency_key {
+            Some(key) => Ok(Self(
+                Sha256::new()
+                    .chain_update(client.as_bytes())
+                    .chain_update([0])
+                    .chain_update(key.as_bytes())
+                    .finalize()
+                    .into(),
+            )),
+            None => Self::random(),
+        }
+    }
+
+    /// A fresh random token: a request no other one matches.
+    ///
+    /// # Errors
+    /// [`VerifyError::Key`] if the random generator fails.
+    pub fn random() -> Result<Self, VerifyError> {
+        let mut token = [0u8; 32];
+        getrandom::fill(&mut token).map_err(|_| KeyError::Randomness)?;
+        Ok(Self(token))
+    }
+}
+
 /// The most cards an instance keeps opened in memory; past it the cache is
 /// emptied and cards are opened again from the store as they are used.
 pub const MAX_CACHED_CARDS: usize = 200_000;
@@ -513,16 +555,41 @@ impl<S: Store> Verifier<S> {
     /// confirmation means the payload was activated twice: the card is
     /// suspended as a possible clone.
     ///
+    /// Every call is a new request ([`ConfirmRequest::random`]), so a retry
+    /// counts as a second confirmation: a caller that retries (a service
+    /// whose clients send an idempotency key) uses
+    /// [`Verifier::confirm_request`].
+    ///
     /// # Errors
     /// [`VerifyError::UnknownCard`] (also for a card not enrolled for
     /// confirmation); [`VerifyError::Malformed`] (not counted);
     /// [`VerifyError::Suspended`]; [`VerifyError::ConfirmationExpired`];
     /// [`VerifyError::Locked`] when no attempt is left; [`VerifyError::WrongConfirmation`];
-    /// [`VerifyError::CloneSuspected`]; [`VerifyError::Unavailable`].
+    /// [`VerifyError::CloneSuspected`]; [`VerifyError::Unavailable`];
+    /// [`VerifyError::Key`] if the random generator fails.
     pub async fn confirm(
         &self,
         card: CardId,
         typed: &str,
+        clock: &dyn Clock,
+    ) -> Result<(), VerifyError> {
+        self.confirm_request(card, typed, ConfirmRequest::random()?, clock)
+            .await
+    }
+
+    /// [`Verifier::confirm`] by the request `request`: a correct confirmation
+    /// of an active card by the request that confirmed it (a retry, with the
+    /// same token) is answered `Ok` again and changes nothing, not even the
+    /// attempt count — also past the deadline or at the attempt limit; by
+    /// another request it is a second confirmation, a possible clone.
+    ///
+    /// # Errors
+    /// As [`Verifier::confirm`].
+    pub async fn confirm_request(
+        &self,
+        card: CardId,
+        typed: &str,
+        request: ConfirmRequest,
         clock: &dyn Clock,
     ) -> Result<(), VerifyError> {
         let now = otp::unix_seconds(clock.now_millis(), 0)?;
@@ -539,6 +606,7 @@ impl<S: Store> Verifier<S> {
                 limit,
                 correct,
                 now,
+                request: request.0,
             })
             .await?;
         match outcome {

@@ -1,5 +1,6 @@
 //! The activation confirmation at the bank: once, before expiry, with an
-//! attempt limit; PINs only after it; a second confirmation suspends the card.
+//! attempt limit; PINs only after it; a second confirmation suspends the card,
+//! a retry of the confirming request does not.
 
 use std::sync::Arc;
 
@@ -10,8 +11,11 @@ use dynpin::kdf::KdfParams;
 use dynpin::pin::PinKind;
 use dynpin_bank::store::memory::MemoryStore;
 use dynpin_bank::store::{CardStatus, Store};
-use dynpin_bank::verifier::{OperatorAuthorization, Verifier, VerifierConfig, VerifyError};
+use dynpin_bank::verifier::{
+    ConfirmRequest, OperatorAuthorization, Verifier, VerifierConfig, VerifyError,
+};
 use dynpin_bank::{CardRequest, Issuer, ProvisionedCard};
+use sha2::{Digest, Sha256};
 
 use crate::support::{TestStore, instance, verifier};
 
@@ -216,6 +220,86 @@ async fn a_second_confirmation_suspends_the_card_as_a_possible_clone() {
             ("lifted".to_owned(), "operator-7".to_owned()),
         ]
     );
+}
+
+/// The internet bank retries a confirmation whose answer it lost, with the
+/// same idempotency key: the retry is answered as the first was and does not
+/// suspend the customer's own card. A confirmation by another request (another
+/// key, or none) is still a clone.
+#[tokio::test]
+async fn a_retried_confirmation_is_not_a_clone() {
+    let (issued, v, id, clock) = setup().await;
+    let right = confirmation(&issued);
+    let request = ConfirmRequest::new("internet-bank", Some("confirm-7f3a")).unwrap();
+    v.confirm_request(id, &right, request, &clock)
+        .await
+        .unwrap();
+    clock.advance_seconds(5);
+    v.confirm_request(id, &right, request, &clock)
+        .await
+        .unwrap();
+    let state = v.store().state(id).await.unwrap().unwrap();
+    assert_eq!(
+        (state.status, state.confirm_attempts),
+        (CardStatus::Active, 1)
+    );
+    // The PINs count, and the retry after the deadline is still answered.
+    v.verify(id, PinKind::Second, &second_pin(&issued, &clock), &clock)
+        .await
+        .unwrap();
+    let limit = VerifierConfig::default().confirmation_seconds as i64;
+    clock.set_millis((NOW + limit + 60) * 1000);
+    v.confirm_request(id, &right, request, &clock)
+        .await
+        .unwrap();
+    assert_eq!(status(&v, id).await, CardStatus::Active);
+
+    // Another key: a second activation.
+    let (issued, v, id, clock) = setup().await;
+    let right = confirmation(&issued);
+    v.confirm_request(id, &right, request, &clock)
+        .await
+        .unwrap();
+    let other = ConfirmRequest::new("internet-bank", Some("confirm-9b01")).unwrap();
+    assert_eq!(
+        v.confirm_request(id, &right, other, &clock).await,
+        Err(VerifyError::CloneSuspected)
+    );
+    assert_eq!(status(&v, id).await, CardStatus::Suspended);
+    // No key (`confirm`): every call is a request of its own.
+    let (issued, v, id, clock) = setup().await;
+    let right = confirmation(&issued);
+    v.confirm(id, &right, &clock).await.unwrap();
+    assert_eq!(
+        v.confirm(id, &right, &clock).await,
+        Err(VerifyError::CloneSuspected)
+    );
+}
+
+/// The token of a request with an idempotency key is SHA-256(client ‖ 0 ‖
+/// key): the same for every retry, another for another client or key.
+/// Without a key it is random.
+#[test]
+fn a_confirm_request_names_the_client_and_its_key() {
+    let token = ConfirmRequest::new("internet-bank", Some("k-1")).unwrap();
+    assert_eq!(
+        token.0,
+        <[u8; 32]>::from(Sha256::digest(b"internet-bank\0k-1"))
+    );
+    assert_eq!(
+        ConfirmRequest::new("internet-bank", Some("k-1")).unwrap(),
+        token
+    );
+    for (client, key) in [
+        ("internet-bank", "k-2"),
+        ("atm", "k-1"),
+        ("internet-ban", "kk-1"),
+    ] {
+        assert_ne!(ConfirmRequest::new(client, Some(key)).unwrap(), token);
+    }
+    let unkeyed = ConfirmRequest::new("internet-bank", None).unwrap();
+    assert_ne!(unkeyed, ConfirmRequest::new("internet-bank", None).unwrap());
+    assert_ne!(unkeyed, ConfirmRequest::random().unwrap());
 }
 
 /// A pending card has nothing to lift.

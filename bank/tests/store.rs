@@ -49,6 +49,10 @@ macro_rules! store_behaviour {
                 confirmations_at_or_after_the_deadline_expire,
                 a_second_correct_confirmation_suspends_the_card,
                 concurrent_confirmations_confirm_once,
+                a_retried_confirmation_is_not_a_clone,
+                a_retry_is_answered_at_the_limit_and_past_the_deadline,
+                concurrent_retries_of_one_confirmation_all_confirm,
+                concurrent_confirmations_by_two_requests_suspend_the_card,
                 set_status_returns_the_previous_status,
                 reset_attempts_clears_the_count,
                 resync_sets_if_greater,
@@ -173,6 +177,7 @@ pub(crate) mod behaviour {
             limit: 3,
             correct,
             now: now(),
+            request: random_32(),
         }
     }
 
@@ -1004,14 +1009,207 @@ pub(crate) mod behaviour {
             limit: 1000,
             ..confirm(id, true)
         };
-        let (store, outcomes) = concurrently(store, 100, |s| async move {
-            s.record_confirmation(&right).await.unwrap()
+        // Each a request of its own.
+        let (store, outcomes) = concurrently(store, 100, |s| {
+            let right = ConfirmAttempt {
+                request: random_32(),
+                ..right
+            };
+            async move { s.record_confirmation(&right).await.unwrap() }
         })
         .await;
         let count = |want: ConfirmOutcome| outcomes.iter().filter(|o| **o == want).count();
         assert_eq!(count(ConfirmOutcome::Confirmed), 1, "{outcomes:?}");
         assert_eq!(count(ConfirmOutcome::CloneSuspected), 1, "{outcomes:?}");
         assert_eq!(count(ConfirmOutcome::Suspended), 98, "{outcomes:?}");
+        let after = state(&*store, id).await;
+        assert_eq!(after.status, CardStatus::Suspended);
+        assert_eq!(after.confirm_attempts, 2);
+    }
+
+    /// The request that confirmed a card, sent again (its answer was lost),
+    /// is answered as it was and changes nothing; another request's correct
+    /// confirmation is a clone.
+    pub(crate) async fn a_retried_confirmation_is_not_a_clone<S: Store>(store: S) {
+        let id = card_with(&store, CardStatus::Pending).await;
+        let first = confirm(id, true);
+        for _ in 0..2 {
+            assert_eq!(
+                store.record_confirmation(&first).await.unwrap(),
+                ConfirmOutcome::Confirmed
+            );
+            let after = state(&store, id).await;
+            assert_eq!(after.status, CardStatus::Active);
+            assert_eq!(after.confirm_attempts, 1, "a retry counts no attempt");
+        }
+        // A wrong code is counted whatever the token.
+        assert_eq!(
+            store
+                .record_confirmation(&ConfirmAttempt {
+                    correct: false,
+                    ..first
+                })
+                .await
+                .unwrap(),
+            ConfirmOutcome::Wrong { count: 2 }
+        );
+        assert_eq!(
+            store.record_confirmation(&first).await.unwrap(),
+            ConfirmOutcome::Confirmed
+        );
+        assert_eq!(state(&store, id).await.confirm_attempts, 2);
+        // Another request: a clone.
+        assert_eq!(
+            store.record_confirmation(&confirm(id, true)).await.unwrap(),
+            ConfirmOutcome::CloneSuspected
+        );
+        let suspended = state(&store, id).await;
+        assert_eq!(suspended.status, CardStatus::Suspended);
+        assert_eq!(suspended.confirm_attempts, 3);
+        // Suspended: the first request again changes nothing either.
+        assert_eq!(
+            store.record_confirmation(&first).await.unwrap(),
+            ConfirmOutcome::Suspended
+        );
+        assert_eq!(state(&store, id).await, suspended);
+        // Lifted by an operator, the card still knows its confirming request.
+        store.set_status(id, CardStatus::Active).await.unwrap();
+        assert_eq!(
+            store.record_confirmation(&first).await.unwrap(),
+            ConfirmOutcome::Confirmed
+        );
+        assert_eq!(state(&store, id).await.confirm_attempts, 3);
+
+        // A card stored active (confirmed by other means) has no confirming
+        // request: every correct confirmation is a clone.
+        let active = card_with(&store, CardStatus::Active).await;
+        assert_eq!(
+            store
+                .record_confirmation(&ConfirmAttempt {
+                    card: active,
+                    ..first
+                })
+                .await
+                .unwrap(),
+            ConfirmOutcome::CloneSuspected
+        );
+        // Another card confirmed by a request with the same token (never in
+        // practice) is its own card: the token is per card.
+        let other = card_with(&store, CardStatus::Pending).await;
+        let other_first = ConfirmAttempt {
+            card: other,
+            ..first
+        };
+        for _ in 0..2 {
+            assert_eq!(
+                store.record_confirmation(&other_first).await.unwrap(),
+                ConfirmOutcome::Confirmed
+            );
+        }
+        assert_eq!(state(&store, other).await.confirm_attempts, 1);
+    }
+
+    /// A retry is answered as the request was, even when that request used
+    /// the last attempt or the deadline has passed since.
+    pub(crate) async fn a_retry_is_answered_at_the_limit_and_past_the_deadline<S: Store>(store: S) {
+        let id = card_with(&store, CardStatus::Pending).await;
+        for count in 1..=2 {
+            assert_eq!(
+                store
+                    .record_confirmation(&confirm(id, false))
+                    .await
+                    .unwrap(),
+                ConfirmOutcome::Wrong { count }
+            );
+        }
+        let last = confirm(id, true);
+        assert_eq!(
+            store.record_confirmation(&last).await.unwrap(),
+            ConfirmOutcome::Confirmed
+        );
+        assert_eq!(state(&store, id).await.confirm_attempts, 3);
+        assert_eq!(
+            store.record_confirmation(&last).await.unwrap(),
+            ConfirmOutcome::Confirmed
+        );
+        // Another request at the limit is refused, and suspends nothing.
+        assert_eq!(
+            store.record_confirmation(&confirm(id, true)).await.unwrap(),
+            ConfirmOutcome::Locked
+        );
+        let deadline = store.card(id).await.unwrap().unwrap().confirm_deadline;
+        let late = ConfirmAttempt {
+            now: deadline + 1,
+            ..last
+        };
+        assert_eq!(
+            store.record_confirmation(&late).await.unwrap(),
+            ConfirmOutcome::Confirmed
+        );
+        assert_eq!(
+            store
+                .record_confirmation(&ConfirmAttempt {
+                    request: random_32(),
+                    ..late
+                })
+                .await
+                .unwrap(),
+            ConfirmOutcome::Expired
+        );
+        let after = state(&store, id).await;
+        assert_eq!(after.status, CardStatus::Active);
+        assert_eq!(after.confirm_attempts, 3);
+    }
+
+    pub(crate) async fn concurrent_retries_of_one_confirmation_all_confirm<S: Store>(store: S) {
+        let id = card_with(&store, CardStatus::Pending).await;
+        let right = ConfirmAttempt {
+            limit: 1000,
+            ..confirm(id, true)
+        };
+        let (store, outcomes) = concurrently(store, 100, |s| async move {
+            s.record_confirmation(&right).await.unwrap()
+        })
+        .await;
+        assert!(
+            outcomes.iter().all(|o| *o == ConfirmOutcome::Confirmed),
+            "{outcomes:?}"
+        );
+        let after = state(&*store, id).await;
+        assert_eq!(after.status, CardStatus::Active);
+        assert_eq!(after.confirm_attempts, 1);
+    }
+
+    pub(crate) async fn concurrent_confirmations_by_two_requests_suspend_the_card<S: Store>(
+        store: S,
+    ) {
+        let id = card_with(&store, CardStatus::Pending).await;
+        let a = ConfirmAttempt {
+            limit: 1000,
+            ..confirm(id, true)
+        };
+        let b = ConfirmAttempt {
+            request: random_32(),
+            ..a
+        };
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (store, outcomes) = concurrently(store, 100, |s| {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let attempt = if i.is_multiple_of(2) { a } else { b };
+            async move { s.record_confirmation(&attempt).await.unwrap() }
+        })
+        .await;
+        // One request confirms (and its retries are answered alike) until
+        // the other's first confirmation suspends the card; every later one
+        // finds it suspended.
+        let count = |want: ConfirmOutcome| outcomes.iter().filter(|o| **o == want).count();
+        assert_eq!(count(ConfirmOutcome::CloneSuspected), 1, "{outcomes:?}");
+        assert!(count(ConfirmOutcome::Confirmed) >= 1, "{outcomes:?}");
+        assert_eq!(
+            count(ConfirmOutcome::Confirmed) + count(ConfirmOutcome::Suspended),
+            99,
+            "{outcomes:?}"
+        );
         let after = state(&*store, id).await;
         assert_eq!(after.status, CardStatus::Suspended);
         assert_eq!(after.confirm_attempts, 2);

@@ -15,7 +15,7 @@ use dynpin::pin::PinKind;
 use dynpin_bank::store::postgres::{PgStore, SCHEMA_VERSION};
 use dynpin_bank::store::{
     ActivationFetch, ActivationRecord, Attempt, AttemptOutcome, AuditEvent, CardRecord, CardStatus,
-    SmsChecked, SmsIssue, SmsIssued, Store,
+    ConfirmAttempt, ConfirmOutcome, SmsChecked, SmsIssue, SmsIssued, Store, step_to_i64,
 };
 use tokio_postgres::NoTls;
 
@@ -147,8 +147,8 @@ async fn postgres_migrations_are_applied_once_by_instances_racing_on_a_fresh_dat
         .unwrap();
     let versions: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
-    let first: String = rows[0].get(1);
-    assert_eq!(first, "initial");
+    let names: Vec<String> = rows.iter().map(|r| r.get(1)).collect();
+    assert_eq!(names, ["initial", "confirm_request"]);
     // Every instance works on the schema.
     for store in &stores {
         let card = card_record(CardStatus::Active);
@@ -195,6 +195,131 @@ async fn postgres_reconnecting_does_not_reapply_migrations() {
     assert_eq!(before, after);
     // The data survived (the schema was not created again).
     assert_eq!(store.card(card.id).await.unwrap(), Some(card));
+    drop(store);
+    drop(raw);
+    db.drop().await;
+}
+
+/// A database an older build (schema version 1) filled is brought to the
+/// current version with its cards intact: a card confirmed before the upgrade
+/// has no confirming request (a second confirmation is a clone, as it was),
+/// and a card confirmed after it knows its request.
+#[tokio::test]
+async fn postgres_a_version_1_database_is_migrated_with_its_cards() {
+    let Some(url) = database_url("postgres_migrate_from_1") else {
+        return;
+    };
+    let db = FreshDatabase::create(&url).await;
+    let raw = raw_client(&db.url).await;
+    // What a build of version 1 did at connect.
+    raw.batch_execute(
+        "CREATE TABLE schema_migrations (\
+             version    integer PRIMARY KEY, \
+             name       text NOT NULL, \
+             applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .await
+    .unwrap();
+    raw.batch_execute(include_str!("../migrations/postgres/0001_initial.sql"))
+        .await
+        .unwrap();
+    raw.execute(
+        "INSERT INTO schema_migrations (version, name) VALUES (1, 'initial')",
+        &[],
+    )
+    .await
+    .unwrap();
+    let old = card_record(CardStatus::Active);
+    let id: &[u8] = old.id.as_bytes();
+    raw.execute(
+        "INSERT INTO card (id, key_id, sealed, confirm_deadline, phone, last_four) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &id,
+            &old.key_id,
+            &old.sealed,
+            &step_to_i64(old.confirm_deadline),
+            &old.phone,
+            &i32::from(old.last_four),
+        ],
+    )
+    .await
+    .unwrap();
+    raw.execute(
+        "INSERT INTO card_state (card_id, status, confirm_attempts) VALUES ($1, 'active', 1)",
+        &[&id],
+    )
+    .await
+    .unwrap();
+
+    let store = PgStore::connect(&db.url, 2).await.unwrap();
+    let versions: Vec<i32> = raw
+        .query(
+            "SELECT version FROM schema_migrations ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
+    assert_eq!(store.card(old.id).await.unwrap(), Some(old.clone()));
+    let token: Option<Vec<u8>> = raw
+        .query_one(
+            "SELECT confirm_request FROM card_state WHERE card_id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(token, None);
+    let confirm = |card: CardId, request: [u8; 32]| ConfirmAttempt {
+        card,
+        limit: 5,
+        correct: true,
+        now: 1_800_000_000,
+        request,
+    };
+    assert_eq!(
+        store
+            .record_confirmation(&confirm(old.id, [1; 32]))
+            .await
+            .unwrap(),
+        ConfirmOutcome::CloneSuspected
+    );
+    let new = card_record(CardStatus::Pending);
+    assert!(store.insert_card(&new).await.unwrap());
+    for _ in 0..2 {
+        assert_eq!(
+            store
+                .record_confirmation(&confirm(new.id, [2; 32]))
+                .await
+                .unwrap(),
+            ConfirmOutcome::Confirmed
+        );
+    }
+    let token: Option<Vec<u8>> = raw
+        .query_one(
+            "SELECT confirm_request FROM card_state WHERE card_id = $1",
+            &[&new.id.as_bytes().as_slice()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(token, Some(vec![2; 32]));
+    // The column takes a 32-byte token only.
+    let short = raw
+        .execute(
+            "UPDATE card_state SET confirm_request = '\\x00' WHERE card_id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        short.code(),
+        Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION)
+    );
     drop(store);
     drop(raw);
     db.drop().await;

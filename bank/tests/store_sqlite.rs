@@ -203,6 +203,7 @@ async fn a_reopened_file_keeps_every_state() {
         limit: 5,
         correct: true,
         now: T,
+        request: bytes32(11),
     };
     assert_eq!(
         store.record_confirmation(&confirm).await.unwrap(),
@@ -352,6 +353,12 @@ async fn a_reopened_file_keeps_every_state() {
         AttemptOutcome::Failed { count: 3 }
     );
     assert!(!store.resync(a, PinKind::Second, mid, 0).await.unwrap());
+    // The confirming request is kept: its retry is no clone.
+    assert_eq!(
+        store.record_confirmation(&confirm).await.unwrap(),
+        ConfirmOutcome::Confirmed
+    );
+    assert_eq!(store.state(a).await.unwrap().unwrap().confirm_attempts, 1);
     // The SMS code's attempts and the rate window.
     assert_eq!(
         store.check_sms(a, slot, bytes32(3)).await.unwrap(),
@@ -477,6 +484,94 @@ fn two_processes_opening_a_new_file_migrate_it_once() {
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
+}
+
+#[test]
+fn the_schema_is_at_version_2() {
+    // 1: the first schema; 2: the confirming request's token.
+    assert_eq!(SqliteStore::SCHEMA_VERSION, 2);
+}
+
+/// A file an older build (schema version 1) wrote is brought to the current
+/// version with its cards intact: a card confirmed before the upgrade has no
+/// confirming request (a second confirmation is a clone, as it was), and a
+/// card confirmed after it knows its request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_version_1_file_is_migrated_with_its_cards() {
+    let dir = TempDir::new();
+    let confirm = |card, request| ConfirmAttempt {
+        card,
+        limit: 5,
+        correct: true,
+        now: T,
+        request,
+    };
+    let old = new_id();
+    {
+        let store = SqliteStore::open(dir.file()).unwrap();
+        assert!(
+            store
+                .insert_card(&card(old, CardStatus::Pending))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .record_confirmation(&confirm(old, bytes32(1)))
+                .await
+                .unwrap(),
+            ConfirmOutcome::Confirmed
+        );
+    }
+    // Back to the first schema, as version 1 wrote it.
+    raw(&dir.file())
+        .execute_batch("ALTER TABLE cards DROP COLUMN confirm_request; PRAGMA user_version = 1;")
+        .unwrap();
+
+    let store = SqliteStore::open(dir.file()).unwrap();
+    let version: u32 = raw(&dir.file())
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SqliteStore::SCHEMA_VERSION);
+    let state = store.state(old).await.unwrap().unwrap();
+    assert_eq!(
+        (state.status, state.confirm_attempts),
+        (CardStatus::Active, 1)
+    );
+    assert_eq!(
+        store
+            .record_confirmation(&confirm(old, bytes32(1)))
+            .await
+            .unwrap(),
+        ConfirmOutcome::CloneSuspected
+    );
+    let new = new_id();
+    assert!(
+        store
+            .insert_card(&card(new, CardStatus::Pending))
+            .await
+            .unwrap()
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            store
+                .record_confirmation(&confirm(new, bytes32(2)))
+                .await
+                .unwrap(),
+            ConfirmOutcome::Confirmed
+        );
+    }
+    // The column takes a 32-byte token only.
+    let short = raw(&dir.file()).execute(
+        "UPDATE cards SET confirm_request = x'00' WHERE id = ?1",
+        [new.as_bytes()],
+    );
+    assert!(
+        short
+            .unwrap_err()
+            .to_string()
+            .contains("CHECK constraint failed"),
+    );
 }
 
 #[test]

@@ -26,6 +26,8 @@ struct Card {
     transactions: HashMap<[u8; 32], u64>,
     /// Unix seconds of the SMS codes sent, oldest first.
     sms_sent: Vec<u64>,
+    /// The token of the request that confirmed the card (pending → active).
+    confirm_request: Option<[u8; 32]>,
 }
 
 struct PendingSms {
@@ -212,6 +214,14 @@ impl Store for MemoryStore {
         if state.status == CardStatus::Suspended {
             return Ok(ConfirmOutcome::Suspended);
         }
+        // The confirming request again (its answer was lost): answered as it
+        // was, nothing counted.
+        if state.status == CardStatus::Active
+            && attempt.correct
+            && card.confirm_request == Some(attempt.request)
+        {
+            return Ok(ConfirmOutcome::Confirmed);
+        }
         if attempt.now >= record.confirm_deadline {
             return Ok(ConfirmOutcome::Expired);
         }
@@ -226,6 +236,7 @@ impl Store for MemoryStore {
         }
         Ok(if state.status == CardStatus::Pending {
             state.status = CardStatus::Active;
+            card.confirm_request = Some(attempt.request);
             ConfirmOutcome::Confirmed
         } else {
             state.status = CardStatus::Suspended;

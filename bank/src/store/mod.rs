@@ -195,14 +195,23 @@ pub struct ConfirmAttempt {
     pub correct: bool,
     /// The verifier's time (Unix seconds), against the card's deadline.
     pub now: u64,
+    /// Names the confirming request: the same for every retry of one request
+    /// (a hash of the client and its idempotency key), another for any other
+    /// request. Stored with the *pending* → *active* switch; a correct
+    /// confirmation of an active card with the stored token is that request
+    /// again, not a clone.
+    pub request: [u8; 32],
 }
 
 /// What recording a confirmation did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfirmOutcome {
-    /// First correct confirmation: the card is active.
+    /// First correct confirmation: the card is active. Also a correct
+    /// confirmation of an active card by the request that confirmed it (a
+    /// retry, with the same token): nothing changed, no attempt counted.
     Confirmed,
-    /// A correct confirmation of an active card: now suspended as a possible clone.
+    /// A correct confirmation of an active card by another request: now
+    /// suspended as a possible clone.
     CloneSuspected,
     /// Wrong: `count` attempts made so far.
     Wrong {
@@ -354,7 +363,17 @@ pub trait Store: Send + Sync + 'static {
         attempt: &Attempt,
     ) -> impl Future<Output = StoreResult<AttemptOutcome>> + Send;
 
-    /// Records one confirmation attempt in one atomic step.
+    /// Records one confirmation attempt in one atomic step, deciding in this
+    /// order: no such card → [`ConfirmOutcome::UnknownCard`]; suspended →
+    /// [`ConfirmOutcome::Suspended`]; a correct one on an active card whose
+    /// stored token is `attempt.request` → [`ConfirmOutcome::Confirmed`],
+    /// nothing changed (a retry of the confirming request, answered as it
+    /// was, even past the deadline or at the limit); at or past the deadline
+    /// → [`ConfirmOutcome::Expired`]; at the limit → [`ConfirmOutcome::Locked`];
+    /// else one attempt is counted and a wrong one is
+    /// [`ConfirmOutcome::Wrong`], a correct one on a pending card makes it
+    /// active and stores the token ([`ConfirmOutcome::Confirmed`]), a correct
+    /// one on an active card suspends it ([`ConfirmOutcome::CloneSuspected`]).
     fn record_confirmation(
         &self,
         attempt: &ConfirmAttempt,

@@ -40,11 +40,18 @@ struct Migration {
 }
 
 /// The migrations, in order: `bank/migrations/postgres/NNNN_name.sql`.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../migrations/postgres/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "confirm_request",
+        sql: include_str!("../../migrations/postgres/0002_confirm_request.sql"),
+    },
+];
 
 /// How long opening a connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -69,8 +76,8 @@ const SMS_LOCK_CLASS: i32 = 0x646e_7073;
 /// (PostgreSQL's timestamps end in the year 294276).
 const MAX_TIMESTAMP_SECONDS: u64 = 9_000_000_000_000;
 
-/// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i32 = 1;
+/// The newest schema version this build knows (the last of `MIGRATIONS`).
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The [`Store`] on PostgreSQL: a pool of connections (no TLS: loopback or a
 /// private network) to a database holding the schema of
@@ -377,7 +384,7 @@ async fn confirmation_once(
     let db = client.transaction().await?;
     let lock = db
         .prepare_cached(
-            "SELECT s.status, s.confirm_attempts, c.confirm_deadline \
+            "SELECT s.status, s.confirm_attempts, c.confirm_deadline, s.confirm_request \
              FROM card_state s JOIN card c ON c.id = s.card_id \
              WHERE s.card_id = $1 FOR UPDATE OF s",
         )
@@ -388,8 +395,15 @@ async fn confirmation_once(
     let status = CardStatus::parse(get(&row, 0)?)?;
     let made = u32_of(get(&row, 1)?, "confirmation count")?;
     let deadline = step_from_i64(get(&row, 2)?);
+    let confirmed_by: Option<&[u8]> = get(&row, 3)?;
     if status == CardStatus::Suspended {
         return Ok(ConfirmOutcome::Suspended);
+    }
+    // The confirming request again (its answer was lost): answered as it
+    // was, nothing counted.
+    if status == CardStatus::Active && attempt.correct && confirmed_by == Some(&attempt.request[..])
+    {
+        return Ok(ConfirmOutcome::Confirmed);
     }
     if attempt.now >= deadline {
         return Ok(ConfirmOutcome::Expired);
@@ -398,20 +412,27 @@ async fn confirmation_once(
         return Ok(ConfirmOutcome::Locked);
     }
     let made = made.saturating_add(1);
+    // The token is stored with the pending → active switch only.
+    let mut confirming: Option<&[u8]> = None;
     let (status, outcome) = if !attempt.correct {
         (status, ConfirmOutcome::Wrong { count: made })
     } else if status == CardStatus::Pending {
+        confirming = Some(&attempt.request[..]);
         (CardStatus::Active, ConfirmOutcome::Confirmed)
     } else {
         (CardStatus::Suspended, ConfirmOutcome::CloneSuspected)
     };
     let update = db
         .prepare_cached(
-            "UPDATE card_state SET status = $2, confirm_attempts = $3 WHERE card_id = $1",
+            "UPDATE card_state SET status = $2, confirm_attempts = $3, \
+             confirm_request = coalesce($4, confirm_request) WHERE card_id = $1",
         )
         .await?;
-    db.execute(&update, &[&id, &status.as_str(), &i64::from(made)])
-        .await?;
+    db.execute(
+        &update,
+        &[&id, &status.as_str(), &i64::from(made), &confirming],
+    )
+    .await?;
     db.commit().await?;
     Ok(outcome)
 }

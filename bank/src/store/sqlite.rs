@@ -122,6 +122,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     ",
+    // 2: the token of the request that confirmed a card, so that its retry
+    // is not taken for a clone (NULL: not confirmed by a request).
+    r"
+    ALTER TABLE cards ADD COLUMN confirm_request BLOB
+        CHECK (confirm_request IS NULL OR length(confirm_request) = 32);
+    ",
 ];
 
 /// The [`Store`] in an SQLite database: a file, or memory (for tests).
@@ -358,13 +364,15 @@ fn card_out(bytes: &[u8]) -> StoreResult<CardId> {
 struct CardRow {
     state: CardState,
     confirm_deadline: u64,
+    /// The token of the request that confirmed the card.
+    confirm_request: Option<Vec<u8>>,
 }
 
 fn load(tx: &Transaction<'_>, id: CardId) -> StoreResult<Option<CardRow>> {
     let row = tx
         .query_row(
             "SELECT status, attempts, confirm_attempts, last_step_first, last_step_second,
-                    drift_first, drift_second, confirm_deadline
+                    drift_first, drift_second, confirm_deadline, confirm_request
              FROM cards WHERE id = ?1",
             [id.as_bytes()],
             |r| {
@@ -377,12 +385,23 @@ fn load(tx: &Transaction<'_>, id: CardId) -> StoreResult<Option<CardRow>> {
                     r.get::<_, i64>(5)?,
                     r.get::<_, i64>(6)?,
                     r.get::<_, i64>(7)?,
+                    r.get::<_, Option<Vec<u8>>>(8)?,
                 ))
             },
         )
         .optional()
         .map_err(db)?;
-    let Some((status, attempts, confirm_attempts, first, second, drift1, drift2, deadline)) = row
+    let Some((
+        status,
+        attempts,
+        confirm_attempts,
+        first,
+        second,
+        drift1,
+        drift2,
+        deadline,
+        request,
+    )) = row
     else {
         return Ok(None);
     };
@@ -395,6 +414,7 @@ fn load(tx: &Transaction<'_>, id: CardId) -> StoreResult<Option<CardRow>> {
             drift: [drift1, drift2],
         },
         confirm_deadline: time_out(deadline)?,
+        confirm_request: request,
     }))
 }
 
@@ -524,12 +544,21 @@ fn record_confirmation_in(
     let Some(CardRow {
         mut state,
         confirm_deadline,
+        confirm_request,
     }) = load(tx, attempt.card)?
     else {
         return Ok(ConfirmOutcome::UnknownCard);
     };
     if state.status == CardStatus::Suspended {
         return Ok(ConfirmOutcome::Suspended);
+    }
+    // The confirming request again (its answer was lost): answered as it
+    // was, nothing counted.
+    if state.status == CardStatus::Active
+        && attempt.correct
+        && confirm_request.as_deref() == Some(&attempt.request[..])
+    {
+        return Ok(ConfirmOutcome::Confirmed);
     }
     if attempt.now >= confirm_deadline {
         return Ok(ConfirmOutcome::Expired);
@@ -544,6 +573,11 @@ fn record_confirmation_in(
         }
     } else if state.status == CardStatus::Pending {
         state.status = CardStatus::Active;
+        tx.execute(
+            "UPDATE cards SET confirm_request = ?2 WHERE id = ?1",
+            params![attempt.card.as_bytes(), attempt.request],
+        )
+        .map_err(db)?;
         ConfirmOutcome::Confirmed
     } else {
         state.status = CardStatus::Suspended;
