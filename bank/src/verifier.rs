@@ -185,8 +185,9 @@ pub enum VerifyError {
     /// The store could not answer: nothing was accepted (fail closed).
     #[error(transparent)]
     Unavailable(#[from] StoreError),
-    /// The store's copy of the card could not be opened (wrong KEK, altered
-    /// row): nothing was accepted.
+    /// The bank's copy of the card could not be opened (wrong KEK, altered
+    /// row: nothing was accepted) or sealed (a label or seed too long for
+    /// the stored layout: nothing was stored).
     #[error(transparent)]
     StoredCard(#[from] SealedCardError),
     /// The KEK could not seal a new card.
@@ -873,7 +874,9 @@ impl<S: Store> Verifier<S> {
 
     /// Lifts a card's suspension, on an operator's authority (after checking
     /// with the customer that the second activation was theirs, or after
-    /// reissuing): its PINs are accepted again.
+    /// reissuing): the card is active again if it had been confirmed (or
+    /// needed no confirmation), else pending — lifting never skips the
+    /// confirmation.
     ///
     /// # Errors
     /// [`VerifyError::UnknownCard`]; [`VerifyError::NotConfirmed`] for a card
@@ -892,10 +895,29 @@ impl<S: Store> Verifier<S> {
             CardStatus::Pending => Err(VerifyError::NotConfirmed),
             CardStatus::Active => Ok(()),
             CardStatus::Suspended => {
+                // Back to what it was: active if it was ever confirmed (or
+                // never needed confirming), else pending — a suspension
+                // never skips the confirmation. The audit log tells: the
+                // verifier records every confirmation there; a missing
+                // record errs on the safe side (pending).
+                let opened = self.open(card).await?;
+                let restored = if opened.activation.is_none() {
+                    CardStatus::Active
+                } else {
+                    let trail = self.store.audit_trail(card, 10_000).await?;
+                    if trail
+                        .iter()
+                        .any(|e| e.event == "confirmed" || e.event == "clone_suspected")
+                    {
+                        CardStatus::Active
+                    } else {
+                        CardStatus::Pending
+                    }
+                };
                 // Only an operator moves a card out of Suspended, so nothing
                 // can have changed it between the read and this write.
                 self.audit_operator(authorization, card, "lifted").await?;
-                self.store.set_status(card, CardStatus::Active).await?;
+                self.store.set_status(card, restored).await?;
                 Ok(())
             }
         }

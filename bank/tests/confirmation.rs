@@ -346,3 +346,26 @@ async fn a_store_error_fails_closed() {
         Err(VerifyError::CloneSuspected)
     );
 }
+
+/// A card suspended before it was ever confirmed goes back to pending when
+/// the suspension is lifted: lifting never skips the confirmation. A
+/// confirmed card goes back to active.
+#[tokio::test]
+async fn lifting_restores_pending_or_active_never_skips_the_confirmation() {
+    let (issued, v, id, clock) = setup().await;
+    let operator = OperatorAuthorization::new("op-7", "fraud check").unwrap();
+    v.operator_suspend(&operator, id).await.unwrap();
+    v.operator_lift_suspension(&operator, id).await.unwrap();
+    assert_eq!(status(&v, id).await, CardStatus::Pending);
+    let pin = second_pin(&issued, &clock);
+    assert_eq!(
+        v.verify(id, PinKind::Second, &pin, &clock).await,
+        Err(VerifyError::NotConfirmed)
+    );
+    // Confirmed, suspended, lifted: active again, and the PIN counts.
+    v.confirm(id, &confirmation(&issued), &clock).await.unwrap();
+    v.operator_suspend(&operator, id).await.unwrap();
+    v.operator_lift_suspension(&operator, id).await.unwrap();
+    assert_eq!(status(&v, id).await, CardStatus::Active);
+    v.verify(id, PinKind::Second, &pin, &clock).await.unwrap();
+}

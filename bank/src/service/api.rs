@@ -16,7 +16,7 @@ use super::error::ApiError;
 use crate::CardRequest;
 use crate::sms::{Transaction, normalize_phone};
 use crate::store::{ActivationFetch, ActivationRecord, Store};
-use crate::verifier::{OperatorAuthorization, VerifyError};
+use crate::verifier::{ConfirmRequest, OperatorAuthorization, VerifyError};
 use dynpin::card::{CardId, CardRef, LastFour};
 use dynpin::pin::PinKind;
 
@@ -350,7 +350,13 @@ pub(super) async fn confirm<S: Store>(
     client.require(Scope::Verify)?;
     let id = card_id(&id)?;
     let req = body(json)?;
-    app.verifier.confirm(id, &req.code, &app.clock).await?;
+    // The confirming request's token: a retry with the same key is the same
+    // confirmation (answered `confirmed` again), never a clone.
+    let key = super::idempotency_key(&headers)?;
+    let request = ConfirmRequest::new(&client.id, key.as_deref())?;
+    app.verifier
+        .confirm_request(id, &req.code, request, &app.clock)
+        .await?;
     ok(StatusCode::OK, &serde_json::json!({ "confirmed": true }))
 }
 

@@ -23,7 +23,6 @@ pub mod gateway;
 pub mod metrics;
 pub mod pages;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -142,7 +141,6 @@ pub struct App<S: Store> {
     idempotency_lease_seconds: u64,
     /// Seals kept answers (they can hold an activation code or a payload).
     kek: Arc<dyn KeyEncryption>,
-    requests_in_flight: AtomicU64,
 }
 
 impl<S: Store> core::fmt::Debug for App<S> {
@@ -210,7 +208,6 @@ impl<S: Store> App<S> {
             idempotency_lease_seconds: IDEMPOTENCY_LEASE_SECONDS
                 .max(config.request_timeout_ms.div_ceil(1000).saturating_add(10)),
             kek,
-            requests_in_flight: AtomicU64::new(0),
         })
     }
 
@@ -300,6 +297,10 @@ pub fn router<S: Store>(app: Arc<App<S>>, request_timeout: Duration) -> Router {
         )
         .route("/readyz", get(readyz::<S>))
         .route("/openapi.json", get(openapi))
+        // Inside the metrics, so that a request cut off is counted (503).
+        .route_layer(middleware::from_fn(move |request: Request, next: Next| {
+            time_limit(request, next, request_timeout)
+        }))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&app),
             observe::<S>,
@@ -308,9 +309,6 @@ pub fn router<S: Store>(app: Arc<App<S>>, request_timeout: Duration) -> Router {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
         .layer(DefaultBodyLimit::max(app.body_limit))
-        .layer(middleware::from_fn(move |request: Request, next: Next| {
-            time_limit(request, next, request_timeout)
-        }))
         .with_state(app)
 }
 
@@ -381,9 +379,7 @@ async fn observe<S: Store>(
 ) -> Response {
     let route = path.map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = Instant::now();
-    app.requests_in_flight.fetch_add(1, Ordering::Relaxed);
     let response = next.run(request).await;
-    app.requests_in_flight.fetch_sub(1, Ordering::Relaxed);
     app.metrics.request(
         &route,
         response.status().as_u16(),

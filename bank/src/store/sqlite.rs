@@ -195,8 +195,23 @@ impl SqliteStore {
         if file {
             // WAL: readers never wait for the writer. Where the file system
             // cannot do WAL, SQLite keeps its rollback journal: still atomic.
-            conn.pragma_update_and_check(None, "journal_mode", "wal", |_| Ok(()))
-                .map_err(db)?;
+            // Switching to WAL takes an exclusive lock and SQLite answers
+            // "busy" at once, without its busy handler, while another
+            // connection (a second process opening a new file) holds the
+            // file: retry for as long as the busy timeout.
+            let started = std::time::Instant::now();
+            loop {
+                match conn.pragma_update_and_check(None, "journal_mode", "wal", |_| Ok(())) {
+                    Ok(()) => break,
+                    Err(rusqlite::Error::SqliteFailure(e, _))
+                        if e.code == rusqlite::ErrorCode::DatabaseBusy
+                            && started.elapsed() < BUSY_TIMEOUT =>
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    Err(e) => return Err(db(e)),
+                }
+            }
         }
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db)?;
