@@ -309,7 +309,45 @@ pub fn router<S: Store>(app: Arc<App<S>>, request_timeout: Duration) -> Router {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
         .layer(DefaultBodyLimit::max(app.body_limit))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&app),
+            refuse_oversized::<S>,
+        ))
         .with_state(app)
+}
+
+/// Bodies up to this size that are over the limit are read and dropped
+/// before the 413 goes out, so the connection closes cleanly and the client
+/// reads the answer (closing on unread bytes resets the connection, and the
+/// answer can be lost); larger ones are refused at once.
+const DRAIN_OVERSIZED: usize = 1024 * 1024;
+
+/// 413 `body_too_large` for a declared length over the limit, before any
+/// handler or store is touched.
+async fn refuse_oversized<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(length) if length > app.body_limit => {
+            if length <= DRAIN_OVERSIZED {
+                let _ = axum::body::to_bytes(request.into_body(), DRAIN_OVERSIZED).await;
+            }
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "the request body is too large",
+            )
+            .into_response()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 /// Cuts off a request that takes longer than `limit` (a slow client or a
