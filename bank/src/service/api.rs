@@ -155,8 +155,7 @@ pub(super) async fn provision<S: Store>(
     headers: HeaderMap,
     json: Result<Json<ProvisionRequest>, JsonRejection>,
 ) -> Answer {
-    let client = app.clients.authenticate(&headers)?;
-    client.require(Scope::Provision)?;
+    let client = app.clients.authorize(&headers, Scope::Provision)?;
     let req = body(json)?;
     let last_four = LastFour::parse(&req.last_four)
         .map_err(|_| ApiError::invalid("last_four is four digits"))?;
@@ -302,8 +301,7 @@ pub(super) async fn fetch_activation<S: Store>(
     headers: HeaderMap,
     json: Result<Json<FetchRequest>, JsonRejection>,
 ) -> Answer {
-    let client = app.clients.authenticate(&headers)?;
-    client.require(Scope::App)?;
+    app.clients.authorize(&headers, Scope::App)?;
     let req = body(json)?;
     if let Err(retry) = app.fetch_limiter.take() {
         return Err(ApiError {
@@ -346,8 +344,7 @@ pub(super) async fn confirm<S: Store>(
     headers: HeaderMap,
     json: Result<Json<CodeRequest>, JsonRejection>,
 ) -> Answer {
-    let client = app.clients.authenticate(&headers)?;
-    client.require(Scope::Verify)?;
+    let client = app.clients.authorize(&headers, Scope::Verify)?;
     let id = card_id(&id)?;
     let req = body(json)?;
     // The confirming request's token: a retry with the same key is the same
@@ -396,8 +393,7 @@ pub(super) async fn verify<S: Store>(
     headers: HeaderMap,
     json: Result<Json<VerifyRequest>, JsonRejection>,
 ) -> Answer {
-    let client = app.clients.authenticate(&headers)?;
-    client.require(Scope::Verify)?;
+    app.clients.authorize(&headers, Scope::Verify)?;
     let id = card_id(&id)?;
     let req = body(json)?;
     let accepted = app
@@ -428,8 +424,7 @@ pub(super) async fn verify_amount<S: Store>(
     headers: HeaderMap,
     json: Result<Json<AmountRequest>, JsonRejection>,
 ) -> Answer {
-    let client = app.clients.authenticate(&headers)?;
-    client.require(Scope::Verify)?;
+    app.clients.authorize(&headers, Scope::Verify)?;
     let id = card_id(&id)?;
     let req = body(json)?;
     let accepted = app
@@ -478,8 +473,7 @@ pub(super) async fn request_sms<S: Store>(
     headers: HeaderMap,
     json: Result<Json<SmsRequest>, JsonRejection>,
 ) -> Answer {
-    let client = app.clients.authenticate(&headers)?;
-    client.require(Scope::Verify)?;
+    app.clients.authorize(&headers, Scope::Verify)?;
     let id = card_id(&id)?;
     let req = body(json)?;
     let tx = transaction(req.transaction_id, req.amount_rials, req.merchant)?;
@@ -556,8 +550,7 @@ pub(super) async fn verify_sms<S: Store>(
     headers: HeaderMap,
     json: Result<Json<SmsVerifyRequest>, JsonRejection>,
 ) -> Answer {
-    let client = app.clients.authenticate(&headers)?;
-    client.require(Scope::Verify)?;
+    app.clients.authorize(&headers, Scope::Verify)?;
     let id = card_id(&id)?;
     let req = body(json)?;
     let tx = transaction(req.transaction_id, req.amount_rials, req.merchant)?;
@@ -571,8 +564,7 @@ pub(super) async fn verify_card_code<S: Store>(
     headers: HeaderMap,
     json: Result<Json<CodeRequest>, JsonRejection>,
 ) -> Answer {
-    let client = app.clients.authenticate(&headers)?;
-    client.require(Scope::Verify)?;
+    app.clients.authorize(&headers, Scope::Verify)?;
     let id = card_id(&id)?;
     let req = body(json)?;
     app.sms.verify_card_code(id, &req.code).await?;
@@ -591,8 +583,7 @@ pub(super) async fn inbound_sms<S: Store>(
     headers: HeaderMap,
     json: Result<Json<InboundSms>, JsonRejection>,
 ) -> Answer {
-    let client = app.clients.authenticate(&headers)?;
-    client.require(Scope::Gateway)?;
+    app.clients.authorize(&headers, Scope::Gateway)?;
     let req = body(json)?;
     if req.text.len() > 160 * 4 || req.from.len() > 32 {
         return Err(ApiError::invalid("from is a phone number and text one SMS"));
@@ -642,8 +633,7 @@ pub(super) async fn operator<S: Store>(
     headers: HeaderMap,
     json: Result<Json<OperatorRequest>, JsonRejection>,
 ) -> Answer {
-    let client = app.clients.authenticate(&headers)?;
-    client.require(Scope::Operator)?;
+    let client = app.clients.authorize(&headers, Scope::Operator)?;
     let id = card_id(&id)?;
     let req = body(json)?;
     let auth = authorization(&client.id, &req.reason)?;
@@ -670,8 +660,7 @@ pub(super) async fn resync<S: Store>(
     headers: HeaderMap,
     json: Result<Json<ResyncRequest>, JsonRejection>,
 ) -> Answer {
-    let client = app.clients.authenticate(&headers)?;
-    client.require(Scope::Operator)?;
+    let client = app.clients.authorize(&headers, Scope::Operator)?;
     let id = card_id(&id)?;
     let req = body(json)?;
     let auth = authorization(&client.id, &req.reason)?;
@@ -697,8 +686,7 @@ pub(super) async fn get_card<S: Store>(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    let client = app.clients.authenticate(&headers)?;
-    client.require(Scope::Operator)?;
+    app.clients.authorize(&headers, Scope::Operator)?;
     let id = card_id(&id)?;
     card_state(&app, id).await
 }

@@ -75,6 +75,16 @@ impl Clients {
         }
     }
 
+    /// The client presenting `headers`' bearer credential, if it holds `scope`.
+    ///
+    /// # Errors
+    /// 401 `unauthorized` as [`Clients::authenticate`]; 403 `forbidden`.
+    pub fn authorize(&self, headers: &HeaderMap, scope: Scope) -> Result<Client, ApiError> {
+        let client = self.authenticate(headers)?;
+        client.require(scope)?;
+        Ok(client)
+    }
+
     /// The client presenting `headers`' bearer credential.
     ///
     /// # Errors

@@ -381,11 +381,7 @@ async fn openapi() -> Response {
 }
 
 async fn metrics_text<S: Store>(State(app): State<Arc<App<S>>>, headers: HeaderMap) -> Response {
-    let client = match app.clients.authenticate(&headers) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
-    if let Err(e) = client.require(Scope::Metrics) {
+    if let Err(e) = app.clients.authorize(&headers, Scope::Metrics) {
         return e.into_response();
     }
     (

@@ -826,6 +826,20 @@ impl PgStore {
         self.pool.get().await.map_err(pool_error)
     }
 
+    /// A pooled connection and `sql` prepared on it (once per connection).
+    async fn prepared(
+        &self,
+        op: &str,
+        sql: &str,
+    ) -> StoreResult<(deadpool_postgres::Client, tokio_postgres::Statement)> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(sql)
+            .await
+            .map_err(|e| pg_error(op, &e))?;
+        Ok((client, statement))
+    }
+
     /// One statement on a pooled connection, prepared once per connection.
     async fn query_opt(
         &self,
@@ -833,11 +847,7 @@ impl PgStore {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> StoreResult<Option<Row>> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(sql)
-            .await
-            .map_err(|e| pg_error(op, &e))?;
+        let (client, statement) = self.prepared(op, sql).await?;
         client
             .query_opt(&statement, params)
             .await
@@ -850,11 +860,7 @@ impl PgStore {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> StoreResult<Vec<Row>> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(sql)
-            .await
-            .map_err(|e| pg_error(op, &e))?;
+        let (client, statement) = self.prepared(op, sql).await?;
         client
             .query(&statement, params)
             .await
@@ -867,11 +873,7 @@ impl PgStore {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> StoreResult<u64> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(sql)
-            .await
-            .map_err(|e| pg_error(op, &e))?;
+        let (client, statement) = self.prepared(op, sql).await?;
         client
             .execute(&statement, params)
             .await
