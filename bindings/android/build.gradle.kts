@@ -1,5 +1,6 @@
-// Packages the UniFFI-generated Kotlin (src/main/kotlin) and the native
-// libraries (src/main/jniLibs/<abi>/libdynpin_ffi.so) made by scripts/build-android.
+// Packages the UniFFI-generated Kotlin (src/main/kotlin/ir/dynpin) and the native
+// libraries (src/main/jniLibs/<abi>/libdynpin_ffi.so) made by scripts/build-android,
+// with the hand-written Keystore and biometric code (src/main/kotlin/ir/dynpin/android).
 // Published as ir.dynpin:dynpin (maven-publish; see bindings/README.md):
 //   gradle publishToMavenLocal [-PdynpinVersion=0.1.0]   (from bindings/android)
 plugins {
@@ -55,6 +56,13 @@ dependencies {
     api("net.java.dev.jna:jna:5.17.0@aar")
     // `android = true` bindings annotate API-level-specific code.
     implementation("androidx.annotation:annotation:1.9.1")
+    // The reference platform code in src/main/kotlin/ir/dynpin/android: BiometricKey shows a
+    // BiometricPrompt (its manifest declares USE_BIOMETRIC; `api`, because BiometricKey's
+    // functions take its PromptInfo and a FragmentActivity) and suspends until the prompt closes
+    // (kotlinx-coroutines, which the bindings' suspend functions need too; 1.10.x is built with
+    // Kotlin 2.1, the plugin above).
+    api("androidx.biometric:biometric:1.1.0")
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
 }
 
 // The Android plugin creates the "release" software component after the build

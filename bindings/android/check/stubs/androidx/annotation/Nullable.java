@@ -1,0 +1,13 @@
+// Stub of androidx.annotation.Nullable; Kotlin reads it as "nullable", as from the real jar.
+package androidx.annotation;
+
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+@Retention(RetentionPolicy.CLASS)
+@Target({ElementType.METHOD, ElementType.PARAMETER, ElementType.FIELD, ElementType.LOCAL_VARIABLE,
+        ElementType.ANNOTATION_TYPE, ElementType.PACKAGE})
+public @interface Nullable {
+}
