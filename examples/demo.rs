@@ -97,10 +97,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let directory = dir.display().to_string();
     let auth = if vault_exists(directory.clone())? {
         let auth = Authenticator::open(directory, None)?;
-        auth.unlock_with_password(PASSWORD.into())?;
+        // The slow calls are async (Kotlin `suspend`, Swift `async`): they
+        // run on a thread of their own; any executor can wait for them.
+        bank.block_on(Arc::clone(&auth).unlock_with_password(PASSWORD.into()))?;
         auth
     } else {
-        Authenticator::create(directory, PASSWORD.into(), None)?
+        bank.block_on(Authenticator::create(directory, PASSWORD.into(), None))?
     };
     println!(
         "vault: {} (Argon2id m = 64 MiB, t = 3; XChaCha20-Poly1305)",
@@ -115,7 +117,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let started = std::time::Instant::now();
     let typed = issued.activation_code().persian().to_string();
-    let activated = auth.activate(issued.payload().to_owned(), typed, true)?;
+    let activated =
+        bank.block_on(Arc::clone(&auth).activate(issued.payload().to_owned(), typed, true))?;
     println!("activated in {:.2} s", started.elapsed().as_secs_f64());
     let confirmation = activated.confirmation_code;
     let card_id = activated.card.id;
@@ -140,7 +143,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     auth.lock();
     println!("vault locked (keys wiped from memory); unlocking again with the app password…");
-    auth.unlock_with_password(PASSWORD.into())?;
+    bank.block_on(Arc::clone(&auth).unlock_with_password(PASSWORD.into()))?;
 
     println!("\n── Phone: live dynamic PINs ──");
     let live = std::io::stdout().is_terminal();

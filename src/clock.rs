@@ -159,6 +159,57 @@ impl fmt::Debug for ManualClock {
     }
 }
 
+/// Beyond this many seconds either way, [`ClockCheck`] reports the phone's
+/// clock as off: half a 60-second PIN period, so a code shown by a phone
+/// this far off is still within the step before or after (which a verifier
+/// with a window of one step accepts).
+pub const CLOCK_SKEW_TOLERANCE_SECONDS: i64 = 30;
+
+/// The phone's clock compared with a time the bank gave (the `Date` header of
+/// any answer from its API, a time in a response, an activation's issue
+/// time the user just received), and the app-wide correction that would
+/// bring the codes back in line.
+///
+/// ```
+/// use dynpin::clock::ClockCheck;
+///
+/// // The phone reads 2 minutes after the bank's time.
+/// let check = ClockCheck::against(1_700_000_120_000, 1_700_000_000);
+/// assert_eq!(check.phone_ahead_seconds, 120);
+/// assert!(check.is_off());
+/// assert_eq!(check.suggested_offset_seconds, -120);
+/// assert!(!ClockCheck::against(1_700_000_010_000, 1_700_000_000).is_off());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClockCheck {
+    /// The phone's time minus the bank's, in whole seconds (rounded toward
+    /// zero): positive when the phone is ahead, negative when behind.
+    pub phone_ahead_seconds: i64,
+    /// The correction to add to the phone's clock for the codes: the
+    /// opposite of `phone_ahead_seconds` when that is beyond
+    /// [`CLOCK_SKEW_TOLERANCE_SECONDS`], otherwise 0.
+    pub suggested_offset_seconds: i64,
+}
+
+impl ClockCheck {
+    /// Compares the phone's time `phone_unix_millis` with the bank's
+    /// `bank_unix_seconds`. Saturates at the `i64` range (any time works,
+    /// before 1970 included).
+    pub fn against(phone_unix_millis: i64, bank_unix_seconds: i64) -> Self {
+        let ahead = (phone_unix_millis / 1000).saturating_sub(bank_unix_seconds);
+        let off = ahead.saturating_abs() > CLOCK_SKEW_TOLERANCE_SECONDS;
+        Self {
+            phone_ahead_seconds: ahead,
+            suggested_offset_seconds: if off { ahead.saturating_neg() } else { 0 },
+        }
+    }
+
+    /// Whether the phone's clock is off by more than the tolerance.
+    pub fn is_off(&self) -> bool {
+        self.suggested_offset_seconds != 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +238,25 @@ mod tests {
         c.set_millis(i64::MAX - 1);
         c.advance_millis(10);
         assert_eq!(c.now_millis(), i64::MAX);
+    }
+
+    #[test]
+    fn a_clock_check_at_its_edges() {
+        let at = |phone_s: i64, bank_s: i64| ClockCheck::against(phone_s * 1000, bank_s);
+        assert_eq!(at(130, 100).suggested_offset_seconds, 0);
+        assert_eq!(at(131, 100).suggested_offset_seconds, -31);
+        assert_eq!(at(70, 100).suggested_offset_seconds, 0);
+        assert_eq!(at(69, 100).suggested_offset_seconds, 31);
+        assert_eq!(at(-100, 0).phone_ahead_seconds, -100);
+        // Milliseconds before the next second do not count.
+        assert_eq!(ClockCheck::against(130_999, 100).phone_ahead_seconds, 30);
+        let far = ClockCheck::against(i64::MAX, i64::MIN);
+        assert_eq!(far.phone_ahead_seconds, i64::MAX);
+        assert_eq!(far.suggested_offset_seconds, -i64::MAX);
+        let behind = ClockCheck::against(i64::MIN, i64::MAX);
+        assert_eq!(behind.phone_ahead_seconds, i64::MIN);
+        assert_eq!(behind.suggested_offset_seconds, i64::MAX);
+        assert!(behind.is_off() && far.is_off());
     }
 
     #[test]

@@ -175,6 +175,19 @@ impl PinCode {
         self.code.persian()
     }
 
+    /// [`PinCode::persian`] wrapped in Unicode isolates, to show inside
+    /// Persian text ([`isolate_ltr`](crate::text::isolate_ltr)).
+    pub fn persian_isolated(&self) -> String {
+        crate::text::isolate_ltr(&self.persian())
+    }
+
+    /// The code as a screen reader should say it, digit by digit, in
+    /// `language` ([`spoken_digits`](crate::text::spoken_digits)): the
+    /// accessibility label of the PIN's view.
+    pub fn spoken(&self, language: crate::text::SpokenLanguage) -> String {
+        crate::text::spoken_digits(&self.grouped(), language)
+    }
+
     /// The HOTP counter or TOTP time step the code was computed for.
     pub fn counter(&self) -> u64 {
         self.counter

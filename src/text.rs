@@ -283,6 +283,71 @@ pub fn group_thousands(n: u64, persian: bool) -> String {
     }
 }
 
+/// Wraps `text` in LEFT-TO-RIGHT ISOLATE (U+2066) … POP DIRECTIONAL
+/// ISOLATE (U+2069), so a code keeps its left-to-right group order inside a
+/// right-to-left (Persian) line: without it, `۱۴۵۹ ۲۸۷۸` in a Persian
+/// sentence shows as `۲۸۷۸ ۱۴۵۹`.
+///
+/// ```
+/// assert_eq!(dynpin::text::isolate_ltr("۱۲ ۳۴"), "\u{2066}۱۲ ۳۴\u{2069}");
+/// ```
+pub fn isolate_ltr(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 6);
+    out.push('\u{2066}');
+    out.push_str(text);
+    out.push('\u{2069}');
+    out
+}
+
+/// The language of a label read aloud by a screen reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SpokenLanguage {
+    /// `zero four two eight, seven zero eight two`.
+    English,
+    /// `صفر چهار دو هشت، هفت صفر هشت دو`.
+    Persian,
+}
+
+const ENGLISH_DIGITS: [&str; 10] = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+];
+const PERSIAN_DIGITS: [&str; 10] = [
+    "صفر", "یک", "دو", "سه", "چهار", "پنج", "شش", "هفت", "هشت", "نه",
+];
+
+/// A code as a screen reader should say it: every digit a word, one by one
+/// (TalkBack and VoiceOver read `04287082` as a number, "four million…"),
+/// groups separated by a comma (a pause; `،` in Persian). Digits may be
+/// ASCII, Persian or Arabic-Indic; spaces separate groups; anything else
+/// is left out.
+///
+/// ```
+/// use dynpin::text::{spoken_digits, SpokenLanguage};
+/// assert_eq!(spoken_digits("0428 7082", SpokenLanguage::English),
+///            "zero four two eight, seven zero eight two");
+/// assert_eq!(spoken_digits("۰۴۲۸ ۷۰۸۲", SpokenLanguage::Persian),
+///            "صفر چهار دو هشت، هفت صفر هشت دو");
+/// ```
+pub fn spoken_digits(grouped: &str, language: SpokenLanguage) -> String {
+    let (words, separator) = match language {
+        SpokenLanguage::English => (&ENGLISH_DIGITS, ", "),
+        SpokenLanguage::Persian => (&PERSIAN_DIGITS, "، "),
+    };
+    let groups: Vec<String> = grouped
+        .split(' ')
+        .map(|group| {
+            group
+                .chars()
+                .filter_map(digit_value)
+                .filter_map(|d| words.get(usize::from(d)).copied())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|g| !g.is_empty())
+        .collect();
+    groups.join(separator)
+}
+
 /// Replaces ASCII digits with Persian digits (۰–۹); other characters stay.
 ///
 /// ```

@@ -16,6 +16,7 @@ use dynpin::otp::{Algorithm, OtpError};
 use dynpin::pin::PinKind;
 use dynpin::secret::SecretBytes;
 use dynpin::vault::OnExisting;
+use dynpin::vault::{DEFAULT_BACKGROUND_LOCK_SECONDS, OpenedBackup};
 use dynpin::vault::{
     FileRole, FileStorage, LockoutPolicy, LockoutStatus, MemoryStorage, OnLimit, PasswordError,
     PlatformKey, StorageOp, Vault, VaultError, VaultOptions, check_new_password,
@@ -520,23 +521,62 @@ fn change_password_checks_the_current_one_and_drops_the_platform_key_it_cannot_r
 }
 
 #[test]
-fn auto_lock_after_the_idle_time_on_the_injected_clock() {
+fn auto_lock_follows_the_user_and_the_app_lifecycle_on_the_injected_clock() {
     let (storage, clock, mut vault) = new_vault();
     vault.add_card(bank_card(1, 1), OnExisting::Refuse).unwrap();
     assert_eq!(vault.auto_lock_seconds().unwrap(), 120);
-    clock.advance_seconds(119);
-    // Refreshing PINs is not activity...
-    vault.pins().unwrap();
-    assert!(!vault.check_auto_lock());
-    // ...a tap is.
+    // The user looking at the codes keeps the vault unlocked: it never locks
+    // under a payment being typed.
+    for _ in 0..10 {
+        clock.advance_seconds(119);
+        vault.pins().unwrap();
+    }
+    // Idle (no reads, no taps) for the auto-lock time: locked.
+    clock.advance_seconds(100);
     vault.touch().unwrap();
     clock.advance_seconds(119);
-    vault.pins().unwrap();
+    assert!(vault.is_unlocked());
     clock.advance_seconds(1);
     assert!(!vault.is_unlocked());
     assert_eq!(vault.pins().unwrap_err(), VaultError::Locked);
     assert_eq!(vault.touch().unwrap_err(), VaultError::Locked);
     assert!(vault.check_auto_lock());
+
+    // In the background it locks after the grace; reads there (a widget)
+    // do not keep it unlocked; back in time, nothing happened.
+    vault.unlock_with_password(PASSWORD).unwrap();
+    assert_eq!(
+        vault.background_lock_seconds(),
+        DEFAULT_BACKGROUND_LOCK_SECONDS
+    );
+    assert_eq!(DEFAULT_BACKGROUND_LOCK_SECONDS, 60);
+    vault.enter_background();
+    clock.advance_seconds(59);
+    assert!(!vault.enter_foreground());
+    vault.enter_background();
+    clock.advance_seconds(30);
+    vault.enter_background(); // a second call keeps the first time
+    clock.advance_seconds(29);
+    vault.pins().unwrap();
+    clock.advance_seconds(1);
+    assert_eq!(vault.pins().unwrap_err(), VaultError::Locked);
+    assert!(
+        vault.enter_foreground(),
+        "back after the grace: the lock screen"
+    );
+    // 0: locked as soon as the app leaves; an unlock means the user is here.
+    vault.unlock_with_password(PASSWORD).unwrap();
+    assert!(matches!(
+        vault.set_background_lock_seconds(86_401),
+        Err(VaultError::InvalidSetting(_))
+    ));
+    vault.set_background_lock_seconds(0).unwrap();
+    vault.enter_background();
+    assert!(!vault.is_unlocked());
+    vault.unlock_with_password(PASSWORD).unwrap();
+    assert!(vault.is_unlocked());
+    clock.advance_seconds(119);
+    assert!(!vault.enter_foreground());
 
     vault.unlock_with_password(PASSWORD).unwrap();
     assert!(matches!(
@@ -556,6 +596,141 @@ fn auto_lock_after_the_idle_time_on_the_injected_clock() {
     let mut vault = reopen(&storage, &clock);
     vault.unlock_with_password(PASSWORD).unwrap();
     assert_eq!(vault.auto_lock_seconds().unwrap(), 30);
+}
+
+#[test]
+fn a_snapshot_shows_what_the_vault_would_and_nothing_after_a_lock_or_a_wipe() {
+    use dynpin::clock::Clock;
+    let (_storage, clock, mut vault) = new_vault();
+    vault.add_card(bank_card(1, 1), OnExisting::Refuse).unwrap();
+    let snapshot = vault.snapshot();
+    let now = clock.now_millis();
+    assert!(snapshot.is_unlocked(now));
+    assert_eq!(snapshot.cards(now).unwrap().len(), 1);
+    let codes = |pins: Vec<dynpin::vault::CardPins>| -> Vec<String> {
+        pins.into_iter()
+            .flat_map(|c| c.pins.unwrap())
+            .map(|p| p.grouped())
+            .collect()
+    };
+    assert_eq!(
+        codes(snapshot.pins(now, now).unwrap()),
+        codes(vault.pins().unwrap())
+    );
+    // The app-wide correction moves the codes, not the auto-lock.
+    let later = now + 3_600_000;
+    assert_ne!(
+        codes(snapshot.pins(now, later).unwrap()),
+        codes(vault.pins().unwrap())
+    );
+    // Later changes are not in it.
+    vault.add_card(bank_card(2, 2), OnExisting::Refuse).unwrap();
+    assert_eq!(snapshot.cards(now).unwrap().len(), 1);
+    // Reading codes from it keeps the vault unlocked, as the vault's own reads do.
+    clock.advance_seconds(119);
+    snapshot
+        .pins(clock.now_millis(), clock.now_millis())
+        .unwrap();
+    clock.advance_seconds(119);
+    assert!(vault.is_unlocked());
+    // It follows the auto-lock...
+    let snapshot = vault.snapshot();
+    clock.advance_seconds(120);
+    assert_eq!(
+        snapshot.cards(clock.now_millis()).unwrap_err(),
+        VaultError::Locked
+    );
+    assert!(!snapshot.is_unlocked(clock.now_millis()));
+    // ...and a lock, even after the vault is unlocked again.
+    vault.unlock_with_password(PASSWORD).unwrap();
+    let snapshot = vault.snapshot();
+    vault.lock();
+    let now = clock.now_millis();
+    assert_eq!(snapshot.pins(now, now).unwrap_err(), VaultError::Locked);
+    vault.unlock_with_password(PASSWORD).unwrap();
+    assert!(!snapshot.is_unlocked(now));
+    assert_eq!(snapshot.touch(now).unwrap_err(), VaultError::Locked);
+    // A locked vault's snapshot: the lock screen's facts.
+    vault.lock();
+    assert!(vault.unlock_with_password("wrong password").is_err());
+    let snapshot = vault.snapshot();
+    assert_eq!(
+        snapshot.lockout_status(now).unwrap(),
+        vault.lockout_status().unwrap()
+    );
+    assert_eq!(snapshot.lockout_status(now).unwrap().failures, 1);
+    assert_eq!(
+        snapshot.has_platform_key().unwrap(),
+        vault.has_platform_key().unwrap()
+    );
+    assert!(!snapshot.is_device_bound().unwrap());
+    assert_eq!(snapshot.cards(now).unwrap_err(), VaultError::Locked);
+    assert!(!format!("{snapshot:?}").is_empty());
+    // Wiped: nothing, and a snapshot taken before shows nothing either.
+    vault.unlock_with_password(PASSWORD).unwrap();
+    let before = vault.snapshot();
+    vault.wipe().unwrap();
+    assert!(!before.is_unlocked(now));
+    assert_eq!(
+        vault.snapshot().lockout_status(now).unwrap_err(),
+        VaultError::Wiped
+    );
+}
+
+#[test]
+fn slow_steps_of_backups_and_platform_key_removal_need_no_vault() {
+    let (_storage, _clock, mut vault) = new_vault();
+    const BACKUP_PASSWORD: &str = "backup pass 1403";
+    vault.add_card(bank_card(1, 1), OnExisting::Refuse).unwrap();
+    let exportable = vault
+        .add_card(
+            totp_card("Mail", b"12345678901234567890"),
+            OnExisting::Refuse,
+        )
+        .unwrap();
+    // The backup's cost within the device's ceiling, to keep the test fast.
+    vault.set_kdf_ceiling(KdfParams::MINIMUM);
+    // Export: copy the cards (fast), seal without the vault (slow).
+    let export = vault.prepare_backup().unwrap();
+    assert!(!format!("{export:?}").contains("secret"));
+    assert!(matches!(
+        vault.prepare_backup().unwrap().seal("short"),
+        Err(VaultError::Password(_))
+    ));
+    let backup = export.seal(BACKUP_PASSWORD).unwrap();
+    // Import: open without the vault (slow), add (fast, one save).
+    let opened = OpenedBackup::open(&backup, BACKUP_PASSWORD, KdfParams::MAXIMUM).unwrap();
+    assert_eq!(opened.len(), 1);
+    assert!(!opened.is_empty());
+    vault.remove_card(exportable).unwrap();
+    let summary = vault.add_backup(opened, OnExisting::Refuse).unwrap();
+    assert_eq!(summary.added, vec![exportable]);
+    assert!(matches!(
+        OpenedBackup::open(&backup, "wrong backup password", KdfParams::MAXIMUM),
+        Err(VaultError::WrongBackupPassword)
+    ));
+    // Removing the platform key: the attempt's steps, then the last one.
+    vault.enrol_platform_key(&platform_key(), b"").unwrap();
+    let derived = vault
+        .begin_password_attempt()
+        .unwrap()
+        .derive(PASSWORD)
+        .unwrap();
+    vault.finish_remove_platform_key(derived).unwrap();
+    assert!(!vault.has_platform_key().unwrap());
+    let derived = vault
+        .begin_password_attempt()
+        .unwrap()
+        .derive("wrong password")
+        .unwrap();
+    assert!(matches!(
+        vault.finish_remove_platform_key(derived),
+        Err(VaultError::WrongPassword { .. })
+    ));
+    // Wiping: the file first, the device key by the caller.
+    assert!(vault.device_key().is_none());
+    vault.wipe_file().unwrap();
+    assert_eq!(vault.cards().unwrap_err(), VaultError::Wiped);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::vault_support::*;
 use dynpin::vault::{
     DeviceKey, DeviceKeyError, FileRole, LockoutPolicy, MemoryStorage, OnExisting, OnLimit,
-    SoftwareDeviceKey, Vault, VaultError, VaultOptions,
+    Setting, SoftwareDeviceKey, Vault, VaultError, VaultOptions,
 };
 
 fn bound_vault() -> (Arc<MemoryStorage>, Arc<SoftwareDeviceKey>, Vault) {
@@ -158,9 +158,7 @@ fn the_platform_key_blob_is_readable_while_locked_and_invalidation_is_recorded_w
         .unwrap();
     assert_eq!(
         vault.enrol_platform_key(&platform_key(), &[0u8; 1025]),
-        Err(VaultError::InvalidSetting(
-            "wrapped platform key (at most 1,024 bytes)"
-        ))
+        Err(VaultError::InvalidSetting(Setting::WrappedPlatformKey))
     );
     vault.lock();
     assert_eq!(

@@ -1,6 +1,7 @@
 """The app lifecycle through the generated Python bindings.
 Run by scripts/test-bindings with the generated module and libdynpin_ffi.so on sys.path;
 prints "python: N passed, 0 failed"."""
+import asyncio
 import json
 import os
 import shutil
@@ -13,6 +14,13 @@ import nacl.utils
 import dynpin
 
 passed = failed = 0
+
+
+def run(call):
+    """Waits for one of the slow calls. They are coroutines (`async def`) whose
+    work runs on a thread of dynpin's own: an asyncio app awaits them and its
+    event loop keeps running (checked below); a script waits like this."""
+    return asyncio.run(call)
 
 
 def check(name, ok):
@@ -75,32 +83,65 @@ def main(fixture_path, directory):
 
     check("no vault yet", not dynpin.vault_exists(directory))
     raises("common password refused", dynpin.DynpinError.WeakPassword,
-           lambda: dynpin.Authenticator.create_with_settings(directory, "123456", fast, clock),
+           lambda: run(dynpin.Authenticator.create_with_settings(directory, "123456", fast, clock)),
            lambda e: e.problem == dynpin.PasswordProblem.TOO_COMMON)
     raises("short password refused", dynpin.DynpinError.WeakPassword,
-           lambda: dynpin.Authenticator.create_with_settings(directory, "a1", fast, clock),
+           lambda: run(dynpin.Authenticator.create_with_settings(directory, "a1", fast, clock)),
            lambda e: e.problem == dynpin.PasswordProblem.TOO_SHORT and e.limit == 6)
-    auth = dynpin.Authenticator.create_with_settings(directory, "correct horse", fast, clock)
+    auth = run(dynpin.Authenticator.create_with_settings(directory, "correct horse", fast, clock))
 
     details = auth.inspect_activation(fx["payload"])
     check("bank and last four", details.bank_name == fx["bank_name"] and details.last_four == fx["last_four"])
     check("the payload's key-derivation cost", (details.kdf_memory_kib, details.kdf_iterations) == (19456, 2))
     auth.set_kdf_ceiling(16384, 16)
     raises("a costlier payload than the phone accepts", dynpin.DynpinError.KdfParametersRejected,
-           lambda: auth.activate(fx["payload"], fx["activation_code"], False), lambda e: e.too_costly)
+           lambda: run(auth.activate(fx["payload"], fx["activation_code"], False)), lambda e: e.too_costly)
     auth.set_kdf_ceiling(2**32 - 1, 2**32 - 1)
     raises("wrong activation code", dynpin.DynpinError.WrongActivationCode,
-           lambda: auth.activate(fx["payload"], "1234 5678 9012 3457", False))
-    result = auth.activate(fx["payload"], fx["activation_code"], False)
+           lambda: run(auth.activate(fx["payload"], "1234 5678 9012 3457", False)))
+    result = run(auth.activate(fx["payload"], fx["activation_code"], False))
     check("confirmation code", result.confirmation_code == fx["confirmation_code"])
     raises("same card twice", dynpin.DynpinError.CardAlreadyPresent,
-           lambda: auth.activate(fx["payload"], fx["activation_code"], False))
+           lambda: run(auth.activate(fx["payload"], fx["activation_code"], False)))
 
     pins = auth.codes()[0].pins
     check("first PIN", pins[0].kind == dynpin.PinType.FIRST and pins[0].digits == fx["first_pin"])
     check("second PIN", pins[1].kind == dynpin.PinType.SECOND and pins[1].digits == fx["second_pin"])
     check("countdown", pins[1].seconds_remaining == fx["seconds_remaining"])
     check("the foreign clock is called", clock.calls > 0)
+    second = pins[1]
+    check("isolated for right-to-left text", second.persian_isolated == f"\u2066{second.persian}\u2069")
+    check("spoken digit by digit in English",
+          second.accessibility_label_en.replace(",", "").split() ==
+          [["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"][int(d)]
+           for d in second.digits])
+    check("spoken digit by digit in Persian", len(second.accessibility_label_fa.replace("،", "").split()) == 8)
+
+    # The event loop runs while a slow call derives its key on dynpin's thread.
+    async def codes_while_the_password_changes():
+        ticks = 0
+
+        async def screen():
+            nonlocal ticks
+            while True:
+                auth.codes()
+                ticks += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(screen())
+        await auth.change_password("correct horse", "another horse 2")
+        await auth.change_password("another horse 2", "correct horse")
+        task.cancel()
+        return ticks
+    check("the event loop is not blocked by a password change", run(codes_while_the_password_changes()) > 10)
+
+    # A bank-provided time says the phone is ten minutes behind: one app-wide offset.
+    skew = auth.check_clock(clock.millis // 1000 + 600)
+    check("clock skew", skew.is_off and skew.phone_ahead_seconds == -600 and skew.suggested_offset_seconds == 600)
+    auth.set_app_time_offset(skew.suggested_offset_seconds)
+    check("every code moves with the app-wide offset", auth.codes()[0].pins[1].digits != fx["second_pin"])
+    auth.set_app_time_offset(0)
+    check("and back", auth.codes()[0].pins[1].digits == fx["second_pin"])
 
     token = auth.import_otpauth(fx["otpauth"])
     check("otpauth token code", auth.pin(token.id, dynpin.PinType.TOKEN).digits == fx["otpauth_code"])
@@ -109,16 +150,29 @@ def main(fixture_path, directory):
     raises("empty label", dynpin.DynpinError.InvalidInput, lambda: auth.rename_card(token.id, "   "),
            lambda e: e.problem == dynpin.InputProblem.INVALID_LABEL and e.limit == 64)
     raises("order without every card", dynpin.DynpinError.InvalidOrder, lambda: auth.reorder_cards([token.id]))
-    raises("auto-lock out of range", dynpin.DynpinError.InvalidSetting, lambda: auth.set_auto_lock_seconds(1))
-    backup = auth.export_backup("backup passphrase 1")
+    raises("auto-lock out of range", dynpin.DynpinError.InvalidSetting, lambda: auth.set_auto_lock_seconds(1),
+           lambda e: e.setting == dynpin.VaultSetting.AUTO_LOCK)
+
+    # The app's lifecycle: the background locks the vault after the grace.
+    auth.app_entered_background()
+    clock.millis += 59_000
+    check("back within the grace", not auth.app_entering_foreground())
+    auth.touch()
+    auth.app_entered_background()
+    clock.millis += 60_000
+    check("back after the grace: locked", auth.app_entering_foreground() and auth.is_locked())
+    raises("codes while locked", dynpin.DynpinError.VaultLocked, auth.codes)
+    clock.millis -= 119_000
+    run(auth.unlock_with_password("correct horse"))
+    backup = run(auth.export_backup("backup passphrase 1"))
     raises("backup, wrong password", dynpin.DynpinError.InvalidBackup,
-           lambda: auth.import_backup(backup, "wrong passphrase 2", False),
+           lambda: run(auth.import_backup(backup, "wrong passphrase 2", False)),
            lambda e: e.problem == dynpin.BackupProblem.WRONG_PASSWORD)
     raises("not a backup", dynpin.DynpinError.InvalidBackup,
-           lambda: auth.import_backup(bytes([1, 2, 3]), "backup passphrase 1", False),
+           lambda: run(auth.import_backup(bytes([1, 2, 3]), "backup passphrase 1", False)),
            lambda e: e.problem == dynpin.BackupProblem.NOT_A_BACKUP)
     check("a backup's cards already present are skipped",
-          auth.import_backup(backup, "backup passphrase 1", False).skipped == [token.id])
+          run(auth.import_backup(backup, "backup passphrase 1", False)).skipped == [token.id])
 
     key = bytes([7] * 32)
     # The app keeps only the key as its biometric-bound hardware key wrapped it.
@@ -128,7 +182,7 @@ def main(fixture_path, directory):
     check("the wrapped key is readable while locked",
           auth.platform_key_blob() == b"wrapped by the keystore")
     raises("codes while locked", dynpin.DynpinError.VaultLocked, auth.codes)
-    raises("wrong password", dynpin.DynpinError.WrongPassword, lambda: auth.unlock_with_password("wrong password"),
+    raises("wrong password", dynpin.DynpinError.WrongPassword, lambda: run(auth.unlock_with_password("wrong password")),
            lambda e: e.remaining_attempts == 9)
     auth.unlock_with_platform_key(key)
     check("platform key unlocks", not auth.is_locked())
@@ -144,7 +198,7 @@ def main(fixture_path, directory):
 
     reopened = dynpin.Authenticator.open(directory, clock)
     check("reopened locked", reopened.is_locked())
-    reopened.unlock_with_password_bytes(b"correct horse")
+    run(reopened.unlock_with_password_bytes(b"correct horse"))
     check("cards survive a restart", len(reopened.cards()) == 2)
     check("same PIN after restart", reopened.codes()[0].pins[1].digits == fx["second_pin"])
     shutil.rmtree(directory, ignore_errors=True)
@@ -153,24 +207,24 @@ def main(fixture_path, directory):
     phone = SoftwareKeyStore()
     bound_dir = directory + "-bound"
     shutil.rmtree(bound_dir, ignore_errors=True)
-    dynpin.Authenticator.create_bound(bound_dir, b"correct horse", fast, clock, phone)
+    run(dynpin.Authenticator.create_bound(bound_dir, b"correct horse", fast, clock, phone))
     bound = dynpin.Authenticator.open(bound_dir, clock)
     check("bound to the device", bound.is_device_bound())
     raises("no device key given", dynpin.DynpinError.DeviceKey,
-           lambda: bound.unlock_with_password("correct horse"),
+           lambda: run(bound.unlock_with_password("correct horse")),
            lambda e: e.problem == dynpin.DeviceKeyProblem.MISSING)
     bound.set_device_key(SoftwareKeyStore())
     raises("another phone's key store", dynpin.DynpinError.DeviceKey,
-           lambda: bound.unlock_with_password("correct horse"),
+           lambda: run(bound.unlock_with_password("correct horse")),
            lambda e: e.problem == dynpin.DeviceKeyProblem.REJECTED)
     bound.set_device_key(phone)
-    bound.unlock_with_password("correct horse")
+    run(bound.unlock_with_password("correct horse"))
     check("unlocked with the password on its device", not bound.is_locked())
-    bound.wipe()
+    run(bound.wipe())
     check("a wipe deletes the device key", phone.key is None)
     del bound
     # A vault that cannot be opened can still be removed.
-    dynpin.Authenticator.create_with_settings(bound_dir, "correct horse", fast, clock)
+    run(dynpin.Authenticator.create_with_settings(bound_dir, "correct horse", fast, clock))
     with open(os.path.join(bound_dir, "vault.bin"), "wb") as f:
         f.write(b"damaged")
     raises("a damaged vault does not open", dynpin.DynpinError.VaultCorrupt,

@@ -1,13 +1,16 @@
 // The app lifecycle through the generated Swift bindings (Linux, Swift 6).
 // Run by scripts/test-bindings; prints "swift: N passed, 0 failed".
+// The slow calls are `async` (their work runs on a thread of dynpin's own): awaited
+// here from top-level code, as an app awaits them in a Task.
 import Foundation
 
 final class FixedClock: MobileClock, @unchecked Sendable {
-    let millis: Int64
+    private var millis: Int64
     private(set) var calls = 0
     private let lock = NSLock()
     init(millis: Int64) { self.millis = millis }
-    func nowMillis() -> Int64 { lock.lock(); calls += 1; lock.unlock(); return millis }
+    func nowMillis() -> Int64 { lock.lock(); defer { lock.unlock() }; calls += 1; return millis }
+    func advance(seconds: Int64) { lock.lock(); millis += seconds * 1000; lock.unlock() }
 }
 
 // A software stand-in for the Secure Enclave key of bindings/README.md (no
@@ -39,8 +42,8 @@ nonisolated(unsafe) var failed = 0
 func check(_ name: String, _ ok: Bool) {
     if ok { passed += 1 } else { failed += 1; FileHandle.standardError.write("FAILED: \(name)\n".data(using: .utf8)!) }
 }
-func throwsError(_ name: String, _ matches: (DynpinError) -> Bool, _ body: () throws -> Void) {
-    do { try body(); check("\(name) (no error)", false) }
+func throwsError(_ name: String, _ matches: (DynpinError) -> Bool, _ body: () async throws -> Void) async {
+    do { try await body(); check("\(name) (no error)", false) }
     catch let e as DynpinError { check("\(name) (\(e))", matches(e)) }
     catch { check("\(name) (\(error))", false) }
 }
@@ -55,57 +58,94 @@ let fast = VaultSettings(kdfMemoryKib: 19456, kdfIterations: 2)
 
 do {
     check("no vault yet", try !vaultExists(directory: dir))
-    throwsError("common password refused", { if case .WeakPassword(.tooCommon, _, _) = $0 { true } else { false } }) {
-        _ = try Authenticator.createWithSettings(directory: dir, password: "123456", settings: fast, clock: clock)
+    await throwsError("common password refused", { if case .WeakPassword(.tooCommon, _, _) = $0 { true } else { false } }) {
+        _ = try await Authenticator.createWithSettings(directory: dir, password: "123456", settings: fast, clock: clock)
     }
-    throwsError("short password refused", { if case .WeakPassword(.tooShort, 6, _) = $0 { true } else { false } }) {
-        _ = try Authenticator.createWithSettings(directory: dir, password: "a1", settings: fast, clock: clock)
+    await throwsError("short password refused", { if case .WeakPassword(.tooShort, 6, _) = $0 { true } else { false } }) {
+        _ = try await Authenticator.createWithSettings(directory: dir, password: "a1", settings: fast, clock: clock)
     }
-    var auth: Authenticator? = try Authenticator.createWithSettings(directory: dir, password: "correct horse", settings: fast, clock: clock)
+    var auth: Authenticator? = try await Authenticator.createWithSettings(directory: dir, password: "correct horse", settings: fast, clock: clock)
     let details = try auth!.inspectActivation(payload: s("payload"))
     check("bank and last four", details.bankName == s("bank_name") && details.lastFour == s("last_four"))
     check("the payload's key-derivation cost", details.kdfMemoryKib == 19456 && details.kdfIterations == 2)
     auth!.setKdfCeiling(memoryKib: 16384, iterations: 16)
-    throwsError("a costlier payload than the phone accepts", { if case .KdfParametersRejected(true, _) = $0 { true } else { false } }) {
-        _ = try auth!.activate(payload: s("payload"), activationCode: s("activation_code"), replaceExisting: false)
+    await throwsError("a costlier payload than the phone accepts", { if case .KdfParametersRejected(true, _) = $0 { true } else { false } }) {
+        _ = try await auth!.activate(payload: s("payload"), activationCode: s("activation_code"), replaceExisting: false)
     }
     auth!.setKdfCeiling(memoryKib: UInt32.max, iterations: UInt32.max)
-    throwsError("wrong activation code", { $0 == .WrongActivationCode }) {
-        _ = try auth!.activate(payload: s("payload"), activationCode: "1234 5678 9012 3457", replaceExisting: false)
+    await throwsError("wrong activation code", { $0 == .WrongActivationCode }) {
+        _ = try await auth!.activate(payload: s("payload"), activationCode: "1234 5678 9012 3457", replaceExisting: false)
     }
-    let result = try auth!.activate(payload: s("payload"), activationCode: s("activation_code"), replaceExisting: false)
+    let result = try await auth!.activate(payload: s("payload"), activationCode: s("activation_code"), replaceExisting: false)
     check("confirmation code", result.confirmationCode == s("confirmation_code"))
 
     let pins = try auth!.codes()[0].pins
     check("first PIN", pins[0].kind == .first && pins[0].digits == s("first_pin"))
     check("second PIN", pins[1].kind == .second && pins[1].digits == s("second_pin"))
-    check("countdown", pins[1].secondsRemaining == UInt64(truncating: fx["seconds_remaining"] as! NSNumber))
+    check("countdown", pins[1].secondsRemaining == Int64(truncating: fx["seconds_remaining"] as! NSNumber))
     check("the foreign clock is called", clock.calls > 0)
+    // Shown inside Persian text; read aloud digit by digit.
+    check("isolated for right-to-left text", pins[1].persianIsolated == "\u{2066}\(pins[1].persian)\u{2069}")
+    let english = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    check("spoken digit by digit in English",
+          pins[1].accessibilityLabelEn.replacingOccurrences(of: ",", with: "").split(separator: " ").map(String.init)
+              == pins[1].digits.map { english[Int(String($0))!] })
+    check("spoken digit by digit in Persian", pins[1].accessibilityLabelFa.hasPrefix(
+        ["صفر", "یک", "دو", "سه", "چهار", "پنج", "شش", "هفت", "هشت", "نه"][Int(String(pins[1].digits.first!))!]))
+
+    // A task showing codes keeps running while another changes the password.
+    let shown = auth!
+    let screen = Task.detached { () -> Int in
+        var refreshes = 0
+        while !Task.isCancelled { _ = try? shown.codes(); refreshes += 1; await Task.yield() }
+        return refreshes
+    }
+    try await auth!.changePassword(current: "correct horse", newPassword: "another horse 2")
+    try await auth!.changePassword(current: "another horse 2", newPassword: "correct horse")
+    screen.cancel()
+    check("codes refresh while the password changes", await screen.value > 10)
+
+    // A bank-provided time: the phone is ten minutes behind; one app-wide offset corrects the codes.
+    let skew = auth!.checkClock(bankUnixSeconds: (fx["clock_millis"] as! NSNumber).int64Value / 1000 + 600)
+    check("clock skew", skew.isOff && skew.phoneAheadSeconds == -600 && skew.suggestedOffsetSeconds == 600)
+    try auth!.setAppTimeOffset(seconds: skew.suggestedOffsetSeconds)
+    check("the offset moves the codes", try auth!.codes()[0].pins[1].digits != s("second_pin"))
+    try auth!.setAppTimeOffset(seconds: 0)
 
     let token = try auth!.importOtpauth(uri: s("otpauth"))
     check("otpauth token code", try auth!.pin(cardId: token.id, kind: .token).digits == s("otpauth_code"))
-    throwsError("otpauth crasher", { if case .InvalidToken = $0 { true } else { false } }) {
+    await throwsError("otpauth crasher", { if case .InvalidToken = $0 { true } else { false } }) {
         _ = try auth!.importOtpauth(uri: "otpauth://totp/%2?secret=s")
     }
-    throwsError("garbage payload", { if case .InvalidPayload = $0 { true } else { false } }) {
+    await throwsError("garbage payload", { if case .InvalidPayload = $0 { true } else { false } }) {
         _ = try auth!.inspectActivation(payload: "DPIN:garbage")
     }
-    throwsError("empty label", { if case .InvalidInput(.invalidLabel, 64, _) = $0 { true } else { false } }) {
+    await throwsError("empty label", { if case .InvalidInput(.invalidLabel, 64, _) = $0 { true } else { false } }) {
         try auth!.renameCard(cardId: token.id, label: "   ")
     }
-    throwsError("order without every card", { $0 == .InvalidOrder }) { try auth!.reorderCards(cardIds: [token.id]) }
-    throwsError("auto-lock out of range", { if case .InvalidSetting = $0 { true } else { false } }) {
+    await throwsError("order without every card", { $0 == .InvalidOrder }) { try auth!.reorderCards(cardIds: [token.id]) }
+    await throwsError("auto-lock out of range", { if case .InvalidSetting(.autoLock) = $0 { true } else { false } }) {
         try auth!.setAutoLockSeconds(seconds: 1)
     }
-    let backup = try auth!.exportBackup(password: "backup passphrase 1")
-    throwsError("backup, wrong password", { if case .InvalidBackup(.wrongPassword, _) = $0 { true } else { false } }) {
-        _ = try auth!.importBackup(backup: backup, password: "wrong passphrase 2", replaceExisting: false)
+    // The app's lifecycle: the background locks the vault after the grace.
+    auth!.appEnteredBackground()
+    clock.advance(seconds: 59)
+    check("back within the grace", !auth!.appEnteringForeground())
+    try auth!.touch()
+    auth!.appEnteredBackground()
+    clock.advance(seconds: 60)
+    check("back after the grace: locked", auth!.appEnteringForeground() && auth!.isLocked())
+    clock.advance(seconds: -119)
+    try await auth!.unlockWithPassword(password: "correct horse")
+    let backup = try await auth!.exportBackup(password: "backup passphrase 1")
+    await throwsError("backup, wrong password", { if case .InvalidBackup(.wrongPassword, _) = $0 { true } else { false } }) {
+        _ = try await auth!.importBackup(backup: backup, password: "wrong passphrase 2", replaceExisting: false)
     }
-    throwsError("not a backup", { if case .InvalidBackup(.notABackup, _) = $0 { true } else { false } }) {
-        _ = try auth!.importBackup(backup: Data([1, 2, 3]), password: "backup passphrase 1", replaceExisting: false)
+    await throwsError("not a backup", { if case .InvalidBackup(.notABackup, _) = $0 { true } else { false } }) {
+        _ = try await auth!.importBackup(backup: Data([1, 2, 3]), password: "backup passphrase 1", replaceExisting: false)
     }
     check("a backup's cards already present are skipped",
-          try auth!.importBackup(backup: backup, password: "backup passphrase 1", replaceExisting: false).skipped == [token.id])
+          try await auth!.importBackup(backup: backup, password: "backup passphrase 1", replaceExisting: false).skipped == [token.id])
 
     let key = Data(repeating: 7, count: 32)
     // The app keeps only the key as its Secure Enclave key wrapped it.
@@ -114,26 +154,26 @@ do {
     auth!.lock()
     check("locked", auth!.isLocked())
     check("the wrapped key is readable while locked", try auth!.platformKeyBlob() == wrapped)
-    throwsError("codes while locked", { $0 == .VaultLocked }) { _ = try auth!.codes() }
-    throwsError("wrong password", { if case .WrongPassword(let remaining, _) = $0 { remaining == 9 } else { false } }) {
-        try auth!.unlockWithPassword(password: "wrong password")
+    await throwsError("codes while locked", { $0 == .VaultLocked }) { _ = try auth!.codes() }
+    await throwsError("wrong password", { if case .WrongPassword(let remaining, _) = $0 { remaining == 9 } else { false } }) {
+        try await auth!.unlockWithPassword(password: "wrong password")
     }
     try auth!.unlockWithPlatformKey(key: key)
     check("platform key unlocks", !auth!.isLocked())
     auth!.lock()
-    throwsError("new fingerprint enrolled", { $0 == .PlatformKeyInvalidated }) {
+    await throwsError("new fingerprint enrolled", { $0 == .PlatformKeyInvalidated }) {
         try auth!.unlockWithPlatformKey(key: Data(repeating: 8, count: 32))
     }
     try auth!.recordPlatformKeyInvalidated()
     check("invalidation recorded while locked", try !auth!.hasPlatformKey() && auth!.platformKeyBlob() == nil)
-    throwsError("an invalidated key is refused", { $0 == .PlatformKeyInvalidated }) {
+    await throwsError("an invalidated key is refused", { $0 == .PlatformKeyInvalidated }) {
         try auth!.unlockWithPlatformKey(key: key)
     }
     auth = nil
 
     let reopened = try Authenticator.open(directory: dir, clock: clock)
     check("reopened locked", reopened.isLocked())
-    try reopened.unlockWithPasswordBytes(password: Data("correct horse".utf8))
+    try await reopened.unlockWithPasswordBytes(password: Data("correct horse".utf8))
     check("cards survive a restart", try reopened.cards().count == 2)
     check("same PIN after restart", try reopened.codes()[0].pins[1].digits == s("second_pin"))
 
@@ -141,25 +181,25 @@ do {
     let phone = SoftwareKeyStore()
     let boundDir = dir + "-bound"
     try? FileManager.default.removeItem(atPath: boundDir)
-    _ = try Authenticator.createBound(directory: boundDir, password: Data("correct horse".utf8), settings: fast, clock: clock, deviceKey: phone)
+    _ = try await Authenticator.createBound(directory: boundDir, password: Data("correct horse".utf8), settings: fast, clock: clock, deviceKey: phone)
     let bound = try Authenticator.open(directory: boundDir, clock: clock)
     check("bound to the device", try bound.isDeviceBound())
-    throwsError("no device key given", { if case .DeviceKey(.missing, _) = $0 { true } else { false } }) {
-        try bound.unlockWithPassword(password: "correct horse")
+    await throwsError("no device key given", { if case .DeviceKey(.missing, _) = $0 { true } else { false } }) {
+        try await bound.unlockWithPassword(password: "correct horse")
     }
     bound.setDeviceKey(deviceKey: SoftwareKeyStore())
-    throwsError("another phone's key store", { if case .DeviceKey(.rejected, _) = $0 { true } else { false } }) {
-        try bound.unlockWithPassword(password: "correct horse")
+    await throwsError("another phone's key store", { if case .DeviceKey(.rejected, _) = $0 { true } else { false } }) {
+        try await bound.unlockWithPassword(password: "correct horse")
     }
     bound.setDeviceKey(deviceKey: phone)
-    try bound.unlockWithPassword(password: "correct horse")
+    try await bound.unlockWithPassword(password: "correct horse")
     check("unlocked with the password on its device", !bound.isLocked())
-    try bound.wipe()
+    try await bound.wipe()
     check("a wipe deletes the device key", phone.destroyed)
     // A vault that cannot be opened can still be removed.
-    _ = try Authenticator.createWithSettings(directory: boundDir, password: "correct horse", settings: fast, clock: clock)
+    _ = try await Authenticator.createWithSettings(directory: boundDir, password: "correct horse", settings: fast, clock: clock)
     try Data("damaged".utf8).write(to: URL(fileURLWithPath: boundDir + "/vault.bin"))
-    throwsError("a damaged vault does not open", { if case .VaultCorrupt = $0 { true } else { false } }) {
+    await throwsError("a damaged vault does not open", { if case .VaultCorrupt = $0 { true } else { false } }) {
         _ = try Authenticator.open(directory: boundDir, clock: clock)
     }
     try destroyVault(directory: boundDir)

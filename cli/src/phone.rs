@@ -180,7 +180,8 @@ impl Settings {
         let dir = self.dir.to_string_lossy().into_owned();
         if vault_exists(dir.clone())? {
             let auth = Authenticator::open(dir, None)?;
-            match auth.unlock_with_password(self.password(false)?.to_string()) {
+            let password = self.password(false)?.to_string();
+            match pollster::block_on(Arc::clone(&auth).unlock_with_password(password)) {
                 Ok(()) => Ok(auth),
                 Err(DynpinError::WrongPassword {
                     remaining_attempts,
@@ -206,7 +207,9 @@ impl Settings {
                 settings.kdf_iterations = KdfParams::MINIMUM.iterations;
             }
             let password = self.password(true)?.to_string();
-            let auth = Authenticator::create_with_settings(dir, password, settings, None)?;
+            let auth = pollster::block_on(Authenticator::create_with_settings(
+                dir, password, settings, None,
+            ))?;
             eprintln!("created a new card vault in {}", self.dir.display());
             Ok(auth)
         }
@@ -310,9 +313,9 @@ fn decode_png(path: &str) -> Res<String> {
         .ok_or_else(|| format!("no readable QR code in {path}").into())
 }
 
-fn describe_duration(seconds: u64) -> String {
+fn describe_duration(seconds: i64) -> String {
     match seconds {
-        0..=119 => format!("{seconds} s"),
+        ..=119 => format!("{seconds} s"),
         120..=7199 => format!("{} min", seconds / 60),
         _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
     }
@@ -371,7 +374,7 @@ fn activate(settings: &Settings, mut args: Args) -> Res<ExitCode> {
     dynpin::activation::inspect(&text)?;
     let auth = settings.authenticator()?;
     let info = auth.inspect_activation(text.clone())?;
-    let now = dynpin::otp::unix_seconds(SystemClock.now_millis(), 0)?;
+    let now = SystemClock.now_millis() / 1000;
     let bank = info
         .bank_name_fa
         .as_ref()
@@ -393,7 +396,7 @@ fn activate(settings: &Settings, mut args: Args) -> Res<ExitCode> {
             "expired".to_owned()
         }
     );
-    let result = match auth.activate(text, code, replace) {
+    let result = match pollster::block_on(Arc::clone(&auth).activate(text, code, replace)) {
         Err(DynpinError::CardAlreadyPresent { .. }) => {
             return Err(format!(
                 "card **** {} is already in the app (use --replace to activate it again)",

@@ -8,6 +8,9 @@ KOTLIN_HOME="$KOTLIN_PREFIX/node_modules/kotlin-compiler" # what the npm package
 KOTLINC_JVM="$KOTLIN_HOME/bin/kotlinc-jvm"
 KOTLIN_STDLIB="$KOTLIN_HOME/lib/kotlin-stdlib.jar"
 KOTLIN_COMPILER_JAR="$KOTLIN_HOME/lib/kotlin-compiler.jar"
+# kotlinx-coroutines for the JVM, shipped inside the compiler package: what the
+# bindings' suspend functions need (an Android app has its own).
+COROUTINES_JAR="$KOTLIN_HOME/lib/kotlinx-coroutines-core-jvm.jar"
 JNA_JAR=/usr/share/java/jna.jar
 # JVM flags that make a short kotlinc run much cheaper (C1 JIT only, serial GC).
 KOTLINC_FAST_JVM_FLAGS=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC)

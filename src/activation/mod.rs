@@ -66,6 +66,10 @@ pub enum ActivationError {
     Expired {
         /// Seconds since the payload expired.
         seconds_ago: u64,
+        /// Seconds since it was issued, by the phone's clock. A payload the
+        /// user just received that reads as expired means the phone's clock
+        /// is about this far ahead.
+        issued_seconds_ago: u64,
     },
     /// The phone's clock is well behind the time the payload was issued.
     #[error("the phone's clock is {seconds_behind} s behind; please set the date and time")]
@@ -241,6 +245,7 @@ impl ActivationPayload {
         if now >= info.expires_at {
             return Err(ActivationError::Expired {
                 seconds_ago: now - info.expires_at,
+                issued_seconds_ago: now.saturating_sub(info.issued_at),
             });
         }
         let secrets = payload::open(&self.parsed, code.digits())?;

@@ -263,11 +263,17 @@ fn time_checks() {
     assert!(activate(&text, &code(), &at(issued + 86_399)).is_ok());
     assert_eq!(
         activate(&text, &code(), &at(issued + 86_400)).unwrap_err(),
-        ActivationError::Expired { seconds_ago: 0 }
+        ActivationError::Expired {
+            seconds_ago: 0,
+            issued_seconds_ago: 86_400
+        }
     );
     assert_eq!(
         activate(&text, &code(), &at(issued + 86_400 + 90)).unwrap_err(),
-        ActivationError::Expired { seconds_ago: 90 }
+        ActivationError::Expired {
+            seconds_ago: 90,
+            issued_seconds_ago: 86_490
+        }
     );
     assert!(matches!(
         activate(&text, &code(), &at(-5)).unwrap_err(),

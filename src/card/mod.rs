@@ -659,13 +659,27 @@ impl Card {
         payee: &str,
         clock: &dyn Clock,
     ) -> Result<PinCode, CardError> {
+        self.amount_bound_code_at_millis(amount_rials, payee, clock.now_millis())
+    }
+
+    /// As [`Card::amount_bound_code`] at `unix_millis` (before this card's
+    /// own time correction).
+    ///
+    /// # Errors
+    /// As [`Card::amount_bound_code`].
+    pub fn amount_bound_code_at_millis(
+        &self,
+        amount_rials: u64,
+        payee: &str,
+        unix_millis: i64,
+    ) -> Result<PinCode, CardError> {
         if let Some(ceiling) = self.amount_ceiling.filter(|&c| amount_rials > c) {
             return Err(CardError::AmountAboveCeiling { ceiling });
         }
         let Keys::Bank { seed, .. } = &self.keys else {
             return Err(CardError::NotABankCard);
         };
-        let (seconds, sub_second) = self.corrected_time(clock.now_millis())?;
+        let (seconds, sub_second) = self.corrected_time(unix_millis)?;
         let period = crate::card::amount::TIME_STEP;
         let counter = seconds / period;
         let ocra = crate::card::amount::keyed(seed)?;

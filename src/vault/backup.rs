@@ -30,6 +30,78 @@ fn kdf_error(e: KdfError) -> VaultError {
     VaultError::Kdf(e)
 }
 
+/// A backup about to be sealed: the exportable cards, copied out of the
+/// vault ([`Vault::prepare_backup`](super::Vault::prepare_backup)), and the
+/// key derivation's cost. Sealing is the slow step (Argon2id) and needs no
+/// vault. The copies are wiped when it is dropped.
+pub struct BackupExport {
+    pub(super) cards: Vec<Card>,
+    pub(super) params: KdfParams,
+}
+
+impl core::fmt::Debug for BackupExport {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("BackupExport")
+            .field("cards", &self.cards.len())
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+impl BackupExport {
+    /// The backup file under `password` (at least
+    /// [`MIN_BACKUP_PASSWORD_CHARS`](super::MIN_BACKUP_PASSWORD_CHARS)
+    /// characters: a backup is guessed offline, with no lockout).
+    ///
+    /// # Errors
+    /// [`VaultError::Password`], [`VaultError::Kdf`].
+    pub fn seal(self, password: &str) -> Result<Vec<u8>, VaultError> {
+        super::check_backup_password(password)?;
+        seal(self.cards.iter(), password, self.params)
+    }
+}
+
+/// A backup opened with its password, its cards not yet added to a vault
+/// ([`Vault::add_backup`](super::Vault::add_backup)). Opening is the slow
+/// step (Argon2id) and needs no vault. The cards are wiped when it is
+/// dropped.
+pub struct OpenedBackup {
+    pub(super) cards: CardList,
+}
+
+impl core::fmt::Debug for OpenedBackup {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OpenedBackup")
+            .field("cards", &self.cards.len())
+            .finish()
+    }
+}
+
+impl OpenedBackup {
+    /// Opens `backup` with `password`; its key derivation's parameters are
+    /// checked against the floor and `kdf_ceiling` before any work.
+    ///
+    /// # Errors
+    /// [`VaultError::NotABackup`], [`VaultError::CorruptBackup`],
+    /// [`VaultError::UnsupportedBackupVersion`], [`VaultError::Kdf`],
+    /// [`VaultError::WrongBackupPassword`].
+    pub fn open(backup: &[u8], password: &str, kdf_ceiling: KdfParams) -> Result<Self, VaultError> {
+        Ok(Self {
+            cards: open(backup, password, kdf_ceiling)?,
+        })
+    }
+
+    /// How many cards the backup holds.
+    pub fn len(&self) -> usize {
+        self.cards.len()
+    }
+
+    /// Whether the backup holds no card.
+    pub fn is_empty(&self) -> bool {
+        self.cards.len() == 0
+    }
+}
+
 /// Seals `cards` (already filtered to exportable ones) under `password`.
 pub(crate) fn seal<'a>(
     cards: impl Iterator<Item = &'a Card> + Clone,

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use zeroize::{Zeroize, Zeroizing};
 
-use super::error::{Reader, VaultError};
+use super::error::{Reader, Setting, VaultError};
 use crate::card::{Card, CardId, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
 use crate::otp::Algorithm;
 use crate::pin::PinKind;
@@ -231,7 +231,7 @@ pub(crate) fn check_auto_lock(seconds: u32) -> Result<(), VaultError> {
     if (MIN_AUTO_LOCK_SECONDS..=MAX_AUTO_LOCK_SECONDS).contains(&seconds) {
         Ok(())
     } else {
-        Err(VaultError::InvalidSetting("auto-lock seconds"))
+        Err(VaultError::InvalidSetting(Setting::AutoLock))
     }
 }
 

@@ -93,7 +93,7 @@ pub enum VaultError {
     Kdf(#[from] KdfError),
     /// A setting is out of range; names it.
     #[error("invalid setting: {0}")]
-    InvalidSetting(&'static str),
+    InvalidSetting(Setting),
     /// No card has this id.
     #[error("no card with id {0}")]
     NoSuchCard(CardId),
@@ -242,5 +242,29 @@ impl crate::bytes::FormatError for VaultError {
     }
     fn trailing(what: &'static str) -> Self {
         VaultError::Corrupt(what)
+    }
+}
+
+/// A vault setting, for [`VaultError::InvalidSetting`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Setting {
+    /// The idle seconds before the vault locks (10 s – 1 day).
+    AutoLock,
+    /// The seconds in the background before the vault locks (at most 1 day).
+    BackgroundLock,
+    /// The failure limit of the lockout policy.
+    AttemptLimit,
+    /// A wrapped platform key (at most 1,024 bytes).
+    WrappedPlatformKey,
+}
+
+impl core::fmt::Display for Setting {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Setting::AutoLock => "auto-lock seconds (10 s to one day)",
+            Setting::BackgroundLock => "background lock seconds (at most one day)",
+            Setting::AttemptLimit => "lockout attempt limit",
+            Setting::WrappedPlatformKey => "wrapped platform key (at most 1,024 bytes)",
+        })
     }
 }

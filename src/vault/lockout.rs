@@ -6,7 +6,7 @@
 //! no key is available. It stops guessing through the app; an attacker who
 //! copies the file guesses offline and is slowed only by Argon2id.
 
-use super::VaultError;
+use super::{Setting, VaultError};
 
 /// Consecutive failures allowed before each further attempt must wait.
 pub const FREE_ATTEMPTS: u32 = 5;
@@ -64,7 +64,7 @@ impl LockoutPolicy {
         if (MIN_ATTEMPT_LIMIT..=MAX_ATTEMPT_LIMIT).contains(&self.max_attempts) {
             Ok(())
         } else {
-            Err(VaultError::InvalidSetting("lockout attempt limit"))
+            Err(VaultError::InvalidSetting(Setting::AttemptLimit))
         }
     }
 }

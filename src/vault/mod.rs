@@ -55,6 +55,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod activity;
 mod attempt;
 mod backup;
 mod contents;
@@ -64,6 +65,7 @@ mod error;
 mod format;
 mod lockout;
 mod password;
+mod snapshot;
 mod storage;
 
 #[cfg(feature = "test-util")]
@@ -78,10 +80,11 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+pub use activity::DEFAULT_BACKGROUND_LOCK_SECONDS;
 pub use attempt::{
     AttemptPlan, DerivedPassword, NewPassword, NewPasswordRecipe, PasswordAttempt, PreparedAttempt,
 };
-pub use backup::{BACKUP_MAGIC, BACKUP_VERSION_1};
+pub use backup::{BACKUP_MAGIC, BACKUP_VERSION_1, BackupExport, OpenedBackup};
 pub use contents::{
     MAX_AUTO_LOCK_SECONDS, MAX_CARDS, MAX_SECRET_LEN, MAX_TEXT_LEN, MIN_AUTO_LOCK_SECONDS,
     OnExisting,
@@ -90,7 +93,7 @@ pub use crypto::{PLATFORM_KEY_LEN, PlatformKey};
 #[cfg(any(test, feature = "test-util"))]
 pub use device::SoftwareDeviceKey;
 pub use device::{DEVICE_SECRET_LEN, DeviceKey, DeviceKeyError, MAX_DEVICE_BLOB_LEN};
-pub use error::{StorageOp, VaultError};
+pub use error::{Setting, StorageOp, VaultError};
 pub use format::{
     CURRENT_VERSION, MAGIC, MAX_FILE_LEN, SUPPORTED_VERSIONS, VAULT_VERSION_1, VAULT_VERSION_2,
 };
@@ -102,6 +105,7 @@ pub use password::{
     MAX_PASSWORD_BYTES, MIN_BACKUP_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordError,
     check_backup_password, check_new_password, common_passwords,
 };
+pub use snapshot::Snapshot;
 #[cfg(any(test, feature = "test-util"))]
 pub use storage::MemoryStorage;
 pub use storage::{DEFAULT_FILE_NAME, FileRole, FileStorage, LOCK_TIMEOUT, Storage, StorageLock};
@@ -112,6 +116,7 @@ use crate::clock::Clock;
 use crate::kdf::KdfParams;
 use crate::pin::PinCode;
 use crate::secret::SecretBytes;
+use activity::Activity;
 use contents::{Contents, check_auto_lock};
 use crypto::{MasterKey, random_array};
 use format::{Checks, Header, PasswordSlot, PlatformSlot, VaultFile};
@@ -179,16 +184,8 @@ pub struct ImportSummary {
 /// An unlocked vault's secrets.
 struct Session {
     key: MasterKey,
-    contents: Contents,
-    /// Clock time of the last user activity, Unix milliseconds.
-    last_activity_ms: i64,
-}
-
-impl Session {
-    fn idle(&self, now_ms: i64) -> bool {
-        let limit = i64::from(self.contents.auto_lock_seconds).saturating_mul(1000);
-        now_ms.saturating_sub(self.last_activity_ms) >= limit
-    }
+    /// Shared with the [`Snapshot`]s taken in this session.
+    contents: Arc<Contents>,
 }
 
 /// A vault file that exists, locked or not.
@@ -197,13 +194,50 @@ struct Present {
     session: Option<Session>,
     /// A reset of this many failures that could not be written yet.
     reset_pending: Option<u32>,
+    /// The auto-lock's inputs, shared with snapshots.
+    activity: Arc<Activity>,
 }
 
 impl Present {
-    fn expire_if_idle(&mut self, now_ms: i64) {
-        if self.session.as_ref().is_some_and(|s| s.idle(now_ms)) {
-            self.session = None;
+    fn new(file: VaultFile, activity: Arc<Activity>) -> Self {
+        Self {
+            file,
+            session: None,
+            reset_pending: None,
+            activity,
         }
+    }
+
+    /// Whether the session has ended by the auto-lock at `now_ms`.
+    fn expired(&self, session: &Session, now_ms: i64) -> bool {
+        self.activity
+            .expired(now_ms, session.contents.auto_lock_seconds)
+    }
+
+    fn expire_if_idle(&mut self, now_ms: i64) {
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| self.expired(s, now_ms))
+        {
+            self.end_session();
+        }
+    }
+
+    /// Unlocked at `now_ms` with `key`, showing `contents`.
+    fn begin_session(&mut self, key: MasterKey, contents: Contents, now_ms: i64) {
+        self.session = Some(Session {
+            key,
+            contents: Arc::new(contents),
+        });
+        self.activity.start_session(now_ms);
+    }
+
+    /// Locked: the key and the contents are dropped (and wiped, once no
+    /// snapshot shares them), and no snapshot shows them any more.
+    fn end_session(&mut self) {
+        self.session = None;
+        self.activity.end_session();
     }
 }
 
@@ -234,6 +268,9 @@ pub struct Vault {
     /// One more on every [`Vault::lock`]: an unlock begun before a lock does
     /// not undo it.
     lock_epoch: u64,
+    /// The auto-lock's inputs (idle time, background), shared with the
+    /// present file's state and with snapshots.
+    activity: Arc<Activity>,
 }
 
 impl fmt::Debug for Vault {
@@ -364,10 +401,10 @@ fn reload(storage: &dyn Storage, present: &mut Present) -> Result<(), VaultError
     }
     if let Some(session) = &mut present.session {
         match disk.open(&session.key) {
-            Ok(contents) => session.contents = contents,
+            Ok(contents) => session.contents = Arc::new(contents),
             // The master key was rotated elsewhere (a new password): this
             // instance must be unlocked again.
-            Err(VaultError::Tampered) => present.session = None,
+            Err(VaultError::Tampered) => present.end_session(),
             Err(e) => return Err(e),
         }
     }
@@ -715,21 +752,17 @@ impl Vault {
         };
         let (file, key, contents) = file;
         let now = clock.now_millis();
+        let activity = Arc::new(Activity::new(now));
+        let mut present = Present::new(file, Arc::clone(&activity));
+        present.begin_session(key, contents, now);
         Ok(Self {
             storage,
             clock,
             kdf_ceiling: KdfParams::MAXIMUM,
             device,
             lock_epoch: 0,
-            state: State::Present(Box::new(Present {
-                file,
-                reset_pending: None,
-                session: Some(Session {
-                    key,
-                    contents,
-                    last_activity_ms: now,
-                }),
-            })),
+            activity,
+            state: State::Present(Box::new(present)),
         })
     }
 
@@ -764,17 +797,15 @@ impl Vault {
             }
             file
         };
+        let activity = Arc::new(Activity::new(clock.now_millis()));
         Ok(Self {
             storage,
             clock,
             kdf_ceiling: KdfParams::MAXIMUM,
             device: None,
             lock_epoch: 0,
-            state: State::Present(Box::new(Present {
-                file,
-                session: None,
-                reset_pending: None,
-            })),
+            state: State::Present(Box::new(Present::new(file, Arc::clone(&activity)))),
+            activity,
         })
     }
 
@@ -829,15 +860,38 @@ impl Vault {
     /// [`VaultError::DeviceKey`] when the file was erased but the device key
     /// could not be deleted.
     pub fn wipe(&mut self) -> Result<(), VaultError> {
-        {
-            let _lock = storage::lock(&*self.storage)?;
-            storage::destroy(&*self.storage)?;
-        }
-        self.state = State::Wiped;
+        self.wipe_file()?;
         if let Some(device) = &self.device {
             device.destroy()?;
         }
         Ok(())
+    }
+
+    /// The first step of [`Vault::wipe`], fast: erases the file and the
+    /// vault in memory, and leaves the device key (if any) to the caller,
+    /// to delete with [`DeviceKey::destroy`] without holding the vault
+    /// ([`Vault::device_key`] gives it).
+    ///
+    /// # Errors
+    /// A storage error (the vault stays as it was).
+    pub fn wipe_file(&mut self) -> Result<(), VaultError> {
+        {
+            let _lock = storage::lock(&*self.storage)?;
+            storage::destroy(&*self.storage)?;
+        }
+        self.set_wiped();
+        Ok(())
+    }
+
+    /// The device key store given with [`Vault::set_device_key`] or at creation.
+    pub fn device_key(&self) -> Option<Arc<dyn DeviceKey>> {
+        self.device.clone()
+    }
+
+    /// The vault is gone: nothing is shown any more.
+    fn set_wiped(&mut self) {
+        self.state = State::Wiped;
+        self.activity.end_session();
     }
 
     fn now(&self) -> i64 {
@@ -874,7 +928,7 @@ impl Vault {
             })
         };
         if matches!(result, Err(VaultError::Wiped | VaultError::NotFound)) {
-            self.state = State::Wiped;
+            self.set_wiped();
         }
         result
     }
@@ -911,11 +965,11 @@ impl Vault {
         self.with_present(|storage, present, now, _| {
             let Present { file, session, .. } = present;
             let session = session.as_mut().ok_or(VaultError::Locked)?;
-            let mut next = session.contents.clone();
+            let mut next = Contents::clone(&session.contents);
             let out = change(&mut next)?;
             commit(storage, file, file.header.clone(), &session.key, &next)?;
-            session.contents = next;
-            session.last_activity_ms = now;
+            session.contents = Arc::new(next);
+            present.activity.record(now);
             Ok(out)
         })
     }
@@ -932,7 +986,7 @@ impl Vault {
             let mut header = file.header.clone();
             change(&mut header, &session.key)?;
             commit(storage, file, header, &session.key, &session.contents)?;
-            session.last_activity_ms = now;
+            present.activity.record(now);
             Ok(())
         })
     }
@@ -995,8 +1049,7 @@ impl Vault {
             let file = &mut present.file;
             let mut session = Session {
                 key: right.key,
-                contents,
-                last_activity_ms: now,
+                contents: Arc::new(contents),
             };
             if file.lockout.platform_invalidated && file.header.platform.is_some() {
                 // Best effort: until it succeeds, the mark keeps the slot unused.
@@ -1005,6 +1058,7 @@ impl Vault {
                 });
             }
             present.session = Some(session);
+            present.activity.start_session(now);
             Ok(())
         })
     }
@@ -1090,13 +1144,6 @@ impl Vault {
         }
     }
 
-    /// One counted password attempt, all steps in a row.
-    fn check_password(&mut self, password: &str) -> Result<RightPassword, VaultError> {
-        let attempt = self.begin_password_attempt()?;
-        let derived = attempt.derive(password)?;
-        self.checked(derived)
-    }
-
     /// Unlocks with the platform key: the 32 bytes the app's biometric-bound
     /// hardware key unwrapped from [`Vault::platform_key_blob`] after a
     /// successful prompt. Allowed while a password delay runs (the key cannot
@@ -1129,11 +1176,7 @@ impl Vault {
                 .ok_or(VaultError::PlatformKeyInvalidated)?;
             let contents = file.open(&master)?;
             reset_failures(storage, present);
-            present.session = Some(Session {
-                key: master,
-                contents,
-                last_activity_ms: now,
-            });
+            present.begin_session(master, contents, now);
             Ok(())
         })
     }
@@ -1143,7 +1186,7 @@ impl Vault {
     pub fn lock(&mut self) {
         self.lock_epoch = self.lock_epoch.wrapping_add(1);
         if let State::Present(present) = &mut self.state {
-            present.session = None;
+            present.end_session();
         }
     }
 
@@ -1152,8 +1195,7 @@ impl Vault {
         let now = self.now();
         self.present()
             .ok()
-            .and_then(|p| p.session.as_ref())
-            .is_some_and(|s| !s.idle(now))
+            .is_some_and(|p| p.session.as_ref().is_some_and(|s| !p.expired(s, now)))
     }
 
     /// Locks the vault if it has been idle for its auto-lock time; returns
@@ -1162,15 +1204,78 @@ impl Vault {
         self.session().is_err()
     }
 
-    /// Records user activity, restarting the idle timer (a screen refresh of
-    /// [`Vault::pins`] does not count; taps do).
+    /// Records user activity, restarting the idle timer (taps; reading
+    /// [`Vault::pins`] in the foreground counts by itself).
     ///
     /// # Errors
     /// [`VaultError::Locked`] if the vault is locked (or just locked itself).
     pub fn touch(&mut self) -> Result<(), VaultError> {
         let now = self.now();
-        self.session()?.last_activity_ms = now;
+        self.session()?;
+        self.activity.record(now);
         Ok(())
+    }
+
+    /// The app went to the background (Android `onStop`, iOS
+    /// `sceneDidEnterBackground`): the vault locks once it has been there for
+    /// [`Vault::background_lock_seconds`] (checked whenever it is next used,
+    /// so a suspended app locks as it resumes). A second call keeps the
+    /// first time. Reading codes in the background does not keep it unlocked.
+    pub fn enter_background(&self) {
+        self.activity.enter_background(self.now());
+    }
+
+    /// The app is in the foreground again (Android `onStart`, iOS
+    /// `sceneWillEnterForeground`): locks if it was away past the grace (or
+    /// idle past the auto-lock), and returns whether the vault is locked, for
+    /// the app to show the lock screen at once.
+    pub fn enter_foreground(&mut self) -> bool {
+        let locked = self.session().is_err();
+        self.activity.enter_foreground();
+        locked
+    }
+
+    /// Seconds the app may spend in the background before the vault locks
+    /// ([`DEFAULT_BACKGROUND_LOCK_SECONDS`] unless set). Not stored: the app
+    /// sets it after opening.
+    pub fn background_lock_seconds(&self) -> u32 {
+        self.activity.background_lock_seconds()
+    }
+
+    /// Sets [`Vault::background_lock_seconds`]: 0 locks as soon as the app
+    /// leaves the foreground; at most [`MAX_AUTO_LOCK_SECONDS`].
+    ///
+    /// # Errors
+    /// [`VaultError::InvalidSetting`] above the maximum.
+    pub fn set_background_lock_seconds(&mut self, seconds: u32) -> Result<(), VaultError> {
+        if seconds > MAX_AUTO_LOCK_SECONDS {
+            return Err(VaultError::InvalidSetting(Setting::BackgroundLock));
+        }
+        self.activity.set_background_lock_seconds(seconds);
+        Ok(())
+    }
+
+    /// What a screen reads, taken now in one step: lock state, lockout and
+    /// (unlocked) the cards, readable without the vault (see [`Snapshot`]).
+    /// The auto-lock is applied first.
+    pub fn snapshot(&mut self) -> Snapshot {
+        let now = self.now();
+        let activity = Arc::clone(&self.activity);
+        match &mut self.state {
+            State::Wiped => Snapshot::wiped(activity),
+            State::Present(present) => {
+                present.expire_if_idle(now);
+                let file = &present.file;
+                Snapshot::present(
+                    activity,
+                    file.lockout,
+                    file.header.policy,
+                    file.header.platform.is_some() && !file.lockout.platform_invalidated,
+                    file.header.password.device.is_some(),
+                    present.session.as_ref().map(|s| Arc::clone(&s.contents)),
+                )
+            }
+        }
     }
 
     /// The failure count, attempts left and current wait, for the lock screen.
@@ -1336,7 +1441,7 @@ impl Vault {
             let Present { file, session, .. } = present;
             let session = session.as_mut().ok_or(VaultError::Locked)?;
             rotate_to(storage, file, session, new.master, new.slot)?;
-            session.last_activity_ms = now;
+            present.activity.record(now);
             Ok(())
         })
     }
@@ -1362,9 +1467,7 @@ impl Vault {
         app_blob: &[u8],
     ) -> Result<(), VaultError> {
         if format::check_blob(app_blob).is_err() {
-            return Err(VaultError::InvalidSetting(
-                "wrapped platform key (at most 1,024 bytes)",
-            ));
+            return Err(VaultError::InvalidSetting(Setting::WrappedPlatformKey));
         }
         let salt = random_array()?;
         let nonce = random_array()?;
@@ -1391,7 +1494,7 @@ impl Vault {
                 ..file.lockout
             };
             *file = seal_and_save(storage, header, lockout, &session.key, &session.contents)?;
-            session.last_activity_ms = now;
+            present.activity.record(now);
             Ok(())
         })
     }
@@ -1405,7 +1508,22 @@ impl Vault {
     /// [`VaultError::Locked`] or a storage error.
     pub fn remove_platform_key(&mut self, password: &str) -> Result<(), VaultError> {
         self.session()?;
-        let right = self.check_password(password)?;
+        let attempt = self.begin_password_attempt()?;
+        let derived = attempt.derive(password)?;
+        self.finish_remove_platform_key(derived)
+    }
+
+    /// The last step of [`Vault::remove_platform_key`], for a caller that
+    /// ran the password attempt's slow steps without holding the vault (as
+    /// [`Vault::finish_password_change`]).
+    ///
+    /// # Errors
+    /// As [`Vault::remove_platform_key`].
+    pub fn finish_remove_platform_key(
+        &mut self,
+        derived: DerivedPassword,
+    ) -> Result<(), VaultError> {
+        let right = self.checked(derived)?;
         self.with_present(|storage, present, now, _| {
             still_the_slot(&present.file, &right.slot)?;
             reset_failures(storage, present);
@@ -1414,7 +1532,7 @@ impl Vault {
             rotate(storage, file, session, |id, master| {
                 rewrap_password(&right.slot, &right.kek, id, master)
             })?;
-            session.last_activity_ms = now;
+            present.activity.record(now);
             Ok(())
         })
     }
@@ -1560,47 +1678,30 @@ impl Vault {
     }
 
     /// Every card's PINs now, by the vault's clock, for one screen refresh.
-    /// Does not count as user activity.
+    /// In the foreground this counts as user activity (the user is looking
+    /// at the codes: the vault does not lock under them); see
+    /// [`Snapshot::pins`].
     ///
     /// # Errors
     /// [`VaultError::Locked`] (also once the idle time has passed).
     pub fn pins(&mut self) -> Result<Vec<CardPins>, VaultError> {
         // One clock reading for every card: a screen shows them at one instant.
         let now = self.now();
-        let session = self.session()?;
-        Ok(session
-            .contents
-            .cards
-            .as_slice()
-            .iter()
-            .map(|card| CardPins {
-                id: card.id(),
-                pins: card.pins_at_millis(now),
-            })
-            .collect())
+        self.snapshot().pins(now, now)
     }
 
     // ---- backups -----------------------------------------------------------
 
     /// An encrypted backup of the exportable cards (bank cards only when
     /// their issuer allowed it), under its own `password` with Argon2id at
-    /// [`KdfParams::DEFAULT`].
+    /// [`KdfParams::DEFAULT`] (or this device's ceiling, where lower).
     ///
     /// # Errors
     /// [`VaultError::NothingToExport`], [`VaultError::Password`],
     /// [`VaultError::Locked`].
     pub fn export_backup(&mut self, password: &str) -> Result<Vec<u8>, VaultError> {
-        // The default cost, or the device's ceiling where that is lower.
-        let params = KdfParams {
-            memory_kib: KdfParams::DEFAULT
-                .memory_kib
-                .min(self.kdf_ceiling.memory_kib),
-            iterations: KdfParams::DEFAULT
-                .iterations
-                .min(self.kdf_ceiling.iterations),
-            lanes: KdfParams::DEFAULT.lanes.min(self.kdf_ceiling.lanes),
-        };
-        self.export_backup_with(password, params)
+        check_backup_password(password)?;
+        self.prepare_backup()?.seal(password)
     }
 
     /// As [`Vault::export_backup`] with chosen Argon2id parameters.
@@ -1614,20 +1715,47 @@ impl Vault {
     ) -> Result<Vec<u8>, VaultError> {
         check_backup_password(password)?;
         params.check_within(self.kdf_ceiling)?;
+        self.prepare_backup_with(params)?.seal(password)
+    }
+
+    /// The first step of [`Vault::export_backup`], fast: the exportable
+    /// cards, copied, and the key derivation's cost. The slow step,
+    /// [`BackupExport::seal`] (Argon2id), needs no vault, so a caller
+    /// sharing the vault behind a mutex does not hold it there. Counts as
+    /// user activity.
+    ///
+    /// # Errors
+    /// [`VaultError::NothingToExport`], [`VaultError::Locked`].
+    pub fn prepare_backup(&mut self) -> Result<BackupExport, VaultError> {
+        // The default cost, or the device's ceiling where that is lower.
+        let params = KdfParams {
+            memory_kib: KdfParams::DEFAULT
+                .memory_kib
+                .min(self.kdf_ceiling.memory_kib),
+            iterations: KdfParams::DEFAULT
+                .iterations
+                .min(self.kdf_ceiling.iterations),
+            lanes: KdfParams::DEFAULT.lanes.min(self.kdf_ceiling.lanes),
+        };
+        self.prepare_backup_with(params)
+    }
+
+    fn prepare_backup_with(&mut self, params: KdfParams) -> Result<BackupExport, VaultError> {
         let now = self.now();
-        let session = self.session()?;
-        let exportable = session
+        let cards: Vec<Card> = self
+            .session()?
             .contents
             .cards
             .as_slice()
             .iter()
-            .filter(|c| c.exportable());
-        if exportable.clone().next().is_none() {
+            .filter(|c| c.exportable())
+            .cloned()
+            .collect();
+        if cards.is_empty() {
             return Err(VaultError::NothingToExport);
         }
-        let backup = backup::seal(exportable, password, params)?;
-        session.last_activity_ms = now;
-        Ok(backup)
+        self.activity.record(now);
+        Ok(BackupExport { cards, params })
     }
 
     /// Adds the cards of a backup. With [`OnExisting::Refuse`] cards already
@@ -1646,10 +1774,24 @@ impl Vault {
         on_existing: OnExisting,
     ) -> Result<ImportSummary, VaultError> {
         self.session()?;
-        let cards = backup::open(backup, password, self.kdf_ceiling)?;
+        let opened = OpenedBackup::open(backup, password, self.kdf_ceiling)?;
+        self.add_backup(opened, on_existing)
+    }
+
+    /// The last step of [`Vault::import_backup`], fast: adds the cards of a
+    /// backup opened with [`OpenedBackup::open`] (the slow step, which needs
+    /// no vault). One save.
+    ///
+    /// # Errors
+    /// [`VaultError::TooManyCards`], [`VaultError::Locked`] or a storage error.
+    pub fn add_backup(
+        &mut self,
+        opened: OpenedBackup,
+        on_existing: OnExisting,
+    ) -> Result<ImportSummary, VaultError> {
         self.update(|c| {
             let mut summary = ImportSummary::default();
-            for card in cards.as_slice() {
+            for card in opened.cards.as_slice() {
                 match (c.cards.holds(card), on_existing) {
                     (true, OnExisting::Refuse) => summary.skipped.push(card.id()),
                     (true, OnExisting::Replace) => {

@@ -1,16 +1,18 @@
 //! `Authenticator`: one object for an authenticator app's whole life.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::background::off_the_caller;
 use super::clock::{MobileClock, resolve};
 use super::device::{DeviceKeyStore, ForeignDeviceKey};
 use zeroize::Zeroizing;
 
 use super::error::{DynpinError, InputProblem};
 use super::types::{
-    ActivationDetails, ActivationResult, BackupImport, CardCodes, CardInfo, LockoutInfo, PinInfo,
-    PinType, VaultSettings,
+    ActivationDetails, ActivationResult, BackupImport, CardCodes, CardInfo, ClockCheck,
+    LockoutInfo, PinInfo, PinType, VaultSettings,
 };
 use dynpin::activation::{self, ActivationCode, ActivationPayload};
 use dynpin::card::{Card, CardId};
@@ -21,19 +23,33 @@ use dynpin::pin::PinKind;
 use dynpin::vault::OnExisting;
 use dynpin::vault::{
     DEFAULT_FILE_NAME, DeviceKey, FileStorage, LockoutPolicy, MAX_DEVICE_BLOB_LEN, OnLimit,
-    PasswordAttempt, PlatformKey, Vault, VaultError, VaultOptions, check_new_password,
+    OpenedBackup, PasswordAttempt, PlatformKey, Setting, Snapshot, Vault, VaultError, VaultOptions,
+    check_backup_password, check_new_password,
 };
 
 /// The dynamic-PIN authenticator: an encrypted vault of cards in a directory
 /// the app owns, and everything done with it.
 ///
-/// Safe to call from several threads; calls are serialised. Every change is
-/// saved before the call returns. Errors are `DynpinException` (Kotlin) /
-/// `DynpinError` (Swift) with the fields a UI needs.
+/// Safe to call from any thread. Reads (`codes`, `pin`, `cards`,
+/// `is_locked`, `lockout_status`, …) never wait: they read the last
+/// snapshot of the vault, which every other call replaces when it is done.
+/// Changes are serialised and saved before the call returns. The slow calls
+/// (a key derivation: unlocking with the password, changing it, activating,
+/// backups, removing biometrics, creating; or the app's key store: wiping)
+/// are `suspend` (Kotlin) / `async` (Swift, Python) and run on a thread of
+/// their own. Errors are `DynpinException` (Kotlin) / `DynpinError` (Swift)
+/// with the fields a UI needs.
 #[derive(uniffi::Object)]
 pub struct Authenticator {
+    /// Every change, one at a time; held across a save (milliseconds), never
+    /// across a key derivation or the app's key store.
     vault: Mutex<Vault>,
+    /// What reads read: replaced after every call that took `vault`, held
+    /// only to clone or replace it.
+    shown: Mutex<Snapshot>,
     clock: Arc<dyn Clock>,
+    /// The app-wide correction added to the clock for codes, in seconds.
+    app_time_offset: AtomicI64,
 }
 
 fn storage(directory: &str) -> FileStorage {
@@ -77,35 +93,43 @@ impl Authenticator {
     /// `password`, with the default settings, and returns it unlocked.
     /// `clock` is the app's clock, or null/nil for the system clock.
     #[uniffi::constructor]
-    pub fn create(
+    pub async fn create(
         directory: String,
         password: String,
         clock: Option<Arc<dyn MobileClock>>,
     ) -> Result<Arc<Self>, DynpinError> {
-        Self::create_with_settings(directory, password, VaultSettings::default(), clock)
+        let password = Zeroizing::new(password);
+        off_the_caller(move || {
+            Self::create_vault(&directory, &password, VaultSettings::default(), clock, None)
+        })
+        .await
     }
 
     /// As `create`, with chosen settings (KDF cost, auto-lock, lockout).
     #[uniffi::constructor]
-    pub fn create_with_settings(
+    pub async fn create_with_settings(
         directory: String,
         password: String,
         settings: VaultSettings,
         clock: Option<Arc<dyn MobileClock>>,
     ) -> Result<Arc<Self>, DynpinError> {
-        Self::create_vault(&directory, &Zeroizing::new(password), settings, clock, None)
+        let password = Zeroizing::new(password);
+        off_the_caller(move || Self::create_vault(&directory, &password, settings, clock, None))
+            .await
     }
 
     /// As `create_with_settings`, with the password as UTF-8 bytes the app
     /// wipes after the call.
     #[uniffi::constructor]
-    pub fn create_with_password_bytes(
+    pub async fn create_with_password_bytes(
         directory: String,
         password: Vec<u8>,
         settings: VaultSettings,
         clock: Option<Arc<dyn MobileClock>>,
     ) -> Result<Arc<Self>, DynpinError> {
-        Self::create_vault(&directory, &utf8(password)?, settings, clock, None)
+        let password = utf8(password)?;
+        off_the_caller(move || Self::create_vault(&directory, &password, settings, clock, None))
+            .await
     }
 
     /// Creates a vault bound to this device: its password slot needs both
@@ -114,7 +138,7 @@ impl Authenticator {
     /// phone. Reopen it with `open` and then `set_device_key` before the
     /// password unlock. The password is UTF-8 bytes the app wipes afterwards.
     #[uniffi::constructor]
-    pub fn create_bound(
+    pub async fn create_bound(
         directory: String,
         password: Vec<u8>,
         settings: VaultSettings,
@@ -123,10 +147,13 @@ impl Authenticator {
     ) -> Result<Arc<Self>, DynpinError> {
         let password = utf8(password)?;
         let device: Arc<dyn DeviceKey> = Arc::new(ForeignDeviceKey(device_key));
-        Self::create_vault(&directory, &password, settings, clock, Some(device))
+        off_the_caller(move || {
+            Self::create_vault(&directory, &password, settings, clock, Some(device))
+        })
+        .await
     }
 
-    /// Opens the vault in `directory`, locked.
+    /// Opens the vault in `directory`, locked (reads the file; derives no key).
     #[uniffi::constructor]
     pub fn open(
         directory: String,
@@ -134,78 +161,119 @@ impl Authenticator {
     ) -> Result<Arc<Self>, DynpinError> {
         let clock = resolve(clock);
         let vault = Vault::open(storage(&directory), Arc::clone(&clock))?;
-        Ok(Arc::new(Self {
-            vault: Mutex::new(vault),
-            clock,
-        }))
+        Ok(Self::new(vault, clock))
     }
 
-    /// Whether the vault is locked now (it locks itself after the idle time).
+    /// Whether the vault is locked now (it locks itself after the idle time,
+    /// or in the background past the grace). Never waits.
     pub fn is_locked(&self) -> bool {
-        let mut vault = self.lock_vault();
-        vault.check_auto_lock();
-        !vault.is_unlocked()
+        !self.shown().is_unlocked(self.clock.now_millis())
     }
 
     /// Unlocks with the app password. Wrong passwords are counted; after five
     /// the error says how long to wait; at the limit the vault is wiped (or
-    /// locked for good, as configured).
-    pub fn unlock_with_password(&self, password: String) -> Result<(), DynpinError> {
-        self.unlock_with(&Zeroizing::new(password))
+    /// locked for good, as configured). Runs off the caller's thread.
+    pub async fn unlock_with_password(
+        self: Arc<Self>,
+        password: String,
+    ) -> Result<(), DynpinError> {
+        let password = Zeroizing::new(password);
+        off_the_caller(move || self.unlock_with(&password)).await
     }
 
     /// As `unlock_with_password`, from the password's UTF-8 bytes: a careful
     /// app keeps the password in a `ByteArray`/`Data` it wipes after the call,
     /// which a Kotlin or Swift string cannot be (see bindings/README.md).
-    pub fn unlock_with_password_bytes(&self, password: Vec<u8>) -> Result<(), DynpinError> {
-        self.unlock_with(&utf8(password)?)
+    pub async fn unlock_with_password_bytes(
+        self: Arc<Self>,
+        password: Vec<u8>,
+    ) -> Result<(), DynpinError> {
+        let password = utf8(password)?;
+        off_the_caller(move || self.unlock_with(&password)).await
     }
 
     /// Unlocks with the 32-byte key the app keeps in the Android Keystore or
     /// iOS Keychain behind biometrics, after the platform's prompt succeeded.
+    /// Fast (no key derivation; one save when failures are reset).
     pub fn unlock_with_platform_key(&self, key: Vec<u8>) -> Result<(), DynpinError> {
         let key = platform_key(key)?;
-        Ok(self.lock_vault().unlock_with_platform_key(&key)?)
+        Ok(self.with_vault(|v| v.unlock_with_platform_key(&key))?)
     }
 
-    /// Locks now: keys and seeds are wiped from memory.
+    /// Locks now: keys and seeds are wiped from memory, and reads show nothing.
     pub fn lock(&self) {
-        self.lock_vault().lock();
+        self.with_vault(Vault::lock);
+    }
+
+    /// Records user activity (a tap on the code screen), restarting the idle
+    /// timer. Reading codes in the foreground counts by itself. Never waits.
+    pub fn touch(&self) -> Result<(), DynpinError> {
+        Ok(self.shown().touch(self.clock.now_millis())?)
+    }
+
+    /// The app went to the background (Android `onStop`, iOS
+    /// `sceneDidEnterBackground`): the vault locks once it has been there
+    /// `background_lock_seconds`, checked whenever it is next used.
+    pub fn app_entered_background(&self) {
+        self.with_vault(|v| v.enter_background());
+    }
+
+    /// The app is in the foreground again (Android `onStart`, iOS
+    /// `sceneWillEnterForeground`). Returns whether the vault is locked (away
+    /// past the grace, or idle past the auto-lock): show the lock screen then.
+    pub fn app_entering_foreground(&self) -> bool {
+        self.with_vault(Vault::enter_foreground)
+    }
+
+    /// Seconds the app may stay in the background before the vault locks
+    /// (default 60: long enough to type a PIN into the payment page). Not
+    /// stored: set it after opening.
+    pub fn background_lock_seconds(&self) -> i32 {
+        i32::try_from(self.lock_vault().background_lock_seconds()).unwrap_or(i32::MAX)
+    }
+
+    /// Sets `background_lock_seconds`: 0 locks as the app leaves the
+    /// foreground; at most one day.
+    pub fn set_background_lock_seconds(&self, seconds: i32) -> Result<(), DynpinError> {
+        let seconds = u32::try_from(seconds)
+            .map_err(|_| VaultError::InvalidSetting(Setting::BackgroundLock))?;
+        Ok(self.with_vault(|v| v.set_background_lock_seconds(seconds))?)
     }
 
     /// Idle seconds before the vault locks itself.
     pub fn auto_lock_seconds(&self) -> Result<u32, DynpinError> {
-        Ok(self.lock_vault().auto_lock_seconds()?)
+        Ok(self.with_vault(Vault::auto_lock_seconds)?)
     }
 
     /// Sets the idle time before the vault locks itself.
     pub fn set_auto_lock_seconds(&self, seconds: u32) -> Result<(), DynpinError> {
-        Ok(self.lock_vault().set_auto_lock_seconds(seconds)?)
+        Ok(self.with_vault(|v| v.set_auto_lock_seconds(seconds))?)
     }
 
-    /// Failed password attempts, attempts left and any wait.
+    /// Failed password attempts, attempts left and any wait. Never waits.
     pub fn lockout_status(&self) -> Result<LockoutInfo, DynpinError> {
-        Ok(self.lock_vault().lockout_status()?.into())
+        Ok(self.shown().lockout_status(self.clock.now_millis())?.into())
     }
 
     /// Changes the app password (the current one is checked and counted).
-    pub fn change_password(
-        &self,
+    /// Runs off the caller's thread.
+    pub async fn change_password(
+        self: Arc<Self>,
         current: String,
         new_password: String,
     ) -> Result<(), DynpinError> {
         let (current, new_password) = (Zeroizing::new(current), Zeroizing::new(new_password));
-        self.change_password_with(&current, &new_password)
+        off_the_caller(move || self.change_password_with(&current, &new_password)).await
     }
 
     /// As `change_password`, from UTF-8 bytes the app wipes after the call.
-    pub fn change_password_bytes(
-        &self,
+    pub async fn change_password_bytes(
+        self: Arc<Self>,
         current: Vec<u8>,
         new_password: Vec<u8>,
     ) -> Result<(), DynpinError> {
         let (current, new_password) = (utf8(current)?, utf8(new_password)?);
-        self.change_password_with(&current, &new_password)
+        off_the_caller(move || self.change_password_with(&current, &new_password)).await
     }
 
     /// Enables biometric unlock. `key` is 32 random bytes
@@ -224,12 +292,12 @@ impl Authenticator {
         if wrapped_key.len() > MAX_DEVICE_BLOB_LEN {
             return Err(DynpinError::InvalidInput {
                 problem: InputProblem::WrappedKeyTooLong,
-                limit: u32::try_from(MAX_DEVICE_BLOB_LEN).ok(),
+                limit: i32::try_from(MAX_DEVICE_BLOB_LEN).ok(),
                 reason: format!("a wrapped platform key has at most {MAX_DEVICE_BLOB_LEN} bytes"),
             });
         }
         let key = platform_key(key)?;
-        Ok(self.lock_vault().enrol_platform_key(&key, &wrapped_key)?)
+        Ok(self.with_vault(|v| v.enrol_platform_key(&key, &wrapped_key))?)
     }
 
     /// The wrapped platform key stored at enrolment, readable while locked:
@@ -245,23 +313,24 @@ impl Authenticator {
     /// after a biometric change). Works while locked; `has_platform_key`
     /// then answers false and the next password unlock removes the slot.
     pub fn record_platform_key_invalidated(&self) -> Result<(), DynpinError> {
-        Ok(self.lock_vault().record_platform_key_invalidated()?)
+        Ok(self.with_vault(Vault::record_platform_key_invalidated)?)
     }
 
     /// Disables biometric unlock, after checking the password (a counted
-    /// attempt); the vault's master key is rotated.
-    pub fn remove_platform_key(&self, password: String) -> Result<(), DynpinError> {
+    /// attempt); the vault's master key is rotated. Runs off the caller's thread.
+    pub async fn remove_platform_key(self: Arc<Self>, password: String) -> Result<(), DynpinError> {
         let password = Zeroizing::new(password);
-        Ok(self.lock_vault().remove_platform_key(&password)?)
+        off_the_caller(move || self.remove_platform_key_with(&password)).await
     }
 
     /// As `remove_platform_key`, with the password as UTF-8 bytes the app
     /// wipes after the call.
-    pub fn remove_platform_key_with_password_bytes(
-        &self,
+    pub async fn remove_platform_key_with_password_bytes(
+        self: Arc<Self>,
         password: Vec<u8>,
     ) -> Result<(), DynpinError> {
-        Ok(self.lock_vault().remove_platform_key(&utf8(password)?)?)
+        let password = utf8(password)?;
+        off_the_caller(move || self.remove_platform_key_with(&password)).await
     }
 
     /// The vault file's save generation (one more on every save). An app
@@ -275,7 +344,7 @@ impl Authenticator {
     /// the same directory; call it when the app resumes. Every change does
     /// it by itself first.
     pub fn refresh(&self) -> Result<(), DynpinError> {
-        Ok(self.lock_vault().refresh()?)
+        Ok(self.with_vault(Vault::refresh)?)
     }
 
     /// Gives the vault the app's hardware key store: needed before a
@@ -290,12 +359,12 @@ impl Authenticator {
     /// Whether the vault's password is bound to a device key store
     /// (readable while locked: call `set_device_key` first if so).
     pub fn is_device_bound(&self) -> Result<bool, DynpinError> {
-        Ok(self.lock_vault().is_device_bound()?)
+        Ok(self.shown().is_device_bound()?)
     }
 
-    /// Whether biometric unlock is enabled.
+    /// Whether biometric unlock is enabled. Never waits.
     pub fn has_platform_key(&self) -> Result<bool, DynpinError> {
-        Ok(self.lock_vault().has_platform_key()?)
+        Ok(self.shown().has_platform_key()?)
     }
 
     /// The costliest key derivation (Argon2id memory in KiB and passes) this
@@ -323,33 +392,36 @@ impl Authenticator {
     /// sent by SMS or printed at the ATM (ASCII, Persian or Arabic-Indic
     /// digits; spaces and dashes allowed), and saves it. A card with the same
     /// number is refused unless `replace_existing`, before the slow key
-    /// derivation.
-    pub fn activate(
-        &self,
+    /// derivation. Runs off the caller's thread.
+    pub async fn activate(
+        self: Arc<Self>,
         payload: String,
         activation_code: String,
         replace_existing: bool,
     ) -> Result<ActivationResult, DynpinError> {
-        self.activate_with(&payload, &Zeroizing::new(activation_code), replace_existing)
+        let code = Zeroizing::new(activation_code);
+        off_the_caller(move || self.activate_with(&payload, &code, replace_existing)).await
     }
 
     /// As `activate`, with the activation code as UTF-8 bytes the app wipes
     /// after the call.
-    pub fn activate_with_code_bytes(
-        &self,
+    pub async fn activate_with_code_bytes(
+        self: Arc<Self>,
         payload: String,
         activation_code: Vec<u8>,
         replace_existing: bool,
     ) -> Result<ActivationResult, DynpinError> {
-        self.activate_with(&payload, &utf8(activation_code)?, replace_existing)
+        let code = utf8(activation_code)?;
+        off_the_caller(move || self.activate_with(&payload, &code, replace_existing)).await
     }
 
     /// Imports an `otpauth://totp/…` or `otpauth://hotp/…` URI.
     pub fn import_otpauth(&self, uri: String) -> Result<CardInfo, DynpinError> {
         let card = import::parse_otpauth(&uri)?.into_card()?;
-        let mut vault = self.lock_vault();
-        let id = vault.add_card(card, OnExisting::Refuse)?;
-        Ok(CardInfo::from(vault.card(id)?))
+        self.with_vault(|vault| {
+            let id = vault.add_card(card, OnExisting::Refuse)?;
+            Ok(CardInfo::from(vault.card(id)?))
+        })
     }
 
     /// Imports every token of a Google Authenticator export
@@ -360,60 +432,59 @@ impl Authenticator {
             .into_iter()
             .map(|t| t.into_card())
             .collect::<Result<Vec<Card>, _>>()?;
-        let mut vault = self.lock_vault();
-        vault.touch()?;
-        let mut ids = Vec::with_capacity(cards.len());
-        for card in cards {
-            ids.push(vault.add_card(card, OnExisting::Refuse)?);
-        }
-        ids.into_iter()
-            .map(|id| Ok(CardInfo::from(vault.card(id)?)))
-            .collect()
+        self.with_vault(|vault| {
+            vault.touch()?;
+            let mut ids = Vec::with_capacity(cards.len());
+            for card in cards {
+                ids.push(vault.add_card(card, OnExisting::Refuse)?);
+            }
+            ids.into_iter()
+                .map(|id| Ok(CardInfo::from(vault.card(id)?)))
+                .collect()
+        })
     }
 
     /// The `otpauth://` URIs of an exportable card (one per PIN for bank cards).
     pub fn export_otpauth(&self, card_id: String) -> Result<Vec<String>, DynpinError> {
         let id = self::card_id(&card_id)?;
-        let mut vault = self.lock_vault();
-        Ok(import::to_otpauth(vault.card(id)?)?)
+        self.with_vault(|vault| Ok(import::to_otpauth(vault.card(id)?)?))
     }
 
-    /// The cards in display order.
+    /// The cards in display order. Never waits.
     pub fn cards(&self) -> Result<Vec<CardInfo>, DynpinError> {
-        Ok(self
-            .lock_vault()
-            .cards()?
+        let shown = self.shown();
+        Ok(shown
+            .cards(self.clock.now_millis())?
             .iter()
             .map(CardInfo::from)
             .collect())
     }
 
     /// Every card's PINs now, in one call: what a screen refresh needs.
+    /// Never waits; in the foreground it keeps the vault unlocked (the user
+    /// is looking at the codes).
     pub fn codes(&self) -> Result<Vec<CardCodes>, DynpinError> {
+        let now = self.clock.now_millis();
         Ok(self
-            .lock_vault()
-            .pins()?
+            .shown()
+            .pins(now, self.codes_time(now))?
             .into_iter()
             .map(CardCodes::from)
             .collect())
     }
 
-    /// One PIN of one card now, with its validity window.
+    /// One PIN of one card now, with its validity window. Never waits.
     pub fn pin(&self, card_id: String, kind: PinType) -> Result<PinInfo, DynpinError> {
-        let id = self::card_id(&card_id)?;
-        let mut vault = self.lock_vault();
-        let card = vault.card(id)?;
-        let pin = card.pin(PinKind::from(kind), &*self.clock)?;
-        Ok(PinInfo::new(card, &pin))
+        self.with_card(&card_id, |card, at| {
+            Ok(card.pin_at_millis(PinKind::from(kind), at)?)
+        })
     }
 
     /// The PIN that follows the current one (the next step's, or the next counter's).
     pub fn next_pin(&self, card_id: String, kind: PinType) -> Result<PinInfo, DynpinError> {
-        let id = self::card_id(&card_id)?;
-        let mut vault = self.lock_vault();
-        let card = vault.card(id)?;
-        let pin = card.next_pin(&card.pin(PinKind::from(kind), &*self.clock)?)?;
-        Ok(PinInfo::new(card, &pin))
+        self.with_card(&card_id, |card, at| {
+            Ok(card.next_pin(&card.pin_at_millis(PinKind::from(kind), at)?)?)
+        })
     }
 
     /// A second PIN bound to one payment: `amount_rials` to `payee` (card
@@ -424,30 +495,27 @@ impl Authenticator {
         amount_rials: u64,
         payee: String,
     ) -> Result<PinInfo, DynpinError> {
-        let id = self::card_id(&card_id)?;
-        let mut vault = self.lock_vault();
-        let card = vault.card(id)?;
-        let pin = card.amount_bound_code(amount_rials, &payee, &*self.clock)?;
-        Ok(PinInfo::new(card, &pin))
+        self.with_card(&card_id, |card, at| {
+            Ok(card.amount_bound_code_at_millis(amount_rials, &payee, at)?)
+        })
     }
 
     /// Moves a counter-based token to its next code.
     pub fn advance_counter(&self, card_id: String) -> Result<u64, DynpinError> {
-        Ok(self
-            .lock_vault()
-            .advance_counter(self::card_id(&card_id)?)?)
+        let id = self::card_id(&card_id)?;
+        Ok(self.with_vault(|v| v.advance_counter(id))?)
     }
 
     /// Renames a card.
     pub fn rename_card(&self, card_id: String, label: String) -> Result<(), DynpinError> {
-        Ok(self
-            .lock_vault()
-            .rename_card(self::card_id(&card_id)?, &label)?)
+        let id = self::card_id(&card_id)?;
+        Ok(self.with_vault(|v| v.rename_card(id, &label))?)
     }
 
     /// Removes a card; its seed is wiped.
     pub fn remove_card(&self, card_id: String) -> Result<(), DynpinError> {
-        Ok(self.lock_vault().remove_card(self::card_id(&card_id)?)?)
+        let id = self::card_id(&card_id)?;
+        Ok(self.with_vault(|v| v.remove_card(id))?)
     }
 
     /// Puts the cards in this order (every card exactly once).
@@ -456,7 +524,7 @@ impl Authenticator {
             .iter()
             .map(|id| self::card_id(id))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(self.lock_vault().reorder_cards(&ids)?)
+        Ok(self.with_vault(|v| v.reorder_cards(&ids))?)
     }
 
     /// Sets (or clears, with null/nil) the card's transaction ceiling in rials.
@@ -465,68 +533,109 @@ impl Authenticator {
         card_id: String,
         rials: Option<u64>,
     ) -> Result<(), DynpinError> {
-        Ok(self
-            .lock_vault()
-            .set_amount_ceiling(self::card_id(&card_id)?, rials)?)
+        let id = self::card_id(&card_id)?;
+        Ok(self.with_vault(|v| v.set_amount_ceiling(id, rials))?)
     }
 
-    /// Sets seconds to add to the phone's clock for this card (±1 year).
+    /// Sets seconds to add to the phone's clock for this card (±1 year),
+    /// saved with the card.
     pub fn set_time_offset(&self, card_id: String, seconds: i64) -> Result<(), DynpinError> {
-        Ok(self
-            .lock_vault()
-            .set_time_offset(self::card_id(&card_id)?, seconds)?)
+        let id = self::card_id(&card_id)?;
+        Ok(self.with_vault(|v| v.set_time_offset(id, seconds))?)
+    }
+
+    /// Sets seconds to add to the phone's clock for every card's codes
+    /// (±1 year), on top of each card's own correction: what `check_clock`
+    /// suggests when the phone's clock is off. Not stored: the app keeps it
+    /// (preferences) and sets it after opening. The auto-lock and lockout
+    /// keep the phone's own clock.
+    pub fn set_app_time_offset(&self, seconds: i64) -> Result<(), DynpinError> {
+        if seconds.unsigned_abs() > MAX_APP_TIME_OFFSET_SECONDS {
+            return Err(DynpinError::InvalidInput {
+                problem: InputProblem::TimeOffsetOutOfRange,
+                limit: None,
+                reason: "a time correction is at most one year either way".to_owned(),
+            });
+        }
+        self.app_time_offset.store(seconds, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The app-wide correction in seconds (0 unless set).
+    pub fn app_time_offset(&self) -> i64 {
+        self.app_time_offset.load(Ordering::Relaxed)
+    }
+
+    /// Compares the phone's clock (this object's clock) with a time the
+    /// bank gave, `bank_unix_seconds` (the `Date` header of any answer from
+    /// its API): how far off the phone is, and the app-wide offset that
+    /// would correct the codes (pass it to `set_app_time_offset`).
+    pub fn check_clock(&self, bank_unix_seconds: i64) -> ClockCheck {
+        dynpin::clock::ClockCheck::against(self.clock.now_millis(), bank_unix_seconds).into()
     }
 
     /// An encrypted backup of the exportable cards, under its own password
-    /// (at least 12 characters: a backup is guessed offline, with no lockout).
-    pub fn export_backup(&self, password: String) -> Result<Vec<u8>, DynpinError> {
+    /// (at least 12 characters: a backup is guessed offline, with no
+    /// lockout). Runs off the caller's thread.
+    pub async fn export_backup(self: Arc<Self>, password: String) -> Result<Vec<u8>, DynpinError> {
         let password = Zeroizing::new(password);
-        Ok(self.lock_vault().export_backup(&password)?)
+        off_the_caller(move || self.export_backup_with(&password)).await
     }
 
     /// As `export_backup`, with the password as UTF-8 bytes the app wipes after the call.
-    pub fn export_backup_with_password_bytes(
-        &self,
+    pub async fn export_backup_with_password_bytes(
+        self: Arc<Self>,
         password: Vec<u8>,
     ) -> Result<Vec<u8>, DynpinError> {
-        Ok(self.lock_vault().export_backup(&utf8(password)?)?)
+        let password = utf8(password)?;
+        off_the_caller(move || self.export_backup_with(&password)).await
     }
 
-    /// Adds the cards of a backup; cards already present are skipped unless `replace_existing`.
-    pub fn import_backup(
-        &self,
+    /// Adds the cards of a backup; cards already present are skipped unless
+    /// `replace_existing`. Runs off the caller's thread.
+    pub async fn import_backup(
+        self: Arc<Self>,
         backup: Vec<u8>,
         password: String,
         replace_existing: bool,
     ) -> Result<BackupImport, DynpinError> {
         let password = Zeroizing::new(password);
-        Ok(self
-            .lock_vault()
-            .import_backup(&backup, &password, on_existing(replace_existing))?
-            .into())
+        off_the_caller(move || self.import_backup_with(&backup, &password, replace_existing)).await
     }
 
     /// As `import_backup`, with the password as UTF-8 bytes the app wipes after the call.
-    pub fn import_backup_with_password_bytes(
-        &self,
+    pub async fn import_backup_with_password_bytes(
+        self: Arc<Self>,
         backup: Vec<u8>,
         password: Vec<u8>,
         replace_existing: bool,
     ) -> Result<BackupImport, DynpinError> {
         let password = utf8(password)?;
-        Ok(self
-            .lock_vault()
-            .import_backup(&backup, &password, on_existing(replace_existing))?
-            .into())
+        off_the_caller(move || self.import_backup_with(&backup, &password, replace_existing)).await
     }
 
-    /// Erases the vault: every card is gone (the app's "reset").
-    pub fn wipe(&self) -> Result<(), DynpinError> {
-        Ok(self.lock_vault().wipe()?)
+    /// Erases the vault: every card is gone (the app's "reset"), and the
+    /// device key store's key is deleted. Runs off the caller's thread.
+    pub async fn wipe(self: Arc<Self>) -> Result<(), DynpinError> {
+        off_the_caller(move || self.wipe_now()).await
     }
 }
 
+/// The largest app-wide time correction, seconds: a year, as per card.
+const MAX_APP_TIME_OFFSET_SECONDS: u64 = 366 * 86_400;
+
 impl Authenticator {
+    fn new(vault: Vault, clock: Arc<dyn Clock>) -> Arc<Self> {
+        let mut vault = vault;
+        let shown = Mutex::new(vault.snapshot());
+        Arc::new(Self {
+            vault: Mutex::new(vault),
+            shown,
+            clock,
+            app_time_offset: AtomicI64::new(0),
+        })
+    }
+
     fn create_vault(
         directory: &str,
         password: &str,
@@ -565,10 +674,31 @@ impl Authenticator {
             )?,
             None => Vault::create(storage(directory), Arc::clone(&clock), password, options)?,
         };
-        Ok(Arc::new(Self {
-            vault: Mutex::new(vault),
-            clock,
-        }))
+        Ok(Self::new(vault, clock))
+    }
+
+    /// The time codes are computed at: the clock plus the app-wide offset.
+    fn codes_time(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_add(self.app_time_offset().saturating_mul(1000))
+    }
+
+    /// A PIN of one card from the current snapshot (viewing: keeps the
+    /// vault unlocked in the foreground).
+    fn with_card(
+        &self,
+        card_id: &str,
+        pin: impl FnOnce(&Card, i64) -> Result<dynpin::pin::PinCode, DynpinError>,
+    ) -> Result<PinInfo, DynpinError> {
+        let id = self::card_id(card_id)?;
+        let now = self.clock.now_millis();
+        let shown = self.shown();
+        let card = shown
+            .viewed_cards(now)?
+            .iter()
+            .find(|c| c.id() == id)
+            .ok_or(VaultError::NoSuchCard(id))?;
+        let code = pin(card, self.codes_time(now))?;
+        Ok(PinInfo::new(card, &code))
     }
 
     fn activate_with(
@@ -580,8 +710,7 @@ impl Authenticator {
         let code = ActivationCode::parse(activation_code)?;
         let payload = ActivationPayload::parse(payload)?;
         // Check the vault is unlocked before the slow key derivation.
-        let ceiling = {
-            let mut vault = self.lock_vault();
+        let ceiling = self.with_vault(|vault| {
             vault.touch()?;
             if !replace_existing {
                 let card_ref = payload.info().card_ref;
@@ -595,15 +724,16 @@ impl Authenticator {
                     });
                 }
             }
-            vault.kdf_ceiling()
-        };
+            Ok(vault.kdf_ceiling())
+        })?;
         let activated = payload.activate_within(&code, &*self.clock, ceiling)?;
         let confirmation_code = activated.confirmation_code.clone();
-        let mut vault = self.lock_vault();
-        let id = vault.add_activated(activated, on_existing(replace_existing))?;
-        Ok(ActivationResult {
-            card: CardInfo::from(vault.card(id)?),
-            confirmation_code,
+        self.with_vault(|vault| {
+            let id = vault.add_activated(activated, on_existing(replace_existing))?;
+            Ok(ActivationResult {
+                card: CardInfo::from(vault.card(id)?),
+                confirmation_code,
+            })
         })
     }
 
@@ -618,7 +748,7 @@ impl Authenticator {
         }
         let attempt = self.counted_attempt()?;
         let derived = attempt.derive(password)?;
-        Ok(self.lock_vault().finish_unlock(derived)?)
+        Ok(self.with_vault(|v| v.finish_unlock(derived))?)
     }
 
     /// A password change in steps, every slow one (the new slot's Argon2id
@@ -627,15 +757,56 @@ impl Authenticator {
     /// counted.
     fn change_password_with(&self, current: &str, new_password: &str) -> Result<(), DynpinError> {
         check_new_password(new_password).map_err(VaultError::from)?;
-        let recipe = {
-            let mut vault = self.lock_vault();
+        let recipe = self.with_vault(|vault| {
             let params = vault.kdf_params()?;
-            vault.new_password_recipe(params)?
-        };
+            vault.new_password_recipe(params)
+        })?;
         let new = recipe.seal(new_password)?;
         let attempt = self.counted_attempt()?;
         let derived = attempt.derive(current)?;
-        Ok(self.lock_vault().finish_password_change(derived, new)?)
+        Ok(self.with_vault(|v| v.finish_password_change(derived, new))?)
+    }
+
+    /// Removing biometrics in steps, as a password unlock: Argon2id and the
+    /// key store run with the vault released.
+    fn remove_platform_key_with(&self, password: &str) -> Result<(), DynpinError> {
+        self.with_vault(Vault::touch)?;
+        let attempt = self.counted_attempt()?;
+        let derived = attempt.derive(password)?;
+        Ok(self.with_vault(|v| v.finish_remove_platform_key(derived))?)
+    }
+
+    /// A backup in two steps: the cards copied under the vault's mutex, then
+    /// sealed (Argon2id) without it.
+    fn export_backup_with(&self, password: &str) -> Result<Vec<u8>, DynpinError> {
+        check_backup_password(password).map_err(VaultError::from)?;
+        let export = self.with_vault(Vault::prepare_backup)?;
+        Ok(export.seal(password)?)
+    }
+
+    /// A backup import in two steps: opened (Argon2id) without the vault's
+    /// mutex, then added in one save.
+    fn import_backup_with(
+        &self,
+        backup: &[u8],
+        password: &str,
+        replace_existing: bool,
+    ) -> Result<BackupImport, DynpinError> {
+        let ceiling = self.with_vault(|v| v.touch().map(|()| v.kdf_ceiling()))?;
+        let opened = OpenedBackup::open(backup, password, ceiling)?;
+        Ok(self
+            .with_vault(|v| v.add_backup(opened, on_existing(replace_existing)))?
+            .into())
+    }
+
+    /// A wipe: the file erased under the vault's mutex, the app's key store
+    /// asked to delete its key after it is released.
+    fn wipe_now(&self) -> Result<(), DynpinError> {
+        let device = self.with_vault(|v| v.wipe_file().map(|()| v.device_key()))?;
+        if let Some(device) = device {
+            device.destroy().map_err(VaultError::from)?;
+        }
+        Ok(())
     }
 
     /// Plans (under the mutex), prepares (without it: the key store, the
@@ -645,11 +816,24 @@ impl Authenticator {
         for _ in 0..3 {
             let plan = self.lock_vault().plan_password_attempt()?;
             let prepared = plan.prepare()?;
-            if let Some(attempt) = self.lock_vault().count_password_attempt(prepared)? {
+            if let Some(attempt) = self.with_vault(|v| v.count_password_attempt(prepared))? {
                 return Ok(attempt);
             }
         }
         Err(VaultError::Conflict.into())
+    }
+
+    /// Runs `f` on the vault, then shows the result to readers: the snapshot
+    /// is replaced while the vault is still held, so readers never see an
+    /// older state after a newer one.
+    fn with_vault<T>(&self, f: impl FnOnce(&mut Vault) -> T) -> T {
+        let mut vault = self.lock_vault();
+        let out = f(&mut vault);
+        let snapshot = vault.snapshot();
+        // The old snapshot (and its copy of the cards) is dropped after the
+        // readers' lock is released.
+        let _old = std::mem::replace(&mut *self.lock_shown(), snapshot);
+        out
     }
 
     /// The vault, even if a previous call panicked while holding it (UniFFI
@@ -657,6 +841,16 @@ impl Authenticator {
     /// state is still consistent).
     fn lock_vault(&self) -> MutexGuard<'_, Vault> {
         self.vault.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_shown(&self) -> MutexGuard<'_, Snapshot> {
+        self.shown.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The current snapshot: a clone, so the readers' lock is held only for
+    /// that (two reference counts), never while codes are computed.
+    fn shown(&self) -> Snapshot {
+        self.lock_shown().clone()
     }
 }
 

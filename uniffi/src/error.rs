@@ -11,11 +11,15 @@ use dynpin::import::ImportError;
 use dynpin::kdf::KdfError;
 use dynpin::otp::OtpError;
 use dynpin::text::InputError;
-use dynpin::vault::{DeviceKeyError, PLATFORM_KEY_LEN, PasswordError, VaultError};
+use dynpin::vault::{DeviceKeyError, PLATFORM_KEY_LEN, PasswordError, Setting, VaultError};
+
+use crate::types::{signed, signed32};
 
 /// Everything that can go wrong, with what the UI needs to react. Variants
-/// and their fields are stable; new ones may be added. `reason` fields are
-/// for logs and developers, in English, and never contain secrets.
+/// and their fields are stable; new ones may be added. Numbers are signed
+/// (`Int`/`Long` in Kotlin, which formats them like any other), what to act
+/// on is an enum, and `reason` fields are for logs and developers, in
+/// English, and never contain secrets.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 #[non_exhaustive]
 pub enum DynpinError {
@@ -27,7 +31,7 @@ pub enum DynpinError {
         problem: InputProblem,
         /// The limit that was not met, where there is one: the digits
         /// expected, the most characters or digits accepted.
-        limit: Option<u32>,
+        limit: Option<i32>,
         /// What is wrong, in English, for logs and developers.
         reason: String,
     },
@@ -43,25 +47,32 @@ pub enum DynpinError {
     #[error("unsupported format version {version}; please update the app")]
     UnsupportedVersion {
         /// The version found.
-        version: u8,
+        version: i32,
     },
     /// The activation payload expired; the user should request a new one.
     #[error("the activation payload expired {seconds_ago} s ago")]
     ActivationExpired {
-        /// Seconds since it expired.
-        seconds_ago: u64,
+        /// Seconds since it expired, by the phone's clock.
+        seconds_ago: i64,
+        /// If the user received the payload just now, the phone's clock is
+        /// ahead and this app-wide offset (negative) would correct it: ask
+        /// the user to check the date and time, then request a new payload.
+        suggested_offset_seconds: i64,
     },
     /// The phone's clock is behind the bank's; ask the user to fix date and time.
     #[error("the phone's clock is {seconds_behind} s behind")]
     ClockBehind {
-        /// How far behind, in seconds.
-        seconds_behind: u64,
+        /// How far behind, at least, in seconds.
+        seconds_behind: i64,
+        /// The app-wide offset that would correct the codes at least that
+        /// far (`set_app_time_offset`); fixing the phone's clock is better.
+        suggested_offset_seconds: i64,
     },
     /// The phone's clock reads before 1970.
     #[error("the phone's clock is {seconds_before_epoch} s before 1970")]
     ClockBeforeEpoch {
         /// How far before 1970, in seconds.
-        seconds_before_epoch: u64,
+        seconds_before_epoch: i64,
     },
     /// The activation code is wrong (or the payload was altered).
     #[error("the activation code is wrong")]
@@ -105,17 +116,17 @@ pub enum DynpinError {
     #[error("wrong password; {remaining_attempts} attempts left")]
     WrongPassword {
         /// Attempts left before the vault is wiped or locked for good.
-        remaining_attempts: u32,
+        remaining_attempts: i32,
         /// Seconds before the next attempt is allowed (0: now).
-        wait_seconds: u64,
+        wait_seconds: i64,
     },
     /// Too many wrong passwords for now; show a countdown.
     #[error("too many wrong passwords; try again in {wait_seconds} s")]
     TryLater {
         /// Seconds to wait.
-        wait_seconds: u64,
+        wait_seconds: i64,
         /// Attempts left after the wait.
-        remaining_attempts: u32,
+        remaining_attempts: i32,
     },
     /// The attempt limit was reached and the vault was erased; cards must be activated again.
     #[error("the vault was erased after too many wrong passwords")]
@@ -136,7 +147,7 @@ pub enum DynpinError {
         /// Why, for the UI to explain.
         problem: PasswordProblem,
         /// The length limit not met (characters for `TooShort`, bytes for `TooLong`).
-        limit: Option<u32>,
+        limit: Option<i32>,
         /// Why, in English.
         reason: String,
     },
@@ -156,13 +167,13 @@ pub enum DynpinError {
     #[error("the amount is above this card's ceiling of {ceiling} rials")]
     AmountAboveCeiling {
         /// The ceiling in rials.
-        ceiling: u64,
+        ceiling: i64,
     },
     /// The vault already holds the most cards it accepts.
     #[error("the vault cannot hold more than {max} cards")]
     TooManyCards {
         /// The limit.
-        max: u32,
+        max: i32,
     },
     /// A card field is too long to be stored (e.g. an imported token's issuer).
     #[error("the card cannot be stored: its {field} is too long")]
@@ -174,10 +185,10 @@ pub enum DynpinError {
     #[error("a new order must list every card exactly once")]
     InvalidOrder,
     /// A vault setting is out of range (auto-lock time, attempt limit).
-    #[error("invalid setting: {setting}")]
+    #[error("invalid setting: {setting:?}")]
     InvalidSetting {
         /// Which setting.
-        setting: String,
+        setting: VaultSetting,
     },
     /// The backup file is not a dynpin backup, is damaged, or its password is wrong.
     #[error("the backup cannot be read: {reason}")]
@@ -216,9 +227,9 @@ pub enum DynpinError {
     #[error("the vault file was replaced by an older copy")]
     VaultRolledBack {
         /// The newest generation this app saw.
-        seen_generation: u64,
+        seen_generation: i64,
         /// The generation found on storage.
-        found_generation: u64,
+        found_generation: i64,
     },
     /// The device key store (Android Keystore, iOS Secure Enclave) that the
     /// vault's password is bound to is missing, unavailable or refuses this
@@ -230,6 +241,30 @@ pub enum DynpinError {
         /// What is wrong, in English.
         reason: String,
     },
+}
+
+/// Which setting was out of range, for [`DynpinError::InvalidSetting`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum VaultSetting {
+    /// The idle seconds before the vault locks (10 s to one day).
+    AutoLock,
+    /// The seconds in the background before the vault locks (0 to one day).
+    BackgroundLock,
+    /// The lockout's attempt limit.
+    AttemptLimit,
+    /// A wrapped platform key (at most 1,024 bytes).
+    WrappedPlatformKey,
+}
+
+impl From<Setting> for VaultSetting {
+    fn from(s: Setting) -> Self {
+        match s {
+            Setting::AutoLock => VaultSetting::AutoLock,
+            Setting::BackgroundLock => VaultSetting::BackgroundLock,
+            Setting::AttemptLimit => VaultSetting::AttemptLimit,
+            Setting::WrappedPlatformKey => VaultSetting::WrappedPlatformKey,
+        }
+    }
 }
 
 /// What is wrong with the device key store, for [`DynpinError::DeviceKey`].
@@ -322,11 +357,11 @@ fn backup(problem: BackupProblem, e: &VaultError) -> DynpinError {
     }
 }
 
-fn limit(n: usize) -> Option<u32> {
-    Some(u32::try_from(n).unwrap_or(u32::MAX))
+fn limit(n: usize) -> Option<i32> {
+    Some(i32::try_from(n).unwrap_or(i32::MAX))
 }
 
-fn invalid(problem: InputProblem, limit: Option<u32>, e: &impl std::fmt::Display) -> DynpinError {
+fn invalid(problem: InputProblem, limit: Option<i32>, e: &impl std::fmt::Display) -> DynpinError {
     DynpinError::InvalidInput {
         problem,
         limit,
@@ -361,7 +396,7 @@ impl From<OtpError> for DynpinError {
             OtpError::TimeBeforeEpoch {
                 seconds_before_epoch,
             } => DynpinError::ClockBeforeEpoch {
-                seconds_before_epoch,
+                seconds_before_epoch: signed(seconds_before_epoch),
             },
             OtpError::DigitsOutOfRange { .. }
             | OtpError::PeriodOutOfRange { .. }
@@ -409,9 +444,9 @@ impl From<CardError> for DynpinError {
             CardError::Otp(e) => e.into(),
             CardError::Input(e) => e.into(),
             CardError::NoSuchPin(_) => DynpinError::NoSuchPin,
-            CardError::AmountAboveCeiling { ceiling } => {
-                DynpinError::AmountAboveCeiling { ceiling }
-            }
+            CardError::AmountAboveCeiling { ceiling } => DynpinError::AmountAboveCeiling {
+                ceiling: signed(ceiling),
+            },
             CardError::KeyDerivation => internal(&e),
             CardError::CardNumberLength => invalid(InputProblem::CardNumberLength, limit(16), &e),
             CardError::InvalidBin => invalid(InputProblem::InvalidBin, limit(6), &e),
@@ -443,15 +478,20 @@ impl From<ActivationError> for DynpinError {
                     reason: e.to_string(),
                 }
             }
-            ActivationError::UnsupportedVersion { version } => {
-                DynpinError::UnsupportedVersion { version }
-            }
-            ActivationError::Expired { seconds_ago } => {
-                DynpinError::ActivationExpired { seconds_ago }
-            }
-            ActivationError::ClockBehind { seconds_behind } => {
-                DynpinError::ClockBehind { seconds_behind }
-            }
+            ActivationError::UnsupportedVersion { version } => DynpinError::UnsupportedVersion {
+                version: i32::from(version),
+            },
+            ActivationError::Expired {
+                seconds_ago,
+                issued_seconds_ago,
+            } => DynpinError::ActivationExpired {
+                seconds_ago: signed(seconds_ago),
+                suggested_offset_seconds: signed(issued_seconds_ago).saturating_neg(),
+            },
+            ActivationError::ClockBehind { seconds_behind } => DynpinError::ClockBehind {
+                seconds_behind: signed(seconds_behind),
+                suggested_offset_seconds: signed(seconds_behind),
+            },
             ActivationError::WrongActivationCode => DynpinError::WrongActivationCode,
             ActivationError::InvalidActivationCode(e) => e.into(),
             ActivationError::KdfTooWeak | ActivationError::KdfTooCostly => {
@@ -520,22 +560,22 @@ impl From<VaultError> for DynpinError {
                     reason: e.to_string(),
                 }
             }
-            VaultError::UnsupportedVersion { version } => {
-                DynpinError::UnsupportedVersion { version }
-            }
+            VaultError::UnsupportedVersion { version } => DynpinError::UnsupportedVersion {
+                version: i32::from(version),
+            },
             VaultError::WrongPassword {
                 remaining_attempts,
                 wait_seconds,
             } => DynpinError::WrongPassword {
-                remaining_attempts,
-                wait_seconds,
+                remaining_attempts: signed32(remaining_attempts),
+                wait_seconds: signed(wait_seconds),
             },
             VaultError::TryLater {
                 wait_seconds,
                 remaining_attempts,
             } => DynpinError::TryLater {
-                wait_seconds,
-                remaining_attempts,
+                wait_seconds: signed(wait_seconds),
+                remaining_attempts: signed32(remaining_attempts),
             },
             VaultError::Wiped => DynpinError::VaultWiped,
             VaultError::LockedForGood => DynpinError::LockedForGood,
@@ -551,7 +591,7 @@ impl From<VaultError> for DynpinError {
             VaultError::Password(p) => p.into(),
             VaultError::Kdf(k) => k.into(),
             VaultError::InvalidSetting(setting) => DynpinError::InvalidSetting {
-                setting: setting.to_owned(),
+                setting: setting.into(),
             },
             VaultError::NoSuchCard(id) => DynpinError::UnknownCard {
                 card_id: id.to_string(),
@@ -560,7 +600,7 @@ impl From<VaultError> for DynpinError {
                 card_id: existing.to_string(),
             },
             VaultError::TooManyCards { max } => DynpinError::TooManyCards {
-                max: u32::try_from(max).unwrap_or(u32::MAX),
+                max: i32::try_from(max).unwrap_or(i32::MAX),
             },
             VaultError::Unstorable(field) => DynpinError::CardNotStorable {
                 field: field.to_owned(),
@@ -585,8 +625,8 @@ impl From<VaultError> for DynpinError {
             },
             VaultError::Conflict => DynpinError::VaultChanged,
             VaultError::RolledBack { seen, found } => DynpinError::VaultRolledBack {
-                seen_generation: seen,
-                found_generation: found,
+                seen_generation: signed(seen),
+                found_generation: signed(found),
             },
             VaultError::DeviceKeyMissing => DynpinError::DeviceKey {
                 problem: DeviceKeyProblem::Missing,

@@ -20,9 +20,13 @@
 //!
 //! let dir = std::env::temp_dir().join(format!("dynpin-doc-{}", std::process::id()));
 //! let settings = VaultSettings { kdf_memory_kib: 19 * 1024, kdf_iterations: 2, ..VaultSettings::default() };
-//! let auth = Authenticator::create_with_settings(dir.display().to_string(), "a long passphrase".into(), settings, None)?;
-//! assert!(auth.cards()?.is_empty());
-//! auth.wipe()?;
+//! // The slow calls (a key derivation) are async: `suspend` in Kotlin, `async`
+//! // in Swift and Python. They run on a thread of their own, so any executor
+//! // (here a minimal one) can wait for them.
+//! let auth = pollster::block_on(Authenticator::create_with_settings(
+//!     dir.display().to_string(), "a long passphrase".into(), settings, None))?;
+//! assert!(auth.cards()?.is_empty());          // reads never wait
+//! pollster::block_on(auth.wipe())?;
 //! # let _ = std::fs::remove_dir_all(&dir);
 //! # Ok::<(), dynpin_ffi::DynpinError>(())
 //! ```
@@ -30,9 +34,9 @@
 //! Kotlin (`ir.dynpin`):
 //!
 //! ```kotlin
-//! val auth = Authenticator.create(filesDir.path, password, null)
+//! val auth = Authenticator.create(filesDir.path, password, null)  // suspend
 //! val info = auth.inspectActivation(scannedText)           // bank, last four, expiry
-//! val result = auth.activate(scannedText, smsCode, false)  // DynpinException on error
+//! val result = auth.activate(scannedText, smsCode, false)  // suspend; DynpinException on error
 //! for (card in auth.codes()) { card.pins.forEach { show(it.grouped, it.secondsRemaining) } }
 //! ```
 //!
@@ -40,11 +44,12 @@
 //!
 //! ```swift
 //! let auth = try Authenticator.open(directory: dir, clock: nil)
-//! try auth.unlockWithPassword(password: password)
+//! try await auth.unlockWithPassword(password: password)
 //! let codes = try auth.codes()
 //! ```
 
 mod authenticator;
+mod background;
 mod clock;
 mod device;
 mod error;
@@ -53,10 +58,12 @@ mod types;
 pub use authenticator::{Authenticator, destroy_vault, vault_exists};
 pub use clock::MobileClock;
 pub use device::{DeviceKeyFailure, DeviceKeyStore};
-pub use error::{BackupProblem, DeviceKeyProblem, DynpinError, InputProblem, PasswordProblem};
+pub use error::{
+    BackupProblem, DeviceKeyProblem, DynpinError, InputProblem, PasswordProblem, VaultSetting,
+};
 pub use types::{
-    ActivationDetails, ActivationResult, BackupImport, CardCodes, CardInfo, CardKind, LockoutInfo,
-    PinInfo, PinType, VaultSettings,
+    ActivationDetails, ActivationResult, BackupImport, CardCodes, CardInfo, CardKind, ClockCheck,
+    LockoutInfo, PinInfo, PinType, VaultSettings,
 };
 
 // The namespace apps import: `dynpin` in Python, `dynpin.kt` in Kotlin.

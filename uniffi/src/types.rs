@@ -3,9 +3,21 @@
 use dynpin::activation::ActivationInfo;
 use dynpin::card::{Card, TokenMode};
 use dynpin::pin::{PinCode, PinKind};
+use dynpin::text::SpokenLanguage;
 use dynpin::vault::{CardPins, ImportSummary, LockoutStatus};
 
 use crate::error::DynpinError;
+
+/// A count or time for a UI, as a signed number Kotlin formats like any
+/// other (`UInt`/`ULong` break `String.format("%d")`): saturated at the top.
+pub(crate) fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// As [`signed`], for counts.
+pub(crate) fn signed32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
 
 /// Which PIN of a card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
@@ -120,16 +132,25 @@ pub struct PinInfo {
     pub grouped: String,
     /// The grouped digits in Persian numerals, e.g. `"۰۴۲۸ ۷۰۸۲"`.
     pub persian: String,
-    /// The HOTP counter or TOTP step.
+    /// `persian` between LEFT-TO-RIGHT ISOLATE and POP DIRECTIONAL ISOLATE
+    /// (U+2066 … U+2069): shows in the right order inside Persian text.
+    /// Not for the clipboard.
+    pub persian_isolated: String,
+    /// What a screen reader says for the PIN's view, digit by digit in
+    /// English: `"zero four two eight, seven zero eight two"`.
+    pub accessibility_label_en: String,
+    /// The same in Persian: `"صفر چهار دو هشت، هفت صفر هشت دو"`.
+    pub accessibility_label_fa: String,
+    /// The HOTP counter or TOTP step (unsigned: an HOTP counter may use all 64 bits).
     pub counter: u64,
     /// First second of validity (Unix time); absent for counter-based tokens.
-    pub valid_from: Option<u64>,
+    pub valid_from: Option<i64>,
     /// First second after validity (Unix time); absent for counter-based tokens.
-    pub valid_until: Option<u64>,
+    pub valid_until: Option<i64>,
     /// Whole seconds left, rounded up (60 … 1), for the countdown text.
-    pub seconds_remaining: Option<u64>,
+    pub seconds_remaining: Option<i64>,
     /// Milliseconds left, for a smooth countdown.
-    pub millis_remaining: Option<u64>,
+    pub millis_remaining: Option<i64>,
     /// How much of the validity is gone, 0.0 to below 1.0, for a countdown ring.
     pub fraction_elapsed: Option<f64>,
 }
@@ -148,11 +169,14 @@ impl PinInfo {
             digits: pin.digits(),
             grouped: pin.grouped(),
             persian: pin.persian(),
+            persian_isolated: pin.persian_isolated(),
+            accessibility_label_en: pin.spoken(SpokenLanguage::English),
+            accessibility_label_fa: pin.spoken(SpokenLanguage::Persian),
             counter: pin.counter(),
-            valid_from: validity.map(|v| v.start),
-            valid_until: validity.map(|v| v.end),
-            seconds_remaining: validity.map(|v| v.seconds_remaining()),
-            millis_remaining: validity.map(|v| v.millis_remaining()),
+            valid_from: validity.map(|v| signed(v.start)),
+            valid_until: validity.map(|v| signed(v.end)),
+            seconds_remaining: validity.map(|v| signed(v.seconds_remaining())),
+            millis_remaining: validity.map(|v| signed(v.millis_remaining())),
             fraction_elapsed: validity.map(|v| v.fraction_elapsed()),
         }
     }
@@ -206,9 +230,9 @@ pub struct ActivationDetails {
     /// The label the bank suggests.
     pub label: Option<String>,
     /// When the payload was issued (Unix seconds).
-    pub issued_at: u64,
+    pub issued_at: i64,
     /// When it expires (Unix seconds).
-    pub expires_at: u64,
+    pub expires_at: i64,
     /// The activation id (16 hex digits), for support calls.
     pub activation_id: String,
     /// Whether the bank allows the card's secret to be exported.
@@ -229,8 +253,8 @@ impl From<ActivationInfo> for ActivationDetails {
             bin: info.card_ref.bin(),
             last_four: info.card_ref.last_four().to_string(),
             label: info.label,
-            issued_at: info.issued_at,
-            expires_at: info.expires_at,
+            issued_at: signed(info.issued_at),
+            expires_at: signed(info.expires_at),
             activation_id: info.activation_id.to_string(),
             exportable: info.exportable,
             kdf_memory_kib: info.kdf.memory_kib,
@@ -253,11 +277,11 @@ pub struct ActivationResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct LockoutInfo {
     /// Consecutive wrong passwords so far.
-    pub failures: u32,
+    pub failures: i32,
     /// Attempts left before the limit.
-    pub remaining_attempts: u32,
+    pub remaining_attempts: i32,
     /// Seconds before the next attempt is allowed.
-    pub wait_seconds: u64,
+    pub wait_seconds: i64,
     /// The limit was reached and the vault is locked for good.
     pub locked_for_good: bool,
 }
@@ -265,9 +289,9 @@ pub struct LockoutInfo {
 impl From<LockoutStatus> for LockoutInfo {
     fn from(s: LockoutStatus) -> Self {
         Self {
-            failures: s.failures,
-            remaining_attempts: s.remaining_attempts,
-            wait_seconds: s.wait_seconds,
+            failures: signed32(s.failures),
+            remaining_attempts: signed32(s.remaining_attempts),
+            wait_seconds: signed(s.wait_seconds),
             locked_for_good: s.locked_for_good,
         }
     }
@@ -323,6 +347,30 @@ impl From<ImportSummary> for BackupImport {
             added: ids(s.added),
             replaced: ids(s.replaced),
             skipped: ids(s.skipped),
+        }
+    }
+}
+
+/// The phone's clock against a time the bank gave (`Authenticator.check_clock`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct ClockCheck {
+    /// The phone's time minus the bank's, seconds: positive when the phone
+    /// is ahead, negative when behind.
+    pub phone_ahead_seconds: i64,
+    /// Whether that is beyond 30 s either way (half a PIN period): codes may
+    /// be refused; tell the user, or correct them.
+    pub is_off: bool,
+    /// The app-wide offset that corrects the codes (for
+    /// `set_app_time_offset`): 0 when the clock is not off.
+    pub suggested_offset_seconds: i64,
+}
+
+impl From<dynpin::clock::ClockCheck> for ClockCheck {
+    fn from(c: dynpin::clock::ClockCheck) -> Self {
+        Self {
+            phone_ahead_seconds: c.phone_ahead_seconds,
+            is_off: c.is_off(),
+            suggested_offset_seconds: c.suggested_offset_seconds,
         }
     }
 }

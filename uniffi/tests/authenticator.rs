@@ -2,6 +2,8 @@
 //! and the shared fixture those suites use, checked against the documented vectors.
 
 use std::sync::Arc;
+
+use pollster::block_on;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
 use dynpin_ffi::{
@@ -102,19 +104,19 @@ fn the_app_lifecycle() {
     let (dir, dir_s) = fresh_dir("dynpin-mobile");
     let clock = fixture_clock(&fx);
     assert!(!vault_exists(dir_s.clone()).unwrap());
-    let weak = Authenticator::create_with_settings(
+    let weak = block_on(Authenticator::create_with_settings(
         dir_s.clone(),
         "123456".into(),
         settings(),
         Some(clock.clone()),
-    );
+    ));
     assert!(matches!(weak, Err(DynpinError::WeakPassword { .. })));
-    let auth = Authenticator::create_with_settings(
+    let auth = block_on(Authenticator::create_with_settings(
         dir_s.clone(),
         "correct horse".into(),
         settings(),
         Some(clock.clone()),
-    )
+    ))
     .unwrap();
     assert!(vault_exists(dir_s.clone()).unwrap());
 
@@ -136,7 +138,10 @@ fn the_app_lifecycle() {
     );
     auth.set_kdf_ceiling(16 * 1024, 16);
     assert!(matches!(
-        auth.activate(fx.get("payload"), fx.get("activation_code"), false),
+        block_on(
+            auth.clone()
+                .activate(fx.get("payload"), fx.get("activation_code"), false)
+        ),
         Err(DynpinError::KdfParametersRejected {
             too_costly: true,
             ..
@@ -144,15 +149,24 @@ fn the_app_lifecycle() {
     ));
     auth.set_kdf_ceiling(u32::MAX, u32::MAX);
     assert_eq!(
-        auth.activate(fx.get("payload"), "1234 5678 9012 3457".into(), false),
+        block_on(
+            auth.clone()
+                .activate(fx.get("payload"), "1234 5678 9012 3457".into(), false)
+        ),
         Err(DynpinError::WrongActivationCode)
     );
-    let result = auth
-        .activate(fx.get("payload"), fx.get("activation_code"), false)
-        .unwrap();
+    let result = block_on(auth.clone().activate(
+        fx.get("payload"),
+        fx.get("activation_code"),
+        false,
+    ))
+    .unwrap();
     assert_eq!(result.confirmation_code, fx.get("confirmation_code"));
     assert!(matches!(
-        auth.activate(fx.get("payload"), fx.get("activation_code"), false),
+        block_on(
+            auth.clone()
+                .activate(fx.get("payload"), fx.get("activation_code"), false)
+        ),
         Err(DynpinError::CardAlreadyPresent { .. })
     ));
 
@@ -199,7 +213,7 @@ fn the_app_lifecycle() {
     );
     assert_eq!(auth.codes(), Err(DynpinError::VaultLocked));
     assert_eq!(
-        auth.unlock_with_password("wrong password".into()),
+        block_on(auth.clone().unlock_with_password("wrong password".into())),
         Err(DynpinError::WrongPassword {
             remaining_attempts: 9,
             wait_seconds: 0
@@ -217,33 +231,50 @@ fn the_app_lifecycle() {
     let reopened = Authenticator::open(dir_s.clone(), Some(clock.clone())).unwrap();
     assert!(reopened.is_locked());
     assert!(matches!(
-        reopened.unlock_with_password_bytes(vec![0xff, 0xfe]),
+        block_on(
+            reopened
+                .clone()
+                .unlock_with_password_bytes(vec![0xff, 0xfe])
+        ),
         Err(DynpinError::InvalidInput {
             problem: dynpin_ffi::InputProblem::NotUtf8,
             ..
         })
     ));
     assert_eq!(reopened.lockout_status().unwrap().failures, 0);
-    reopened
-        .unlock_with_password_bytes(b"correct horse".to_vec())
-        .unwrap();
+    block_on(
+        reopened
+            .clone()
+            .unlock_with_password_bytes(b"correct horse".to_vec()),
+    )
+    .unwrap();
     assert_eq!(reopened.cards().unwrap().len(), 2);
     assert_eq!(
         reopened.codes().unwrap()[0].pins[1].digits,
         fx.get("second_pin")
     );
     // The byte form of a password change: the new password opens the vault.
-    reopened
-        .change_password_bytes(b"correct horse".to_vec(), b"a new passphrase".to_vec())
-        .unwrap();
+    block_on(
+        reopened
+            .clone()
+            .change_password_bytes(b"correct horse".to_vec(), b"a new passphrase".to_vec()),
+    )
+    .unwrap();
     reopened.lock();
     assert!(matches!(
-        reopened.unlock_with_password("correct horse".into()),
+        block_on(
+            reopened
+                .clone()
+                .unlock_with_password("correct horse".into())
+        ),
         Err(DynpinError::WrongPassword { .. })
     ));
-    reopened
-        .unlock_with_password("a new passphrase".into())
-        .unwrap();
+    block_on(
+        reopened
+            .clone()
+            .unlock_with_password("a new passphrase".into()),
+    )
+    .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -257,48 +288,55 @@ fn every_secret_has_a_byte_form() {
     let clock = fixture_clock(&fx);
     let not_utf8 = vec![0xff, 0xfe, 0x31];
     assert!(matches!(
-        Authenticator::create_with_password_bytes(
+        block_on(Authenticator::create_with_password_bytes(
             dir_s.clone(),
             not_utf8.clone(),
             settings(),
             Some(clock.clone())
-        ),
+        )),
         Err(DynpinError::InvalidInput {
             problem: InputProblem::NotUtf8,
             ..
         })
     ));
     assert!(!vault_exists(dir_s.clone()).unwrap());
-    let auth = Authenticator::create_with_password_bytes(
+    let auth = block_on(Authenticator::create_with_password_bytes(
         dir_s.clone(),
         b"correct horse".to_vec(),
         settings(),
         Some(clock),
-    )
+    ))
     .unwrap();
     assert!(matches!(
-        auth.activate_with_code_bytes(fx.get("payload"), not_utf8.clone(), false),
+        block_on(
+            auth.clone()
+                .activate_with_code_bytes(fx.get("payload"), not_utf8.clone(), false)
+        ),
         Err(DynpinError::InvalidInput {
             problem: InputProblem::NotUtf8,
             ..
         })
     ));
-    let result = auth
-        .activate_with_code_bytes(
-            fx.get("payload"),
-            fx.get("activation_code").into_bytes(),
-            false,
-        )
-        .unwrap();
+    let result = block_on(auth.clone().activate_with_code_bytes(
+        fx.get("payload"),
+        fx.get("activation_code").into_bytes(),
+        false,
+    ))
+    .unwrap();
     assert_eq!(result.confirmation_code, fx.get("confirmation_code"));
     auth.import_otpauth("otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP".into())
         .unwrap();
-    let backup = auth
-        .export_backup_with_password_bytes(b"backup passphrase 1".to_vec())
-        .unwrap();
-    let imported = auth
-        .import_backup_with_password_bytes(backup, b"backup passphrase 1".to_vec(), false)
-        .unwrap();
+    let backup = block_on(
+        auth.clone()
+            .export_backup_with_password_bytes(b"backup passphrase 1".to_vec()),
+    )
+    .unwrap();
+    let imported = block_on(auth.clone().import_backup_with_password_bytes(
+        backup,
+        b"backup passphrase 1".to_vec(),
+        false,
+    ))
+    .unwrap();
     assert_eq!(imported.skipped.len(), 1);
     assert!(matches!(
         auth.enrol_platform_key(vec![9; 32], vec![0; 1025]),
@@ -314,11 +352,17 @@ fn every_secret_has_a_byte_form() {
         Err(DynpinError::PlatformKeyAlreadyEnrolled)
     );
     assert!(matches!(
-        auth.remove_platform_key_with_password_bytes(b"not the password".to_vec()),
+        block_on(
+            auth.clone()
+                .remove_platform_key_with_password_bytes(b"not the password".to_vec())
+        ),
         Err(DynpinError::WrongPassword { .. })
     ));
-    auth.remove_platform_key_with_password_bytes(b"correct horse".to_vec())
-        .unwrap();
+    block_on(
+        auth.clone()
+            .remove_platform_key_with_password_bytes(b"correct horse".to_vec()),
+    )
+    .unwrap();
     assert!(!auth.has_platform_key().unwrap());
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -359,19 +403,19 @@ fn a_device_bound_vault_needs_its_key_store_and_a_broken_one_can_be_destroyed() 
         destroyed: false.into(),
     });
     drop(
-        Authenticator::create_bound(
+        block_on(Authenticator::create_bound(
             dir_s.clone(),
             b"correct horse".to_vec(),
             settings(),
             None,
             phone.clone(),
-        )
+        ))
         .unwrap(),
     );
     let auth = Authenticator::open(dir_s.clone(), None).unwrap();
     assert_eq!(auth.is_device_bound(), Ok(true));
     assert!(matches!(
-        auth.unlock_with_password("correct horse".into()),
+        block_on(auth.clone().unlock_with_password("correct horse".into())),
         Err(DynpinError::DeviceKey {
             problem: dynpin_ffi::DeviceKeyProblem::Missing,
             ..
@@ -382,15 +426,15 @@ fn a_device_bound_vault_needs_its_key_store_and_a_broken_one_can_be_destroyed() 
         destroyed: false.into(),
     }));
     assert!(matches!(
-        auth.unlock_with_password("correct horse".into()),
+        block_on(auth.clone().unlock_with_password("correct horse".into())),
         Err(DynpinError::DeviceKey {
             problem: dynpin_ffi::DeviceKeyProblem::Rejected,
             ..
         })
     ));
     auth.set_device_key(phone.clone());
-    auth.unlock_with_password("correct horse".into()).unwrap();
-    auth.wipe().unwrap();
+    block_on(auth.clone().unlock_with_password("correct horse".into())).unwrap();
+    block_on(auth.clone().wipe()).unwrap();
     assert!(
         phone.destroyed.load(Ordering::SeqCst),
         "the wipe deleted the key"
@@ -398,12 +442,12 @@ fn a_device_bound_vault_needs_its_key_store_and_a_broken_one_can_be_destroyed() 
 
     // A vault that cannot be opened is removed without opening it.
     drop(
-        Authenticator::create_with_settings(
+        block_on(Authenticator::create_with_settings(
             dir_s.clone(),
             "correct horse".into(),
             settings(),
             None,
-        )
+        ))
         .unwrap(),
     );
     std::fs::write(dir.join("vault.bin"), b"damaged").unwrap();
@@ -414,4 +458,134 @@ fn a_device_bound_vault_needs_its_key_store_and_a_broken_one_can_be_destroyed() 
     dynpin_ffi::destroy_vault(dir_s.clone()).unwrap();
     assert!(!vault_exists(dir_s).unwrap());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The code screen: reads that never wait for a slow call, the vault kept
+/// unlocked while the user looks and locked by the app's lifecycle, one
+/// app-wide clock correction, and what a screen reader says.
+#[test]
+fn the_code_screen_never_waits_and_follows_the_app() {
+    let fx = fixture();
+    let (dir, dir_s) = fresh_dir("dynpin-mobile-screen");
+    let clock = fixture_clock(&fx);
+    let auth = block_on(Authenticator::create_with_settings(
+        dir_s.clone(),
+        "correct horse".into(),
+        settings(),
+        Some(clock.clone()),
+    ))
+    .unwrap();
+    block_on(
+        auth.clone()
+            .activate(fx.get("payload"), fx.get("activation_code"), false),
+    )
+    .unwrap();
+    let second = |a: &Authenticator| a.codes().unwrap()[0].pins[1].clone();
+    let pin = second(&auth);
+    assert_eq!(pin.digits, fx.get("second_pin"));
+    assert_eq!(
+        pin.persian_isolated,
+        format!("\u{2066}{}\u{2069}", pin.persian)
+    );
+    let words = pin
+        .accessibility_label_en
+        .split([' ', ','])
+        .filter(|w| !w.is_empty())
+        .count();
+    assert_eq!(words, pin.digits.len(), "{}", pin.accessibility_label_en);
+    assert!(pin.accessibility_label_fa.contains('،'));
+    assert!(pin.seconds_remaining.is_some_and(|s| (1..=60).contains(&s)));
+
+    // One app-wide correction moves every code (not the card's own offset).
+    let check = auth.check_clock(fx.get("clock_millis").parse::<i64>().unwrap() / 1000 + 600);
+    assert!(check.is_off);
+    assert_eq!(
+        (check.phone_ahead_seconds, check.suggested_offset_seconds),
+        (-600, 600)
+    );
+    auth.set_app_time_offset(check.suggested_offset_seconds)
+        .unwrap();
+    assert_eq!(auth.app_time_offset(), 600);
+    let corrected = second(&auth);
+    assert_ne!(corrected.digits, pin.digits);
+    assert_eq!(
+        auth.pin(corrected.card_id.clone(), PinType::Second)
+            .unwrap()
+            .digits,
+        corrected.digits
+    );
+    assert!(matches!(
+        auth.set_app_time_offset(400 * 86_400),
+        Err(DynpinError::InvalidInput {
+            problem: InputProblem::TimeOffsetOutOfRange,
+            ..
+        })
+    ));
+    auth.set_app_time_offset(0).unwrap();
+    assert_eq!(second(&auth).digits, pin.digits);
+
+    // Looking at the codes keeps the vault unlocked past the idle time...
+    for _ in 0..5 {
+        clock.millis.fetch_add(119_000, Ordering::SeqCst);
+        second(&auth);
+    }
+    assert!(!auth.is_locked());
+    // ...the background locks it after the grace; the foreground says so.
+    assert_eq!(auth.background_lock_seconds(), 60);
+    auth.app_entered_background();
+    clock.millis.fetch_add(30_000, Ordering::SeqCst);
+    assert!(!auth.app_entering_foreground());
+    auth.touch().unwrap();
+    auth.app_entered_background();
+    clock.millis.fetch_add(60_000, Ordering::SeqCst);
+    assert!(matches!(auth.codes(), Err(DynpinError::VaultLocked)));
+    assert!(auth.app_entering_foreground());
+    assert!(auth.is_locked());
+    assert!(matches!(auth.touch(), Err(DynpinError::VaultLocked)));
+    assert!(matches!(
+        auth.set_background_lock_seconds(-1),
+        Err(DynpinError::InvalidSetting {
+            setting: dynpin_ffi::VaultSetting::BackgroundLock
+        })
+    ));
+
+    // While another thread unlocks and changes the password (Argon2id each
+    // time, off the caller's thread), reads answer at once.
+    block_on(auth.clone().unlock_with_password("correct horse".into())).unwrap();
+    let worker = {
+        let auth = auth.clone();
+        std::thread::spawn(move || {
+            for i in 0..4 {
+                let (from, to) = if i % 2 == 0 {
+                    ("correct horse", "another horse")
+                } else {
+                    ("another horse", "correct horse")
+                };
+                block_on(auth.clone().change_password(from.into(), to.into())).unwrap();
+                auth.lock();
+                block_on(auth.clone().unlock_with_password(to.into())).unwrap();
+            }
+        })
+    };
+    let mut slowest = std::time::Duration::ZERO;
+    let mut reads = 0;
+    while !worker.is_finished() {
+        let started = std::time::Instant::now();
+        let _ = auth.codes();
+        let _ = auth.lockout_status().unwrap();
+        let _ = auth.is_locked();
+        slowest = slowest.max(started.elapsed());
+        reads += 1;
+    }
+    worker.join().unwrap();
+    // Argon2id here takes tens of milliseconds per derivation (eight of them);
+    // a read that waited for one would show it.
+    assert!(reads > 100, "{reads} reads");
+    assert!(
+        slowest < std::time::Duration::from_millis(60),
+        "slowest read {slowest:?}"
+    );
+    block_on(auth.clone().wipe()).unwrap();
+    assert!(matches!(auth.codes(), Err(DynpinError::VaultWiped)));
+    let _ = std::fs::remove_dir_all(&dir);
 }
