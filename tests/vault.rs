@@ -564,7 +564,7 @@ fn auto_lock_follows_the_user_and_the_app_lifecycle_on_the_injected_clock() {
         vault.enter_foreground(),
         "back after the grace: the lock screen"
     );
-    // 0: locked as soon as the app leaves; an unlock means the user is here.
+    // 0: locked as soon as the app leaves.
     vault.unlock_with_password(PASSWORD).unwrap();
     assert!(matches!(
         vault.set_background_lock_seconds(86_401),
@@ -573,6 +573,11 @@ fn auto_lock_follows_the_user_and_the_app_lifecycle_on_the_injected_clock() {
     vault.set_background_lock_seconds(0).unwrap();
     vault.enter_background();
     assert!(!vault.is_unlocked());
+    // An unlock that finishes in the background (the user left while the key
+    // was derived) does not switch the background lock off.
+    vault.unlock_with_password(PASSWORD).unwrap();
+    assert!(!vault.is_unlocked());
+    assert!(vault.enter_foreground());
     vault.unlock_with_password(PASSWORD).unwrap();
     assert!(vault.is_unlocked());
     clock.advance_seconds(119);

@@ -195,7 +195,7 @@ fun main(args: Array<String>) = runBlocking {
     )
     check("codes() p99 within 25 ms while the password changes", p99 <= 25.0 && waits.size >= 100)
     // The app's lifecycle: reading keeps the vault unlocked; the background locks it after the grace.
-    check("background grace, default", refresh.backgroundLockSeconds() == 60)
+    check("background grace, default", refresh.backgroundLockSeconds() == 60u)
     repeat(3) { clock.now.addAndGet(110_000); refresh.codes() }
     check("reading codes keeps the vault unlocked past the idle time", !refresh.isLocked())
     refresh.appEnteredBackground()
@@ -206,7 +206,7 @@ fun main(args: Array<String>) = runBlocking {
     clock.now.addAndGet(60_000)
     check("back after the grace: locked", refresh.appEnteringForeground() && refresh.isLocked())
     throws<DynpinException.VaultLocked>("touch while locked", { refresh.touch() })
-    throws<DynpinException.InvalidSetting>("a negative grace", { refresh.setBackgroundLockSeconds(-1) }) { it.setting == VaultSetting.BACKGROUND_LOCK }
+    throws<DynpinException.InvalidSetting>("a grace over a day", { refresh.setBackgroundLockSeconds(86_401u) }) { it.setting == VaultSetting.BACKGROUND_LOCK }
     // A bank-provided time: the phone is 10 minutes behind; one app-wide offset corrects every code.
     val skew = refresh.checkClock(clock.now.get() / 1000 + 600)
     check("clock skew detected", skew.isOff && skew.phoneAheadSeconds == -600L && skew.suggestedOffsetSeconds == 600L)
@@ -232,6 +232,14 @@ fun main(args: Array<String>) = runBlocking {
     bound.setDeviceKey(phone)
     bound.unlockWithPassword("correct horse")
     check("unlocked with the password on its device", !bound.isLocked())
+    // The hardware key invalidated (the screen lock was removed): not a wrong password, nothing counted.
+    bound.lock()
+    val kept = phone.key
+    phone.key = null
+    throws<DynpinException.DeviceKey>("an invalidated device key", { bound.unlockWithPassword("correct horse") }) { it.problem == DeviceKeyProblem.UNAVAILABLE }
+    check("an unavailable device key is not counted", bound.lockoutStatus().failures == 0)
+    phone.key = kept
+    bound.unlockWithPassword("correct horse")
     bound.wipe()
     check("a wipe deletes the device key", phone.key == null)
     bound.close()

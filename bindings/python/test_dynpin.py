@@ -220,6 +220,15 @@ def main(fixture_path, directory):
     bound.set_device_key(phone)
     run(bound.unlock_with_password("correct horse"))
     check("unlocked with the password on its device", not bound.is_locked())
+    # The hardware key invalidated (the screen lock was removed): not a wrong password, nothing counted.
+    bound.lock()
+    kept, phone.key = phone.key, None
+    raises("an invalidated device key", dynpin.DynpinError.DeviceKey,
+           lambda: run(bound.unlock_with_password("correct horse")),
+           lambda e: e.problem == dynpin.DeviceKeyProblem.UNAVAILABLE)
+    check("an unavailable device key is not counted", bound.lockout_status().failures == 0)
+    phone.key = kept
+    run(bound.unlock_with_password("correct horse"))
     run(bound.wipe())
     check("a wipe deletes the device key", phone.key is None)
     del bound

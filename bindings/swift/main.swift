@@ -19,10 +19,13 @@ final class FixedClock: MobileClock, @unchecked Sendable {
 final class SoftwareKeyStore: DeviceKeyStore, @unchecked Sendable {
     private let lock = NSLock()
     private var key: [UInt8]? = (0..<40).map { _ in UInt8.random(in: 0...255) }
+    private var invalidated = false
     var destroyed: Bool { lock.lock(); defer { lock.unlock() }; return key == nil }
+    /// As when the screen lock is removed: the key cannot be used (until restored here).
+    func setInvalidated(_ value: Bool) { lock.lock(); invalidated = value; lock.unlock() }
     private func current() throws -> [UInt8] {
         lock.lock(); defer { lock.unlock() }
-        guard let k = key else { throw DeviceKeyFailure.Unavailable }
+        guard let k = key, !invalidated else { throw DeviceKeyFailure.Unavailable }
         return k
     }
     func wrap(secret: Data) throws -> Data {
@@ -194,6 +197,15 @@ do {
     bound.setDeviceKey(deviceKey: phone)
     try await bound.unlockWithPassword(password: "correct horse")
     check("unlocked with the password on its device", !bound.isLocked())
+    // The hardware key invalidated: not a wrong password, nothing counted.
+    bound.lock()
+    phone.setInvalidated(true)
+    await throwsError("an invalidated device key", { if case .DeviceKey(.unavailable, _) = $0 { true } else { false } }) {
+        try await bound.unlockWithPassword(password: "correct horse")
+    }
+    check("an unavailable device key is not counted", try bound.lockoutStatus().failures == 0)
+    phone.setInvalidated(false)
+    try await bound.unlockWithPassword(password: "correct horse")
     try await bound.wipe()
     check("a wipe deletes the device key", phone.destroyed)
     // A vault that cannot be opened can still be removed.

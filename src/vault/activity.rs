@@ -43,11 +43,11 @@ impl Activity {
         self.last_ms.store(now_ms, Ordering::Relaxed);
     }
 
-    /// A session begins: the user is here, so the app is in the foreground.
+    /// A session begins at `now_ms`. The background state stays: an unlock
+    /// that finishes after the app left the foreground (a slow key
+    /// derivation) must not switch the background lock off.
     pub(crate) fn start_session(&self, now_ms: i64) {
         self.session.fetch_add(1, Ordering::AcqRel);
-        self.background_since_ms
-            .store(FOREGROUND, Ordering::Relaxed);
         self.record(now_ms);
     }
 
@@ -136,7 +136,10 @@ mod tests {
         assert!(a.expired(170_000, 120));
         assert!(!a.expired(169_999, 120), "a clock set back");
         a.start_session(200_000);
-        assert!(!a.in_background());
+        assert!(a.in_background(), "an unlock does not bring the app back");
+        assert!(a.expired(200_000, 120));
+        a.enter_foreground();
+        assert!(!a.expired(200_000, 120));
         assert!(!a.expired(i64::MIN, 120) && a.expired(i64::MAX, 120));
     }
 }

@@ -273,6 +273,14 @@ pub struct Vault {
     activity: Arc<Activity>,
 }
 
+/// A vault dropped ends its session for the snapshots it handed out too:
+/// none shows the cards of a vault that is gone.
+impl Drop for Vault {
+    fn drop(&mut self) {
+        self.activity.end_session();
+    }
+}
+
 impl fmt::Debug for Vault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Vault");
@@ -1742,15 +1750,11 @@ impl Vault {
 
     fn prepare_backup_with(&mut self, params: KdfParams) -> Result<BackupExport, VaultError> {
         let now = self.now();
-        let cards: Vec<Card> = self
-            .session()?
-            .contents
-            .cards
-            .as_slice()
-            .iter()
-            .filter(|c| c.exportable())
-            .cloned()
-            .collect();
+        let all = self.session()?.contents.cards.as_slice();
+        // Allocated once, at its final size: a vector that grew would leave
+        // unwiped copies of the cards' keys in the buffers it left behind.
+        let mut cards = Vec::with_capacity(all.iter().filter(|c| c.exportable()).count());
+        cards.extend(all.iter().filter(|c| c.exportable()).cloned());
         if cards.is_empty() {
             return Err(VaultError::NothingToExport);
         }

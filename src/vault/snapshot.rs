@@ -120,6 +120,13 @@ impl Snapshot {
         Ok(contents)
     }
 
+    /// Whether this snapshot still holds the cards of a session, even one
+    /// that has ended since: its holder should replace it (take a new one
+    /// from the vault), so that the copy is dropped and wiped.
+    pub fn holds_cards(&self) -> bool {
+        self.present.as_ref().is_some_and(|p| p.contents.is_some())
+    }
+
     /// Whether the vault is unlocked at `now_ms` (Unix milliseconds of the
     /// vault's clock).
     pub fn is_unlocked(&self, now_ms: i64) -> bool {

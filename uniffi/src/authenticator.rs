@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use super::background::off_the_caller;
 use super::clock::{MobileClock, resolve};
@@ -23,7 +23,7 @@ use dynpin::pin::PinKind;
 use dynpin::vault::OnExisting;
 use dynpin::vault::{
     DEFAULT_FILE_NAME, DeviceKey, FileStorage, LockoutPolicy, MAX_DEVICE_BLOB_LEN, OnLimit,
-    OpenedBackup, PasswordAttempt, PlatformKey, Setting, Snapshot, Vault, VaultError, VaultOptions,
+    OpenedBackup, PasswordAttempt, PlatformKey, Snapshot, Vault, VaultError, VaultOptions,
     check_backup_password, check_new_password,
 };
 
@@ -47,6 +47,11 @@ pub struct Authenticator {
     /// What reads read: replaced after every call that took `vault`, held
     /// only to clone or replace it.
     shown: Mutex<Snapshot>,
+    /// Held across a password attempt's steps (count, derive, finish): a
+    /// double tap is one attempt, not two counted failures, and one
+    /// Argon2id's memory is reserved at a time. Never held with `vault`
+    /// waiting on it.
+    attempts: Mutex<()>,
     clock: Arc<dyn Clock>,
     /// The app-wide correction added to the clock for codes, in seconds.
     app_time_offset: AtomicI64,
@@ -228,15 +233,13 @@ impl Authenticator {
     /// Seconds the app may stay in the background before the vault locks
     /// (default 60: long enough to type a PIN into the payment page). Not
     /// stored: set it after opening.
-    pub fn background_lock_seconds(&self) -> i32 {
-        i32::try_from(self.lock_vault().background_lock_seconds()).unwrap_or(i32::MAX)
+    pub fn background_lock_seconds(&self) -> u32 {
+        self.lock_vault().background_lock_seconds()
     }
 
     /// Sets `background_lock_seconds`: 0 locks as the app leaves the
     /// foreground; at most one day.
-    pub fn set_background_lock_seconds(&self, seconds: i32) -> Result<(), DynpinError> {
-        let seconds = u32::try_from(seconds)
-            .map_err(|_| VaultError::InvalidSetting(Setting::BackgroundLock))?;
+    pub fn set_background_lock_seconds(&self, seconds: u32) -> Result<(), DynpinError> {
         Ok(self.with_vault(|v| v.set_background_lock_seconds(seconds))?)
     }
 
@@ -631,6 +634,7 @@ impl Authenticator {
         Arc::new(Self {
             vault: Mutex::new(vault),
             shown,
+            attempts: Mutex::new(()),
             clock,
             app_time_offset: AtomicI64::new(0),
         })
@@ -743,6 +747,9 @@ impl Authenticator {
     /// `codes()` from the UI thread never waits for them and a
     /// `DeviceKeyStore` may call back into this object.
     fn unlock_with(&self, password: &str) -> Result<(), DynpinError> {
+        let _one_attempt = self.one_attempt_at_a_time();
+        // Checked with the attempts held: a second tap that waited for the
+        // first one's unlock is not counted.
         if !self.is_locked() {
             return Ok(());
         }
@@ -762,6 +769,7 @@ impl Authenticator {
             vault.new_password_recipe(params)
         })?;
         let new = recipe.seal(new_password)?;
+        let _one_attempt = self.one_attempt_at_a_time();
         let attempt = self.counted_attempt()?;
         let derived = attempt.derive(current)?;
         Ok(self.with_vault(|v| v.finish_password_change(derived, new))?)
@@ -771,6 +779,7 @@ impl Authenticator {
     /// key store run with the vault released.
     fn remove_platform_key_with(&self, password: &str) -> Result<(), DynpinError> {
         self.with_vault(Vault::touch)?;
+        let _one_attempt = self.one_attempt_at_a_time();
         let attempt = self.counted_attempt()?;
         let derived = attempt.derive(password)?;
         Ok(self.with_vault(|v| v.finish_remove_platform_key(derived))?)
@@ -847,10 +856,30 @@ impl Authenticator {
         self.shown.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn one_attempt_at_a_time(&self) -> MutexGuard<'_, ()> {
+        self.attempts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The current snapshot: a clone, so the readers' lock is held only for
-    /// that (two reference counts), never while codes are computed.
+    /// that (two reference counts), never while codes are computed. One that
+    /// still holds the cards of a session the auto-lock ended is replaced if
+    /// the vault is free this instant (never waiting for it), so the keys and
+    /// seeds are dropped and wiped without waiting for the next change.
     fn shown(&self) -> Snapshot {
-        self.lock_shown().clone()
+        let shown = self.lock_shown().clone();
+        if shown.holds_cards() && !shown.is_unlocked(self.clock.now_millis()) {
+            let vault = match self.vault.try_lock() {
+                Ok(vault) => Some(vault),
+                Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            };
+            if let Some(mut vault) = vault {
+                let fresh = vault.snapshot();
+                *self.lock_shown() = fresh.clone();
+                return fresh;
+            }
+        }
+        shown
     }
 }
 

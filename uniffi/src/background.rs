@@ -16,20 +16,27 @@ where
     F: FnOnce() -> Result<T, DynpinError> + Send + 'static,
 {
     let (done, result) = oneshot::channel();
-    std::thread::Builder::new()
-        .name("dynpin-slow-call".to_owned())
-        .spawn(move || {
-            // The receiver is gone only if the caller dropped the call (a
-            // cancelled coroutine or task): the work is finished and saved
-            // either way, and nobody is left to tell.
-            let _ = done.send(work());
-        })
-        .map_err(|e| DynpinError::Internal {
-            reason: format!("cannot start a thread ({})", e.kind()),
-        })?;
+    spawn(Box::new(move || {
+        // The receiver is gone only if the caller dropped the call (a
+        // cancelled coroutine or task): the work is finished and saved
+        // either way, and nobody is left to tell.
+        let _ = done.send(work());
+    }))?;
     result.await.unwrap_or_else(|_| {
         Err(DynpinError::Internal {
             reason: "a slow call stopped without a result".to_owned(),
         })
     })
+}
+
+/// The thread, started for boxed work: one copy of the spawning code for
+/// every slow call, not one per call (the library's size).
+fn spawn(job: Box<dyn FnOnce() + Send>) -> Result<(), DynpinError> {
+    std::thread::Builder::new()
+        .name("dynpin-slow-call".to_owned())
+        .spawn(job)
+        .map(drop)
+        .map_err(|e| DynpinError::Internal {
+            reason: format!("cannot start a thread ({})", e.kind()),
+        })
 }
