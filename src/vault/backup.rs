@@ -134,8 +134,8 @@ pub(crate) fn seal_with<'a>(
     out.extend_from_slice(&params.iterations.to_be_bytes());
     out.extend_from_slice(&params.lanes.to_be_bytes());
     out.extend_from_slice(&nonce);
-    let len =
-        u32::try_from(plaintext.len() + TAG_LEN).map_err(|_| VaultError::Unstorable("backup"))?;
+    let len = u32::try_from(plaintext.len() + TAG_LEN)
+        .map_err(|_| VaultError::Unstorable(super::CardField::Backup))?;
     let mut sealed = Zeroizing::new(Vec::with_capacity(plaintext.len() + TAG_LEN));
     sealed.extend_from_slice(&plaintext);
     let tag = crypto::seal_in_place(&key, &nonce, &out, &mut sealed)?;

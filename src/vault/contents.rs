@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use zeroize::{Zeroize, Zeroizing};
 
-use super::error::{Reader, Setting, VaultError};
+use super::error::{CardField, Reader, Setting, VaultError};
 use crate::card::{Card, CardId, CardRef, LastFour, OtpToken, PinPolicy, TokenMode};
 use crate::otp::Algorithm;
 use crate::pin::PinKind;
@@ -65,7 +65,7 @@ fn put_short(
     out: &mut dyn Out,
     bytes: &[u8],
     max: usize,
-    what: &'static str,
+    what: CardField,
 ) -> Result<(), VaultError> {
     let len = u16::try_from(bytes.len())
         .ok()
@@ -263,9 +263,10 @@ fn encode_policy(policy: Option<PinPolicy>, out: &mut dyn Out) -> Result<(), Vau
         out.put(&[0, 0, 0]);
         return Ok(());
     };
-    let period = u16::try_from(policy.period).map_err(|_| VaultError::Unstorable("PIN period"))?;
+    let period =
+        u16::try_from(policy.period).map_err(|_| VaultError::Unstorable(CardField::PinPeriod))?;
     if policy.digits > 0x0f {
-        return Err(VaultError::Unstorable("PIN digits"));
+        return Err(VaultError::Unstorable(CardField::PinDigits));
     }
     out.put(&[(algorithm_code(policy.algorithm) << 4) | policy.digits]);
     out.put(&period.to_be_bytes());
@@ -315,17 +316,17 @@ fn encode_card_fields(card: &Card, out: &mut dyn Out) -> Result<(), VaultError> 
     if let Some(ceiling) = card.amount_ceiling() {
         out.put(&ceiling.to_be_bytes());
     }
-    put_short(out, card.label().as_bytes(), MAX_TEXT_LEN, "label")?;
+    put_short(out, card.label().as_bytes(), MAX_TEXT_LEN, CardField::Label)?;
     match token {
         None => {
             let card_ref = card
                 .card_ref()
-                .ok_or(VaultError::Unstorable("card reference"))?;
+                .ok_or(VaultError::Unstorable(CardField::CardReference))?;
             out.put(&card_ref.bin().to_be_bytes());
             out.put(&card_ref.last_four().value().to_be_bytes());
             encode_policy(card.policy(PinKind::First), out)?;
             encode_policy(card.policy(PinKind::Second), out)?;
-            put_short(out, card.secret().expose(), MAX_SECRET_LEN, "seed")?;
+            put_short(out, card.secret().expose(), MAX_SECRET_LEN, CardField::Seed)?;
         }
         Some(token) => {
             let (mode, value) = match token.mode {
@@ -334,11 +335,21 @@ fn encode_card_fields(card: &Card, out: &mut dyn Out) -> Result<(), VaultError> 
             };
             out.put(&[algorithm_code(token.algorithm), token.digits, mode]);
             out.put(&value.to_be_bytes());
-            put_short(out, token.secret.expose(), MAX_SECRET_LEN, "secret")?;
+            put_short(
+                out,
+                token.secret.expose(),
+                MAX_SECRET_LEN,
+                CardField::Secret,
+            )?;
             if let Some(issuer) = &token.issuer {
-                put_short(out, issuer.as_bytes(), MAX_TEXT_LEN, "issuer")?;
+                put_short(out, issuer.as_bytes(), MAX_TEXT_LEN, CardField::Issuer)?;
             }
-            put_short(out, token.account.as_bytes(), MAX_TEXT_LEN, "account")?;
+            put_short(
+                out,
+                token.account.as_bytes(),
+                MAX_TEXT_LEN,
+                CardField::Account,
+            )?;
         }
     }
     Ok(())
@@ -347,7 +358,7 @@ fn encode_card_fields(card: &Card, out: &mut dyn Out) -> Result<(), VaultError> 
 fn encode_card(card: &Card, out: &mut dyn Out) -> Result<(), VaultError> {
     let mut len = 0usize;
     encode_card_fields(card, &mut len)?;
-    let len = u32::try_from(len).map_err(|_| VaultError::Unstorable("card"))?;
+    let len = u32::try_from(len).map_err(|_| VaultError::Unstorable(CardField::Card))?;
     out.put(&len.to_be_bytes());
     encode_card_fields(card, out)
 }

@@ -111,7 +111,7 @@ pub enum VaultError {
     },
     /// A card field is too long to be stored; names it.
     #[error("the card cannot be stored: its {0} is too long")]
-    Unstorable(&'static str),
+    Unstorable(CardField),
     /// The new contents would not read back (a card that encodes but does not
     /// decode); names the part. Nothing was saved: the vault is as it was.
     #[error("the change was not saved: the vault's {0} would not read back")]
@@ -265,6 +265,48 @@ impl core::fmt::Display for Setting {
             Setting::BackgroundLock => "background lock seconds (at most one day)",
             Setting::AttemptLimit => "lockout attempt limit",
             Setting::WrappedPlatformKey => "wrapped platform key (at most 1,024 bytes)",
+        })
+    }
+}
+
+/// What of a card could not be stored, for [`VaultError::Unstorable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CardField {
+    /// The user's name for the card.
+    Label,
+    /// A bank card's seed.
+    Seed,
+    /// An imported token's secret.
+    Secret,
+    /// An imported token's issuer.
+    Issuer,
+    /// An imported token's account name.
+    Account,
+    /// A PIN's period.
+    PinPeriod,
+    /// A PIN's number of digits.
+    PinDigits,
+    /// The card number's reference (BIN and last four).
+    CardReference,
+    /// The card as a whole.
+    Card,
+    /// A backup as a whole.
+    Backup,
+}
+
+impl core::fmt::Display for CardField {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            CardField::Label => "label",
+            CardField::Seed => "seed",
+            CardField::Secret => "secret",
+            CardField::Issuer => "issuer",
+            CardField::Account => "account",
+            CardField::PinPeriod => "PIN period",
+            CardField::PinDigits => "PIN digits",
+            CardField::CardReference => "card reference",
+            CardField::Card => "card",
+            CardField::Backup => "backup",
         })
     }
 }

@@ -93,7 +93,7 @@ pub use crypto::{PLATFORM_KEY_LEN, PlatformKey};
 #[cfg(any(test, feature = "test-util"))]
 pub use device::SoftwareDeviceKey;
 pub use device::{DEVICE_SECRET_LEN, DeviceKey, DeviceKeyError, MAX_DEVICE_BLOB_LEN};
-pub use error::{Setting, StorageOp, VaultError};
+pub use error::{CardField, Setting, StorageOp, VaultError};
 pub use format::{
     CURRENT_VERSION, MAGIC, MAX_FILE_LEN, SUPPORTED_VERSIONS, VAULT_VERSION_1, VAULT_VERSION_2,
 };

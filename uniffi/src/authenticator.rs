@@ -48,9 +48,9 @@ pub struct Authenticator {
     /// only to clone or replace it.
     shown: Mutex<Snapshot>,
     /// Held across a password attempt's steps (count, derive, finish): a
-    /// double tap is one attempt, not two counted failures, and one
-    /// Argon2id's memory is reserved at a time. Never held with `vault`
-    /// waiting on it.
+    /// double tap on unlock with the right password derives once (the
+    /// second finds the vault unlocked), and one Argon2id's memory is
+    /// reserved at a time. Taken before `vault`, never while holding it.
     attempts: Mutex<()>,
     clock: Arc<dyn Clock>,
     /// The app-wide correction added to the clock for codes, in seconds.

@@ -11,7 +11,9 @@ use dynpin::import::ImportError;
 use dynpin::kdf::KdfError;
 use dynpin::otp::OtpError;
 use dynpin::text::InputError;
-use dynpin::vault::{DeviceKeyError, PLATFORM_KEY_LEN, PasswordError, Setting, VaultError};
+use dynpin::vault::{
+    CardField, DeviceKeyError, PLATFORM_KEY_LEN, PasswordError, Setting, VaultError,
+};
 
 use crate::types::{signed, signed32};
 
@@ -176,10 +178,10 @@ pub enum DynpinError {
         max: i32,
     },
     /// A card field is too long to be stored (e.g. an imported token's issuer).
-    #[error("the card cannot be stored: its {field} is too long")]
+    #[error("the card cannot be stored: its {field:?} is too long")]
     CardNotStorable {
-        /// The field: `label`, `issuer`, `account`, `secret`.
-        field: String,
+        /// Which field.
+        field: CardPart,
     },
     /// A new card order did not list every card exactly once.
     #[error("a new order must list every card exactly once")]
@@ -241,6 +243,48 @@ pub enum DynpinError {
         /// What is wrong, in English.
         reason: String,
     },
+}
+
+/// What of a card is too long to be stored, for [`DynpinError::CardNotStorable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum CardPart {
+    /// The card's label.
+    Label,
+    /// A bank card's seed.
+    Seed,
+    /// An imported token's secret.
+    Secret,
+    /// An imported token's issuer.
+    Issuer,
+    /// An imported token's account name.
+    Account,
+    /// A PIN's period.
+    PinPeriod,
+    /// A PIN's number of digits.
+    PinDigits,
+    /// The card number's reference.
+    CardReference,
+    /// The card as a whole.
+    Card,
+    /// A backup as a whole.
+    Backup,
+}
+
+impl From<CardField> for CardPart {
+    fn from(f: CardField) -> Self {
+        match f {
+            CardField::Label => CardPart::Label,
+            CardField::Seed => CardPart::Seed,
+            CardField::Secret => CardPart::Secret,
+            CardField::Issuer => CardPart::Issuer,
+            CardField::Account => CardPart::Account,
+            CardField::PinPeriod => CardPart::PinPeriod,
+            CardField::PinDigits => CardPart::PinDigits,
+            CardField::CardReference => CardPart::CardReference,
+            CardField::Card => CardPart::Card,
+            CardField::Backup => CardPart::Backup,
+        }
+    }
 }
 
 /// Which setting was out of range, for [`DynpinError::InvalidSetting`].
@@ -603,7 +647,7 @@ impl From<VaultError> for DynpinError {
                 max: i32::try_from(max).unwrap_or(i32::MAX),
             },
             VaultError::Unstorable(field) => DynpinError::CardNotStorable {
-                field: field.to_owned(),
+                field: field.into(),
             },
             // Inputs are checked before they reach a save: this is a bug.
             VaultError::UnreadableContents(_) => internal(&e),

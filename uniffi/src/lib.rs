@@ -59,7 +59,8 @@ pub use authenticator::{Authenticator, destroy_vault, vault_exists};
 pub use clock::MobileClock;
 pub use device::{DeviceKeyFailure, DeviceKeyStore};
 pub use error::{
-    BackupProblem, DeviceKeyProblem, DynpinError, InputProblem, PasswordProblem, VaultSetting,
+    BackupProblem, CardPart, DeviceKeyProblem, DynpinError, InputProblem, PasswordProblem,
+    VaultSetting,
 };
 pub use types::{
     ActivationDetails, ActivationResult, BackupImport, CardCodes, CardInfo, CardKind, ClockCheck,

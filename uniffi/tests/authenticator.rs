@@ -502,6 +502,17 @@ fn the_code_screen_never_waits_and_follows_the_app() {
     assert!(pin.accessibility_label_fa.contains('،'));
     assert!(pin.seconds_remaining.is_some_and(|s| (1..=60).contains(&s)));
 
+    // What cannot be stored is named by an enum a UI can act on.
+    let long_issuer = "a".repeat(1100);
+    assert_eq!(
+        auth.import_otpauth(format!(
+            "otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&issuer={long_issuer}"
+        )),
+        Err(DynpinError::CardNotStorable {
+            field: dynpin_ffi::CardPart::Issuer
+        })
+    );
+
     // One app-wide correction moves every code (not the card's own offset).
     let check = auth.check_clock(fx.get("clock_millis").parse::<i64>().unwrap() / 1000 + 600);
     assert!(check.is_off);
