@@ -450,6 +450,12 @@ pub(crate) struct VaultFile {
 }
 
 impl VaultFile {
+    /// Whether a platform key is enrolled and not reported invalidated: what
+    /// biometric unlock may use.
+    pub(super) fn platform_usable(&self) -> bool {
+        self.header.platform.is_some() && !self.lockout.platform_invalidated
+    }
+
     /// Encrypts `contents` under `master` with a fresh `nonce`, in the current version.
     pub(crate) fn seal(
         header: Header,

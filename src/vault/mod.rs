@@ -188,6 +188,15 @@ struct Session {
     contents: Arc<Contents>,
 }
 
+impl Session {
+    fn new(key: MasterKey, contents: Contents) -> Self {
+        Self {
+            key,
+            contents: Arc::new(contents),
+        }
+    }
+}
+
 /// A vault file that exists, locked or not.
 struct Present {
     file: VaultFile,
@@ -224,12 +233,9 @@ impl Present {
         }
     }
 
-    /// Unlocked at `now_ms` with `key`, showing `contents`.
-    fn begin_session(&mut self, key: MasterKey, contents: Contents, now_ms: i64) {
-        self.session = Some(Session {
-            key,
-            contents: Arc::new(contents),
-        });
+    /// Unlocked at `now_ms` with `session`.
+    fn begin_session(&mut self, session: Session, now_ms: i64) {
+        self.session = Some(session);
         self.activity.start_session(now_ms);
     }
 
@@ -762,7 +768,7 @@ impl Vault {
         let now = clock.now_millis();
         let activity = Arc::new(Activity::new(now));
         let mut present = Present::new(file, Arc::clone(&activity));
-        present.begin_session(key, contents, now);
+        present.begin_session(Session::new(key, contents), now);
         Ok(Self {
             storage,
             clock,
@@ -1055,18 +1061,14 @@ impl Vault {
             }
             let contents = present.file.open(&right.key)?;
             let file = &mut present.file;
-            let mut session = Session {
-                key: right.key,
-                contents: Arc::new(contents),
-            };
+            let mut session = Session::new(right.key, contents);
             if file.lockout.platform_invalidated && file.header.platform.is_some() {
                 // Best effort: until it succeeds, the mark keeps the slot unused.
                 let _ = rotate(storage, file, &mut session, |id, master| {
                     rewrap_password(&right.slot, &right.kek, id, master)
                 });
             }
-            present.session = Some(session);
-            present.activity.start_session(now);
+            present.begin_session(session, now);
             Ok(())
         })
     }
@@ -1184,7 +1186,7 @@ impl Vault {
                 .ok_or(VaultError::PlatformKeyInvalidated)?;
             let contents = file.open(&master)?;
             reset_failures(storage, present);
-            present.begin_session(master, contents, now);
+            present.begin_session(Session::new(master, contents), now);
             Ok(())
         })
     }
@@ -1278,7 +1280,7 @@ impl Vault {
                     activity,
                     file.lockout,
                     file.header.policy,
-                    file.header.platform.is_some() && !file.lockout.platform_invalidated,
+                    file.platform_usable(),
                     file.header.password.device.is_some(),
                     present.session.as_ref().map(|s| Arc::clone(&s.contents)),
                 )
@@ -1311,7 +1313,7 @@ impl Vault {
     /// [`VaultError::Wiped`].
     pub fn has_platform_key(&self) -> Result<bool, VaultError> {
         let file = &self.present()?.file;
-        Ok(file.header.platform.is_some() && !file.lockout.platform_invalidated)
+        Ok(file.platform_usable())
     }
 
     /// The platform key as the app's biometric-bound hardware key wrapped it

@@ -172,7 +172,8 @@ impl Authenticator {
     /// Whether the vault is locked now (it locks itself after the idle time,
     /// or in the background past the grace). Never waits.
     pub fn is_locked(&self) -> bool {
-        !self.shown().is_unlocked(self.clock.now_millis())
+        let now = self.clock.now_millis();
+        !self.shown(now).is_unlocked(now)
     }
 
     /// Unlocks with the app password. Wrong passwords are counted; after five
@@ -213,7 +214,8 @@ impl Authenticator {
     /// Records user activity (a tap on the code screen), restarting the idle
     /// timer. Reading codes in the foreground counts by itself. Never waits.
     pub fn touch(&self) -> Result<(), DynpinError> {
-        Ok(self.shown().touch(self.clock.now_millis())?)
+        let now = self.clock.now_millis();
+        Ok(self.shown(now).touch(now)?)
     }
 
     /// The app went to the background (Android `onStop`, iOS
@@ -255,7 +257,8 @@ impl Authenticator {
 
     /// Failed password attempts, attempts left and any wait. Never waits.
     pub fn lockout_status(&self) -> Result<LockoutInfo, DynpinError> {
-        Ok(self.shown().lockout_status(self.clock.now_millis())?.into())
+        let now = self.clock.now_millis();
+        Ok(self.shown(now).lockout_status(now)?.into())
     }
 
     /// Changes the app password (the current one is checked and counted).
@@ -362,12 +365,12 @@ impl Authenticator {
     /// Whether the vault's password is bound to a device key store
     /// (readable while locked: call `set_device_key` first if so).
     pub fn is_device_bound(&self) -> Result<bool, DynpinError> {
-        Ok(self.shown().is_device_bound()?)
+        Ok(self.shown(self.clock.now_millis()).is_device_bound()?)
     }
 
     /// Whether biometric unlock is enabled. Never waits.
     pub fn has_platform_key(&self) -> Result<bool, DynpinError> {
-        Ok(self.shown().has_platform_key()?)
+        Ok(self.shown(self.clock.now_millis()).has_platform_key()?)
     }
 
     /// The costliest key derivation (Argon2id memory in KiB and passes) this
@@ -455,12 +458,9 @@ impl Authenticator {
 
     /// The cards in display order. Never waits.
     pub fn cards(&self) -> Result<Vec<CardInfo>, DynpinError> {
-        let shown = self.shown();
-        Ok(shown
-            .cards(self.clock.now_millis())?
-            .iter()
-            .map(CardInfo::from)
-            .collect())
+        let now = self.clock.now_millis();
+        let shown = self.shown(now);
+        Ok(shown.cards(now)?.iter().map(CardInfo::from).collect())
     }
 
     /// Every card's PINs now, in one call: what a screen refresh needs.
@@ -469,7 +469,7 @@ impl Authenticator {
     pub fn codes(&self) -> Result<Vec<CardCodes>, DynpinError> {
         let now = self.clock.now_millis();
         Ok(self
-            .shown()
+            .shown(now)
             .pins(now, self.codes_time(now))?
             .into_iter()
             .map(CardCodes::from)
@@ -695,7 +695,7 @@ impl Authenticator {
     ) -> Result<PinInfo, DynpinError> {
         let id = self::card_id(card_id)?;
         let now = self.clock.now_millis();
-        let shown = self.shown();
+        let shown = self.shown(now);
         let card = shown
             .viewed_cards(now)?
             .iter()
@@ -860,14 +860,16 @@ impl Authenticator {
         self.attempts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The current snapshot: a clone, so the readers' lock is held only for
-    /// that (two reference counts), never while codes are computed. One that
-    /// still holds the cards of a session the auto-lock ended is replaced if
-    /// the vault is free this instant (never waiting for it), so the keys and
-    /// seeds are dropped and wiped without waiting for the next change.
-    fn shown(&self) -> Snapshot {
+    /// The current snapshot at `now_ms` (the caller's one clock reading: the
+    /// app's clock may be a foreign call): a clone, so the readers' lock is
+    /// held only for that (two reference counts), never while codes are
+    /// computed. One that still holds the cards of a session the auto-lock
+    /// ended is replaced if the vault is free this instant (never waiting for
+    /// it), so the keys and seeds are dropped and wiped without waiting for
+    /// the next change.
+    fn shown(&self, now_ms: i64) -> Snapshot {
         let shown = self.lock_shown().clone();
-        if shown.holds_cards() && !shown.is_unlocked(self.clock.now_millis()) {
+        if shown.holds_cards() && !shown.is_unlocked(now_ms) {
             let vault = match self.vault.try_lock() {
                 Ok(vault) => Some(vault),
                 Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),

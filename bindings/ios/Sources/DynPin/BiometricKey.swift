@@ -133,26 +133,7 @@ public final class BiometricKey: Sendable {
     }
 
     private func createKey() throws -> SecKey {
-        var error: Unmanaged<CFError>?
-        guard let access = SecAccessControlCreateWithFlags(
-            kCFAllocatorDefault, kSecAttrAccessibleWhenUnlockedThisDeviceOnly,
-            [.privateKeyUsage, .biometryCurrentSet], &error)
-        else { throw error.map { $0.takeRetainedValue() as Error } ?? KeychainError(status: errSecParam) }
-        var attributes: [String: Any] = [
-            kSecAttrKeyType as String: kSecAttrKeyTypeECSECPrimeRandom,
-            kSecAttrKeySizeInBits as String: 256,
-            kSecAttrTokenID as String: kSecAttrTokenIDSecureEnclave,
-            kSecPrivateKeyAttrs as String: [
-                kSecAttrIsPermanent as String: true,
-                kSecAttrApplicationTag as String: tag,
-                kSecAttrAccessControl as String: access,
-            ] as [String: Any],
-        ]
-        if let accessGroup { attributes[kSecAttrAccessGroup as String] = accessGroup }
-        guard let key = SecKeyCreateRandomKey(attributes as CFDictionary, &error) else {
-            throw error.map { $0.takeRetainedValue() as Error } ?? KeychainError(status: errSecParam)
-        }
-        return key
+        try createSecureEnclaveKey(tag: tag, accessGroup: accessGroup, flags: [.privateKeyUsage, .biometryCurrentSet])
     }
 }
 #endif

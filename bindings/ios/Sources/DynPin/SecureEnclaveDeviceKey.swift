@@ -83,26 +83,38 @@ public final class SecureEnclaveDeviceKey: DeviceKeyStore, @unchecked Sendable {
             return item as! SecKey // a CoreFoundation type: the cast cannot fail
         }
         guard status == errSecItemNotFound, create else { throw DeviceKeyFailure.Unavailable }
-
-        var error: Unmanaged<CFError>?
-        guard let access = SecAccessControlCreateWithFlags(
-            kCFAllocatorDefault, kSecAttrAccessibleWhenUnlockedThisDeviceOnly, .privateKeyUsage, &error)
-        else { throw DeviceKeyFailure.Unavailable }
-        var attributes: [String: Any] = [
-            kSecAttrKeyType as String: kSecAttrKeyTypeECSECPrimeRandom,
-            kSecAttrKeySizeInBits as String: 256,
-            kSecAttrTokenID as String: kSecAttrTokenIDSecureEnclave,
-            kSecPrivateKeyAttrs as String: [
-                kSecAttrIsPermanent as String: true,
-                kSecAttrApplicationTag as String: tag,
-                kSecAttrAccessControl as String: access,
-            ] as [String: Any],
-        ]
-        if let accessGroup { attributes[kSecAttrAccessGroup as String] = accessGroup }
-        guard let key = SecKeyCreateRandomKey(attributes as CFDictionary, &error) else {
+        do {
+            return try createSecureEnclaveKey(tag: tag, accessGroup: accessGroup, flags: .privateKeyUsage)
+        } catch {
             throw DeviceKeyFailure.Unavailable
         }
-        return key
     }
+}
+
+/// A new permanent P-256 key in the Secure Enclave under `tag`, usable only
+/// while the phone is unlocked and only on this device, with `flags` on the
+/// private key's use (`.privateKeyUsage`, plus `.biometryCurrentSet` for the
+/// biometric key). Throws the Security framework's error (a
+/// `BiometricKey.KeychainError` when it gives none).
+func createSecureEnclaveKey(tag: Data, accessGroup: String?, flags: SecAccessControlCreateFlags) throws -> SecKey {
+    var error: Unmanaged<CFError>?
+    guard let access = SecAccessControlCreateWithFlags(
+        kCFAllocatorDefault, kSecAttrAccessibleWhenUnlockedThisDeviceOnly, flags, &error)
+    else { throw error.map { $0.takeRetainedValue() as Error } ?? BiometricKey.KeychainError(status: errSecParam) }
+    var attributes: [String: Any] = [
+        kSecAttrKeyType as String: kSecAttrKeyTypeECSECPrimeRandom,
+        kSecAttrKeySizeInBits as String: 256,
+        kSecAttrTokenID as String: kSecAttrTokenIDSecureEnclave,
+        kSecPrivateKeyAttrs as String: [
+            kSecAttrIsPermanent as String: true,
+            kSecAttrApplicationTag as String: tag,
+            kSecAttrAccessControl as String: access,
+        ] as [String: Any],
+    ]
+    if let accessGroup { attributes[kSecAttrAccessGroup as String] = accessGroup }
+    guard let key = SecKeyCreateRandomKey(attributes as CFDictionary, &error) else {
+        throw error.map { $0.takeRetainedValue() as Error } ?? BiometricKey.KeychainError(status: errSecParam)
+    }
+    return key
 }
 #endif

@@ -1,20 +1,16 @@
 package ir.dynpin.android
 
 import android.content.Context
-import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyPermanentlyInvalidatedException
-import android.security.keystore.KeyProperties
 import androidx.biometric.BiometricManager
 import androidx.biometric.BiometricPrompt
 import androidx.fragment.app.FragmentActivity
 import ir.dynpin.AuthenticatorInterface
 import ir.dynpin.DynpinException
-import java.security.KeyStore
 import java.security.SecureRandom
 import java.security.UnrecoverableKeyException
 import javax.crypto.AEADBadTagException
 import javax.crypto.Cipher
-import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
 import javax.crypto.spec.GCMParameterSpec
 import kotlin.coroutines.resume
@@ -59,7 +55,7 @@ class BiometricKey(private val alias: String = DEFAULT_ALIAS) {
     suspend fun enrol(activity: FragmentActivity, auth: AuthenticatorInterface, prompt: BiometricPrompt.PromptInfo): Outcome {
         // Checked before the Keystore key is replaced: an enrolled slot would lose its key.
         if (auth.hasPlatformKey()) throw DynpinException.PlatformKeyAlreadyEnrolled()
-        val cipher = Cipher.getInstance(TRANSFORMATION)
+        val cipher = Cipher.getInstance(AES_GCM)
         cipher.init(Cipher.ENCRYPT_MODE, newKey())
         val authorised = when (val prompted = authorise(activity, prompt, cipher)) {
             is Prompted.Authorised -> prompted.cipher
@@ -77,11 +73,11 @@ class BiometricKey(private val alias: String = DEFAULT_ALIAS) {
     /** Unlocks the vault after the prompt; [Outcome.UsePassword] if biometric unlock cannot do it. */
     suspend fun unlock(activity: FragmentActivity, auth: AuthenticatorInterface, prompt: BiometricPrompt.PromptInfo): Outcome {
         val blob = auth.platformKeyBlob() ?: return Outcome.UsePassword
-        if (blob.size < IV_BYTES + TAG_BYTES) return invalidated(auth)
-        val cipher = Cipher.getInstance(TRANSFORMATION)
+        if (blob.size < GCM_IV_BYTES + GCM_TAG_BYTES) return invalidated(auth)
+        val cipher = Cipher.getInstance(AES_GCM)
         try {
             val key = existingKey() ?: return invalidated(auth)
-            cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(TAG_BYTES * 8, blob, 0, IV_BYTES))
+            cipher.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(GCM_TAG_BYTES * 8, blob, 0, GCM_IV_BYTES))
         } catch (e: KeyPermanentlyInvalidatedException) {
             return invalidated(auth)
         } catch (e: UnrecoverableKeyException) {
@@ -92,7 +88,7 @@ class BiometricKey(private val alias: String = DEFAULT_ALIAS) {
             is Prompted.Closed -> return prompted.outcome
         }
         val key = try {
-            authorised.doFinal(blob, IV_BYTES, blob.size - IV_BYTES)
+            authorised.doFinal(blob, GCM_IV_BYTES, blob.size - GCM_IV_BYTES)
         } catch (e: AEADBadTagException) {
             return invalidated(auth) // a blob this key did not wrap: it can never open the vault
         }
@@ -123,21 +119,10 @@ class BiometricKey(private val alias: String = DEFAULT_ALIAS) {
     private fun existingKey(): SecretKey? = androidKeyStore().getKey(alias, null) as SecretKey?
 
     // A new key each enrolment (generating under an existing alias replaces that key).
-    private fun newKey(): SecretKey {
-        val generator = KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, ANDROID_KEYSTORE)
-        generator.init(
-            KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
-                .setKeySize(256)
-                .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
-                .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
-                .setUserAuthenticationRequired(true) // no validity duration: every use needs the prompt
-                .setInvalidatedByBiometricEnrollment(true)
-                .build(),
-        )
-        return generator.generateKey()
+    private fun newKey(): SecretKey = generateAesGcmKey(alias) {
+        setUserAuthenticationRequired(true) // no validity duration: every use needs the prompt
+            .setInvalidatedByBiometricEnrollment(true)
     }
-
-    private fun androidKeyStore(): KeyStore = KeyStore.getInstance(ANDROID_KEYSTORE).apply { load(null) }
 
     private sealed interface Prompted {
         class Authorised(val cipher: Cipher) : Prompted
@@ -169,11 +154,7 @@ class BiometricKey(private val alias: String = DEFAULT_ALIAS) {
 
     companion object {
         const val DEFAULT_ALIAS = "dynpin-biometric"
-        private const val ANDROID_KEYSTORE = "AndroidKeyStore"
-        private const val TRANSFORMATION = "AES/GCM/NoPadding"
         private const val KEY_BYTES = 32
-        private const val IV_BYTES = 12
-        private const val TAG_BYTES = 16
 
         /** True if a strong (class 3) biometric is enrolled: the only kind a Keystore key can require here. */
         fun isAvailable(context: Context): Boolean =

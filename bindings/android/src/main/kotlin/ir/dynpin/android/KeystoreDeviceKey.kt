@@ -1,13 +1,9 @@
 package ir.dynpin.android
 
-import android.security.keystore.KeyGenParameterSpec
-import android.security.keystore.KeyProperties
 import ir.dynpin.DeviceKeyFailure
 import ir.dynpin.DeviceKeyStore
-import java.security.KeyStore
 import javax.crypto.AEADBadTagException
 import javax.crypto.Cipher
-import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
 import javax.crypto.spec.GCMParameterSpec
 
@@ -29,17 +25,17 @@ import javax.crypto.spec.GCMParameterSpec
 class KeystoreDeviceKey(private val alias: String = DEFAULT_ALIAS) : DeviceKeyStore {
 
     override fun wrap(secret: ByteArray): ByteArray = keystoreCall {
-        val cipher = Cipher.getInstance(TRANSFORMATION)
+        val cipher = Cipher.getInstance(AES_GCM)
         cipher.init(Cipher.ENCRYPT_MODE, key(create = true))
         cipher.iv + cipher.doFinal(secret)
     }
 
     override fun unwrap(wrapped: ByteArray): ByteArray {
-        if (wrapped.size < IV_BYTES + TAG_BYTES) throw DeviceKeyFailure.Rejected()
+        if (wrapped.size < GCM_IV_BYTES + GCM_TAG_BYTES) throw DeviceKeyFailure.Rejected()
         return keystoreCall {
-            val cipher = Cipher.getInstance(TRANSFORMATION)
-            cipher.init(Cipher.DECRYPT_MODE, key(create = false), GCMParameterSpec(TAG_BYTES * 8, wrapped, 0, IV_BYTES))
-            cipher.doFinal(wrapped, IV_BYTES, wrapped.size - IV_BYTES)
+            val cipher = Cipher.getInstance(AES_GCM)
+            cipher.init(Cipher.DECRYPT_MODE, key(create = false), GCMParameterSpec(GCM_TAG_BYTES * 8, wrapped, 0, GCM_IV_BYTES))
+            cipher.doFinal(wrapped, GCM_IV_BYTES, wrapped.size - GCM_IV_BYTES)
         }
     }
 
@@ -56,18 +52,8 @@ class KeystoreDeviceKey(private val alias: String = DEFAULT_ALIAS) : DeviceKeySt
     private fun key(create: Boolean): SecretKey {
         (androidKeyStore().getKey(alias, null) as SecretKey?)?.let { return it }
         if (!create) throw DeviceKeyFailure.Unavailable()
-        val generator = KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, ANDROID_KEYSTORE)
-        generator.init(
-            KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
-                .setKeySize(256)
-                .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
-                .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
-                .build(),
-        )
-        return generator.generateKey()
+        return generateAesGcmKey(alias)
     }
-
-    private fun androidKeyStore(): KeyStore = KeyStore.getInstance(ANDROID_KEYSTORE).apply { load(null) }
 
     // Every failure becomes one of the two answers the vault understands: an exception of
     // another type thrown through UniFFI would reach the Rust side as an unexpected error.
@@ -83,9 +69,5 @@ class KeystoreDeviceKey(private val alias: String = DEFAULT_ALIAS) : DeviceKeySt
 
     companion object {
         const val DEFAULT_ALIAS = "dynpin-device"
-        private const val ANDROID_KEYSTORE = "AndroidKeyStore"
-        private const val TRANSFORMATION = "AES/GCM/NoPadding"
-        private const val IV_BYTES = 12
-        private const val TAG_BYTES = 16
     }
 }
